@@ -1,0 +1,139 @@
+/* Internal structures and helpers shared by the modules of libjwtd (src/jose).
+ * Nothing here is installed; public callers see only include/jwtd/jwtd.h.
+ * Invariant: a jwtd_key / jwtd_keyset is never modified after its constructor returns,
+ * so concurrent readers need no lock; only the reference count is atomic. */
+#ifndef JWTD_JOSE_INTERNAL_H
+#define JWTD_JOSE_INTERNAL_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+
+#include "jwtd/jwtd.h"
+
+/* ---- Algorithm table (alg.c) ---- */
+typedef enum jose_family { JOSE_FAM_HMAC, JOSE_FAM_RSA, JOSE_FAM_PSS, JOSE_FAM_ECDSA, JOSE_FAM_EDDSA } jose_family;
+
+typedef struct jose_alg_info {
+    const char *name;    /* "HS256" */
+    jose_family family;
+    const char *md_name; /* "SHA256"; NULL for EdDSA */
+    size_t hash_len;     /* digest bytes (HMAC minimum secret length, PSS salt length) */
+    int curve_nid;       /* ECDSA only: NID_X9_62_prime256v1 ... */
+    size_t ec_coord_len; /* ECDSA only: 32, 48, 66 */
+    int hmac_index;      /* HMAC only: 0 SHA-256, 1 SHA-384, 2 SHA-512 */
+} jose_alg_info;
+
+/* NULL for JWTD_ALG_UNKNOWN or out of range. */
+const jose_alg_info *jose_alg_info_get(jwtd_alg alg);
+
+/* ---- Keys (key.c, jwk.c, pem.c) ---- */
+#define JOSE_HMAC_VARIANTS 3
+
+struct jwtd_key {
+    atomic_int refs;
+    jwtd_kty kty;
+    jwtd_alg alg;         /* the JWK's "alg" or JWTD_ALG_UNKNOWN */
+    char *kid;            /* owned; NULL if none */
+    bool is_private;
+    bool weak_allowed;    /* built with JWTD_KEY_ALLOW_WEAK */
+    unsigned bits;
+    int curve_nid;        /* EC: NID of the curve; OKP: EVP_PKEY_ED25519 / EVP_PKEY_ED448 */
+    const char *curve;    /* static: "P-256", "Ed25519" ...; NULL for oct/RSA */
+    EVP_PKEY *pkey;       /* RSA/EC/OKP */
+    unsigned char *secret; /* oct: owned, cleansed on free */
+    size_t secret_len;
+    /* oct: one pre-keyed HMAC context per hash (SHA-256/384/512), built by the constructor,
+     * only ever duplicated afterwards (EVP_MAC_CTX_dup reads it), never used directly. */
+    EVP_MAC_CTX *hmac[JOSE_HMAC_VARIANTS];
+    /* true when kid came from the JWK or the caller (jose_key_set_kid); false for a
+     * computed thumbprint. A single key with no explicit kid matches any token kid. */
+    bool kid_explicit;
+};
+
+struct jwtd_keyset {
+    atomic_int refs;
+    size_t n;
+    jwtd_key **keys; /* each holds one reference */
+};
+
+/* Build an oct key from raw secret bytes (copies them); applies the ALLOW_WEAK policy. */
+jwtd_err jose_key_from_secret_bytes(const unsigned char *secret, size_t len, unsigned flags,
+                                    jwtd_key **out);
+/* Wrap an EVP_PKEY (takes ownership on success and on failure); applies the RSA size
+ * policy, fills kty/bits/curve, kid = thumbprint. */
+jwtd_err jose_key_from_pkey(EVP_PKEY *pkey, bool is_private, unsigned flags, jwtd_key **out);
+/* Replace kid (copies; NULL clears). Only for constructors, before the key is shared. */
+jwtd_err jose_key_set_kid(jwtd_key *key, const char *kid, size_t len);
+
+/* ---- Validation (validation.c) ---- */
+typedef struct jose_strlist {
+    char **items;
+    size_t n;
+} jose_strlist;
+
+struct jwtd_validation {
+    uint32_t allowed_algs; /* bit (1u << jwtd_alg) */
+    int64_t leeway;
+    bool require_exp;
+    bool allow_unencoded;
+    size_t max_token_bytes;
+    size_t max_json_depth;
+    int64_t fixed_now; /* 0: real clock */
+    char *typ;         /* normalised: lower case, no "application/" */
+    jose_strlist audiences, issuers, subjects, required, crit;
+};
+
+bool jose_strlist_has(const jose_strlist *l, const char *s, size_t len);
+/* Lower-case typ without "application/" (malloc'ed); NULL on no memory. */
+char *jose_typ_normalise(const char *typ, size_t len);
+/* True for the header names RFC 7515 registers (which crit may not list). */
+bool jose_header_is_registered(const char *name);
+/* Seconds since the epoch per the validation's clock. */
+int64_t jose_validation_now(const jwtd_validation *v);
+
+/* ---- Verified tokens (token.c) ---- */
+struct jwtd_token {
+    jwtd_alg alg;
+    jwtd_key *key;       /* the key that verified (one reference held) */
+    json_t *header;
+    json_t *claims;      /* NULL for a raw JWS whose payload is not a JSON object */
+    unsigned char *payload;
+    size_t payload_len;
+};
+
+/* ---- base64url (b64.c), canonical only: no padding, no '+' '/', zero trailing bits ---- */
+/* Decoded length for an encoded length (upper bound, exact for canonical input). */
+size_t jose_b64url_decoded_len(size_t enc_len);
+size_t jose_b64url_encoded_len(size_t bin_len); /* without NUL */
+/* 0 on success, -1 if not canonical base64url or if it does not fit. */
+int jose_b64url_decode(const char *in, size_t in_len, unsigned char *out, size_t cap,
+                       size_t *out_len);
+/* Writes encoded_len + NUL; out must hold jose_b64url_encoded_len(len) + 1. */
+void jose_b64url_encode(const unsigned char *in, size_t len, char *out);
+/* Allocating variants: NULL on bad input / no memory. */
+unsigned char *jose_b64url_decode_alloc(const char *in, size_t in_len, size_t *out_len);
+char *jose_b64url_encode_alloc(const unsigned char *in, size_t len);
+
+/* ---- JSON (json.c) ---- */
+/* Strict parse: duplicates rejected, UTF-8 checked (jansson), depth <= max_depth.
+ * NULL on any failure. */
+json_t *jose_json_parse(const char *buf, size_t len, size_t max_depth);
+/* Compact serialization, sorted as inserted; NULL on failure. Caller frees. */
+char *jose_json_dump(const json_t *v);
+
+/* ---- Errors (error.c) ---- */
+/* Fill err (may be NULL) and return kind. claim may be NULL. */
+jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *claim, const char *reason);
+
+/* ---- Signatures (sig.c): the primitives behind sign and verify ---- */
+/* Verify sig over msg with key for alg. Returns JWTD_OK or JWTD_ERR_INVALID_SIGNATURE
+ * (wrong length, out-of-range ECDSA r/s and bad signatures alike), JWTD_ERR_CRYPTO. The
+ * caller has already checked jwtd_key_fits_alg. */
+jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
+                         size_t msg_len, const unsigned char *sig, size_t sig_len);
+/* Sign msg; *sig_out is malloc'ed (raw r||s for ECDSA). */
+jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
+                       size_t msg_len, unsigned char **sig_out, size_t *sig_len);
+
+#endif /* JWTD_JOSE_INTERNAL_H */

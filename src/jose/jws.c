@@ -1,0 +1,834 @@
+/* JWS and JWT: strict parsing, verification and signing (RFC 7515, 7519, 7797).
+ *
+ * Verification order is fixed and is what makes errors trustworthy:
+ *   1. size, segments, canonical base64url, strict JSON (no duplicates, bounded depth)
+ *   2. header rules: alg known and pinned by the caller, crit understood, b64, kid bounds
+ *   3. the signature, with keys chosen by kid and by fitness for the pinned algorithm
+ *   4. only then typ and the claims (so a forged token always reads InvalidSignature).
+ * Key material embedded in the token (jwk, jku, x5u, x5c) is never consulted. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+#define JWS_MAX_SIG_BYTES 2048  /* RSA-16384; anything longer cannot be a valid signature */
+#define JWS_HDR_STACK_BYTES 512 /* typical protected headers fit on the stack */
+#define JWS_INSECURE_MAX_BYTES (8u * JWTD_DEFAULT_MAX_TOKEN_BYTES)
+#define NUMERIC_DATE_LIMIT 9223372036854775808.0 /* 2^63 */
+
+/* Views into a compact serialization. */
+typedef struct jws_compact {
+    const char *hdr;
+    size_t hdr_len;
+    const char *pay;
+    size_t pay_len;
+    const char *sig;
+    size_t sig_len;
+    size_t input_len; /* bytes of "hdr.pay", the signing input when b64 is true */
+} jws_compact;
+
+/* What the header rules extracted. kid points into the header JSON. */
+typedef struct jws_header {
+    jwtd_alg alg;
+    const char *kid;
+    size_t kid_len;
+    bool b64;
+} jws_header;
+
+/* ---- Compact splitting ---- */
+static jwtd_err split_compact(const char *tok, size_t len, jws_compact *c, jwtd_error *err)
+{
+    const char *d1 = memchr(tok, '.', len), *d2;
+
+    if (d1 == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "compact JWS needs 3 segments");
+    d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok));
+    if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok)) != NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "compact JWS needs 3 segments");
+    c->hdr = tok;
+    c->hdr_len = (size_t)(d1 - tok);
+    c->pay = d1 + 1;
+    c->pay_len = (size_t)(d2 - c->pay);
+    c->sig = d2 + 1;
+    c->sig_len = len - (size_t)(c->sig - tok);
+    c->input_len = (size_t)(d2 - tok);
+    return JWTD_OK;
+}
+
+/* Decode a base64url JSON object segment. NULL on any failure. */
+static json_t *decode_json_object(const char *b64, size_t len, size_t depth)
+{
+    unsigned char stack[JWS_HDR_STACK_BYTES], *buf = stack;
+    size_t cap = jose_b64url_decoded_len(len), n = 0;
+    json_t *obj = NULL;
+
+    if (cap > sizeof stack && (buf = malloc(cap)) == NULL)
+        return NULL;
+    if (jose_b64url_decode(b64, len, buf, cap, &n) == 0)
+        obj = jose_json_parse((const char *)buf, n, depth);
+    if (buf != stack)
+        free(buf);
+    if (obj != NULL && !json_is_object(obj)) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    return obj;
+}
+
+/* ---- Header rules ---- */
+/* The member from the protected header, else the unprotected one. */
+static json_t *header_get(const json_t *prot, const json_t *unprot, const char *name)
+{
+    json_t *v = json_object_get(prot, name);
+    return v != NULL || unprot == NULL ? v : json_object_get(unprot, name);
+}
+
+static jwtd_err check_crit(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
+                           jwtd_error *err)
+{
+    json_t *crit = json_object_get(prot, "crit"), *item, *other;
+    size_t i, j;
+
+    if (unprot != NULL && json_object_get(unprot, "crit") != NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit must be integrity protected");
+    if (crit == NULL)
+        return JWTD_OK;
+    if (!json_is_array(crit) || json_array_size(crit) == 0)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit must be a non-empty array");
+    json_array_foreach(crit, i, item) {
+        const char *name = json_string_value(item);
+        if (name == NULL || jose_header_is_registered(name) || json_object_get(prot, name) == NULL)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
+                             "crit lists a registered or absent header");
+        json_array_foreach(crit, j, other) {
+            if (j < i && json_equal(item, other))
+                return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit repeats a name");
+        }
+        if (strcmp(name, "b64") == 0 ? !v->allow_unencoded
+                                     : !jose_strlist_has(&v->crit, name, strlen(name)))
+            return jose_fail(err, JWTD_ERR_UNSUPPORTED_CRITICAL, NULL,
+                             "crit names an unsupported extension");
+    }
+    return JWTD_OK;
+}
+
+static bool crit_lists(const json_t *prot, const char *name)
+{
+    json_t *crit = json_object_get(prot, "crit"), *item;
+    size_t i;
+
+    json_array_foreach(crit, i, item) {
+        if (json_is_string(item) && strcmp(json_string_value(item), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Applies every rule that needs no key; fills h. unprot may be NULL. */
+static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
+                             jws_header *h, jwtd_error *err)
+{
+    const char *key;
+    json_t *val, *alg, *kid, *b64, *typ;
+    jwtd_err rc;
+
+    if (unprot != NULL) {
+        json_object_foreach((json_t *)unprot, key, val) {
+            if (json_object_get(prot, key) != NULL)
+                return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
+                                 "header member in both protected and unprotected");
+        }
+    }
+    alg = json_object_get(prot, "alg");
+    if (alg == NULL || !json_is_string(alg))
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg missing or not protected");
+    h->alg = jwtd_alg_from_name(json_string_value(alg), json_string_length(alg));
+    if (h->alg == JWTD_ALG_UNKNOWN)
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg unknown or none");
+    if ((v->allowed_algs & (1u << h->alg)) == 0)
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg not allowed");
+    if ((rc = check_crit(prot, unprot, v, err)) != JWTD_OK)
+        return rc;
+
+    h->b64 = true;
+    b64 = header_get(prot, unprot, "b64");
+    if (b64 != NULL) {
+        if (!json_is_boolean(b64) || json_object_get(prot, "b64") == NULL)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "b64 must be a protected boolean");
+        if (json_is_false(b64) && !crit_lists(prot, "b64"))
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "b64:false must be listed in crit");
+        h->b64 = json_is_true(b64);
+    }
+
+    h->kid = NULL;
+    h->kid_len = 0;
+    kid = header_get(prot, unprot, "kid");
+    if (kid != NULL) {
+        if (!json_is_string(kid) || json_string_length(kid) > JWTD_MAX_KID_BYTES)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "kid must be a short string");
+        h->kid = json_string_value(kid);
+        h->kid_len = json_string_length(kid);
+    }
+    typ = header_get(prot, unprot, "typ");
+    if (typ != NULL && !json_is_string(typ))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "typ must be a string");
+    return JWTD_OK;
+}
+
+/* typ compared as RFC 7515 §4.1.9 says: case-insensitive, "application/" optional. */
+static jwtd_err check_typ(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
+                          jwtd_error *err)
+{
+    static const char prefix[] = "application/";
+    json_t *typ;
+    const char *s;
+    size_t len;
+
+    if (v->typ == NULL)
+        return JWTD_OK;
+    typ = header_get(prot, unprot, "typ");
+    if (typ == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TYPE, NULL, "typ missing");
+    s = json_string_value(typ);
+    len = json_string_length(typ);
+    if (len >= sizeof prefix - 1 && strncasecmp(s, prefix, sizeof prefix - 1) == 0) {
+        s += sizeof prefix - 1;
+        len -= sizeof prefix - 1;
+    }
+    if (len != strlen(v->typ) || strncasecmp(s, v->typ, len) != 0)
+        return jose_fail(err, JWTD_ERR_INVALID_TYPE, NULL, "typ differs from the expected one");
+    return JWTD_OK;
+}
+
+/* ---- Key selection and the signature ---- */
+static bool key_matches_kid(const jwtd_key *k, const jws_header *h)
+{
+    return k->kid_explicit && k->kid != NULL && strlen(k->kid) == h->kid_len &&
+           memcmp(k->kid, h->kid, h->kid_len) == 0;
+}
+
+/* Tries the candidate keys: those whose explicit kid equals the token's, or (a token
+ * without kid, or a lone key that never named one) every key that fits the alg. */
+static jwtd_err verify_signature(const jwtd_keyset *keys, const jws_header *h,
+                                 const unsigned char *input, size_t input_len,
+                                 const unsigned char *sig, size_t sig_len, jwtd_key **used,
+                                 jwtd_error *err)
+{
+    bool lone_unnamed = keys->n == 1 && !keys->keys[0]->kid_explicit;
+    size_t candidates = 0, fitting = 0;
+    jwtd_err rc;
+
+    for (size_t i = 0; i < keys->n; i++) {
+        jwtd_key *k = keys->keys[i];
+        if (h->kid != NULL && !key_matches_kid(k, h) && !lone_unnamed)
+            continue;
+        candidates++;
+        if (!jwtd_key_fits_alg(k, h->alg))
+            continue;
+        fitting++;
+        rc = jose_sig_verify(k, h->alg, input, input_len, sig, sig_len);
+        if (rc == JWTD_OK) {
+            *used = k;
+            return JWTD_OK;
+        }
+        if (rc != JWTD_ERR_INVALID_SIGNATURE)
+            return jose_fail(err, rc, NULL, "signature check failed");
+    }
+    if (candidates == 0)
+        return jose_fail(err, JWTD_ERR_KEY_NOT_FOUND, NULL, "no key with the token's kid");
+    if (fitting == 0)
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg does not fit the key");
+    return jose_fail(err, JWTD_ERR_INVALID_SIGNATURE, NULL, "signature does not verify");
+}
+
+/* ---- Claims (after the signature) ---- */
+/* A NumericDate if present: a JSON number in [0, 2^63). */
+static jwtd_err numeric_date(const json_t *claims, const char *name, bool *present, double *out,
+                             jwtd_error *err)
+{
+    json_t *v = json_object_get(claims, name);
+    double d;
+
+    *present = v != NULL;
+    if (v == NULL)
+        return JWTD_OK;
+    if (json_is_integer(v))
+        d = (double)json_integer_value(v);
+    else if (json_is_real(v))
+        d = json_real_value(v);
+    else
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
+    if (!isfinite(d) || d < 0 || d >= NUMERIC_DATE_LIMIT)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
+    *out = d;
+    return JWTD_OK;
+}
+
+/* aud is a string or an array of strings (RFC 7519 §4.1.3). */
+static bool aud_well_formed(const json_t *aud)
+{
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(aud))
+        return true;
+    if (!json_is_array(aud))
+        return false;
+    json_array_foreach(aud, i, item) {
+        if (!json_is_string(item))
+            return false;
+    }
+    return true;
+}
+
+static bool string_in(const json_t *s, const jose_strlist *allowed)
+{
+    return json_is_string(s) &&
+           jose_strlist_has(allowed, json_string_value(s), json_string_length(s));
+}
+
+static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
+{
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(aud))
+        return string_in(aud, allowed);
+    json_array_foreach(aud, i, item) {
+        if (string_in(item, allowed))
+            return true;
+    }
+    return false;
+}
+
+static jwtd_err check_claims(const json_t *claims, const jwtd_validation *v, jwtd_error *err)
+{
+    static const char *const string_claims[] = {"iss", "sub", "jti"};
+    bool has_exp, has_nbf, has_iat;
+    double exp = 0, nbf = 0, iat = 0, now;
+    json_t *aud = json_object_get(claims, "aud");
+    jwtd_err rc;
+
+    for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
+        json_t *s = json_object_get(claims, string_claims[i]);
+        if (s != NULL && !json_is_string(s))
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, string_claims[i],
+                             "claim must be a string");
+    }
+    if (aud != NULL && !aud_well_formed(aud))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
+    if ((rc = numeric_date(claims, "exp", &has_exp, &exp, err)) != JWTD_OK ||
+        (rc = numeric_date(claims, "nbf", &has_nbf, &nbf, err)) != JWTD_OK ||
+        (rc = numeric_date(claims, "iat", &has_iat, &iat, err)) != JWTD_OK)
+        return rc;
+
+    if (v->require_exp && !has_exp)
+        return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
+    for (size_t i = 0; i < v->required.n; i++) {
+        if (json_object_get(claims, v->required.items[i]) == NULL)
+            return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, v->required.items[i],
+                             "required claim missing");
+    }
+
+    now = (double)jose_validation_now(v);
+    if (has_exp && exp + (double)v->leeway <= now)
+        return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
+    if (has_nbf && nbf - (double)v->leeway > now)
+        return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
+    if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
+        return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
+    if (v->subjects.n > 0 && !string_in(json_object_get(claims, "sub"), &v->subjects))
+        return jose_fail(err, JWTD_ERR_INVALID_SUBJECT, "sub", "subject not accepted");
+    if (v->audiences.n > 0 && (aud == NULL || !aud_accepted(aud, &v->audiences)))
+        return jose_fail(err, JWTD_ERR_INVALID_AUDIENCE, "aud", "audience not accepted");
+    return JWTD_OK;
+}
+
+/* ---- Verified token construction ---- */
+static jwtd_err token_new(jwtd_alg alg, jwtd_key *key, json_t *header, json_t *claims,
+                          unsigned char *payload, size_t payload_len, jwtd_token **out)
+{
+    jwtd_token *t = malloc(sizeof *t);
+
+    if (t == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    t->alg = alg;
+    t->key = jwtd_key_ref(key);
+    t->header = json_incref(header);
+    t->claims = json_incref(claims);
+    t->payload = payload;
+    t->payload_len = payload_len;
+    *out = t;
+    return JWTD_OK;
+}
+
+static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_validation *v,
+                            jwtd_token **out, jwtd_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (in == NULL || keys == NULL || v == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_ARGUMENT, NULL, "NULL argument");
+    if (v->allowed_algs == 0)
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "no algorithm allowed");
+    return JWTD_OK;
+}
+
+/* ---- Compact JWT ---- */
+jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
+                     const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+{
+    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL;
+    size_t sig_len = 0, payload_len = 0;
+    json_t *hdr = NULL, *claims = NULL;
+    jwtd_key *used = NULL;
+    jws_compact c;
+    jws_header h;
+    jwtd_err rc;
+
+    if ((rc = verify_args(token, keys, v, out, err)) != JWTD_OK)
+        return rc;
+    if (len > v->max_token_bytes)
+        return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "token too large");
+    if ((rc = split_compact(token, len, &c, err)) != JWTD_OK)
+        return rc;
+    hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
+    if (hdr == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
+    if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
+        goto out;
+    if (!h.b64) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "a JWT payload must be base64url");
+        goto out;
+    }
+    payload = jose_b64url_decode_alloc(c.pay, c.pay_len, &payload_len);
+    claims = payload != NULL ? jose_json_parse((char *)payload, payload_len, v->max_json_depth)
+                             : NULL;
+    if (!json_is_object(claims)) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "claims are not a valid JSON object");
+        goto out;
+    }
+    if (jose_b64url_decode(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
+        goto out;
+    }
+    rc = verify_signature(keys, &h, (const unsigned char *)token, c.input_len, sig, sig_len,
+                          &used, err);
+    if (rc == JWTD_OK && (rc = check_typ(hdr, NULL, v, err)) == JWTD_OK &&
+        (rc = check_claims(claims, v, err)) == JWTD_OK && out != NULL) {
+        rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
+        if (rc == JWTD_OK)
+            payload = NULL;
+    }
+out:
+    json_decref(hdr);
+    json_decref(claims);
+    free(payload);
+    if (rc == JWTD_OK && err != NULL)
+        jose_fail(err, JWTD_OK, NULL, NULL);
+    return rc;
+}
+
+/* ---- Raw JWS: compact ---- */
+static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *detached,
+                                   size_t detached_len, const jwtd_keyset *keys,
+                                   const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+{
+    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL, *input = NULL;
+    size_t sig_len = 0, payload_len = 0, input_len;
+    json_t *hdr, *claims = NULL;
+    jwtd_key *used = NULL;
+    jws_compact c;
+    jws_header h;
+    jwtd_err rc;
+
+    if ((rc = split_compact(jws, len, &c, err)) != JWTD_OK)
+        return rc;
+    if (detached != NULL && c.pay_len != 0)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload both attached and detached");
+    hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
+    if (hdr == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
+    if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
+        goto out;
+    if (detached == NULL) {
+        detached = c.pay;
+        detached_len = c.pay_len;
+    }
+    /* Signing input: the header segment, '.', and the payload as transmitted. */
+    input_len = c.hdr_len + 1 + detached_len;
+    input = malloc(input_len + 1);
+    if (input == NULL) {
+        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+        goto out;
+    }
+    memcpy(input, c.hdr, c.hdr_len);
+    input[c.hdr_len] = '.';
+    memcpy(input + c.hdr_len + 1, detached, detached_len);
+    if (h.b64) {
+        payload = jose_b64url_decode_alloc(detached, detached_len, &payload_len);
+    } else if ((payload = malloc(detached_len + 1)) != NULL) {
+        memcpy(payload, detached, detached_len);
+        payload[detached_len] = '\0';
+        payload_len = detached_len;
+    }
+    if (payload == NULL) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
+        goto out;
+    }
+    if (jose_b64url_decode(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
+        goto out;
+    }
+    rc = verify_signature(keys, &h, input, input_len, sig, sig_len, &used, err);
+    if (rc == JWTD_OK && (rc = check_typ(hdr, NULL, v, err)) == JWTD_OK && out != NULL) {
+        claims = jose_json_parse((char *)payload, payload_len, v->max_json_depth);
+        if (!json_is_object(claims)) {
+            json_decref(claims);
+            claims = NULL;
+        }
+        rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
+        if (rc == JWTD_OK)
+            payload = NULL;
+    }
+out:
+    json_decref(hdr);
+    json_decref(claims);
+    free(payload);
+    free(input);
+    return rc;
+}
+
+/* ---- Raw JWS: JSON serialization (flattened or general) ---- */
+/* One signature object of a JSON serialization: verifies it; on success builds *out. */
+static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
+                               const jwtd_keyset *keys, const jwtd_validation *v,
+                               jwtd_token **out, jwtd_error *err)
+{
+    json_t *prot_v = json_object_get(sigobj, "protected"), *unprot = json_object_get(sigobj, "header");
+    json_t *sig_v = json_object_get(sigobj, "signature"), *prot = NULL, *merged = NULL,
+           *claims = NULL;
+    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL, *input = NULL;
+    size_t sig_len = 0, payload_len = 0, input_len, plen, pay_len;
+    const char *pay_s;
+    jwtd_key *used = NULL;
+    jws_header h;
+    jwtd_err rc;
+
+    if (!json_is_string(prot_v) || !json_is_string(sig_v) ||
+        (unprot != NULL && !json_is_object(unprot)))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "malformed JWS signature object");
+    plen = json_string_length(prot_v);
+    prot = decode_json_object(json_string_value(prot_v), plen, v->max_json_depth);
+    if (prot == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
+    if ((rc = check_header(prot, unprot, v, &h, err)) != JWTD_OK)
+        goto out;
+    pay_s = json_string_value(payload_v);
+    pay_len = json_string_length(payload_v);
+    input_len = plen + 1 + pay_len;
+    input = malloc(input_len);
+    if (input == NULL) {
+        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+        goto out;
+    }
+    memcpy(input, json_string_value(prot_v), plen);
+    input[plen] = '.';
+    memcpy(input + plen + 1, pay_s, pay_len);
+    if (h.b64) {
+        payload = jose_b64url_decode_alloc(pay_s, pay_len, &payload_len);
+    } else if ((payload = malloc(pay_len + 1)) != NULL) {
+        memcpy(payload, pay_s, pay_len);
+        payload[pay_len] = '\0';
+        payload_len = pay_len;
+    }
+    if (payload == NULL) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
+        goto out;
+    }
+    if (jose_b64url_decode(json_string_value(sig_v), json_string_length(sig_v), sig, sizeof sig,
+                           &sig_len) != 0) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
+        goto out;
+    }
+    rc = verify_signature(keys, &h, input, input_len, sig, sig_len, &used, err);
+    if (rc == JWTD_OK && (rc = check_typ(prot, unprot, v, err)) == JWTD_OK && out != NULL) {
+        merged = json_deep_copy(prot);
+        if (merged == NULL || (unprot != NULL && json_object_update(merged, (json_t *)unprot) != 0)) {
+            rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+            goto out;
+        }
+        claims = jose_json_parse((char *)payload, payload_len, v->max_json_depth);
+        if (!json_is_object(claims)) {
+            json_decref(claims);
+            claims = NULL;
+        }
+        rc = token_new(h.alg, used, merged, claims, payload, payload_len, out);
+        if (rc == JWTD_OK)
+            payload = NULL;
+    }
+out:
+    json_decref(prot);
+    json_decref(merged);
+    json_decref(claims);
+    free(payload);
+    free(input);
+    return rc;
+}
+
+static jwtd_err jws_verify_json(const char *jws, size_t len, const jwtd_keyset *keys,
+                                const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+{
+    json_t *root = jose_json_parse(jws, len, v->max_json_depth), *payload, *sigs, *item;
+    jwtd_err rc = JWTD_ERR_INVALID_TOKEN, first = JWTD_OK;
+    jwtd_error first_err;
+    size_t i;
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "not a JWS JSON serialization");
+    }
+    payload = json_object_get(root, "payload");
+    sigs = json_object_get(root, "signatures");
+    if (!json_is_string(payload)) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload missing");
+    } else if (sigs == NULL) {
+        rc = jws_verify_one(root, payload, keys, v, out, err);
+    } else if (!json_is_array(sigs) || json_array_size(sigs) == 0 ||
+               json_object_get(root, "signature") != NULL ||
+               json_object_get(root, "protected") != NULL ||
+               json_object_get(root, "header") != NULL) {
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "malformed general JWS");
+    } else {
+        /* General serialization: the first signature that verifies wins; otherwise the
+         * first failure is reported. */
+        json_array_foreach(sigs, i, item) {
+            rc = json_is_object(item) ? jws_verify_one(item, payload, keys, v, out, err)
+                                      : jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
+                                                  "malformed JWS signature object");
+            if (rc == JWTD_OK)
+                break;
+            if (first == JWTD_OK) {
+                first = rc;
+                if (err != NULL)
+                    first_err = *err;
+            }
+        }
+        if (rc != JWTD_OK) {
+            rc = first;
+            if (err != NULL)
+                *err = first_err;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+jwtd_err jwtd_jws_verify(const char *jws, size_t len, const void *payload, size_t payload_len,
+                         const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
+                         jwtd_error *err)
+{
+    size_t i = 0;
+    jwtd_err rc;
+
+    if ((rc = verify_args(jws, keys, v, out, err)) != JWTD_OK)
+        return rc;
+    if (len > v->max_token_bytes)
+        return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "JWS too large");
+    while (i < len && (jws[i] == ' ' || jws[i] == '\t' || jws[i] == '\n' || jws[i] == '\r'))
+        i++;
+    if (i < len && jws[i] == '{') {
+        if (payload != NULL)
+            return jose_fail(err, JWTD_ERR_INVALID_ARGUMENT, NULL,
+                             "detached payload is for compact JWS only");
+        rc = jws_verify_json(jws, len, keys, v, out, err);
+    } else {
+        rc = jws_verify_compact(jws, len, payload, payload_len, keys, v, out, err);
+    }
+    if (rc == JWTD_OK && err != NULL)
+        jose_fail(err, JWTD_OK, NULL, NULL);
+    return rc;
+}
+
+/* ---- Insecure inspection ---- */
+static jwtd_err copy_member(const json_t *hdr, const char *name, char *buf, size_t cap)
+{
+    json_t *v = json_object_get(hdr, name);
+    size_t n;
+
+    if (buf == NULL || cap == 0)
+        return JWTD_OK;
+    buf[0] = '\0';
+    if (v == NULL)
+        return JWTD_OK;
+    if (!json_is_string(v) || (n = json_string_length(v)) >= cap)
+        return JWTD_ERR_INVALID_TOKEN;
+    memcpy(buf, json_string_value(v), n + 1);
+    return JWTD_OK;
+}
+
+jwtd_err jwtd_insecure_peek_header(const char *token, size_t len, char *alg, size_t alg_cap,
+                                   char *kid, size_t kid_cap)
+{
+    jws_compact c;
+    json_t *hdr;
+    jwtd_err rc;
+
+    if (token == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if (len > JWS_INSECURE_MAX_BYTES)
+        return JWTD_ERR_TOKEN_TOO_LARGE;
+    if ((rc = split_compact(token, len, &c, NULL)) != JWTD_OK)
+        return rc;
+    hdr = decode_json_object(c.hdr, c.hdr_len, JWTD_DEFAULT_MAX_JSON_DEPTH);
+    if (hdr == NULL)
+        return JWTD_ERR_INVALID_TOKEN;
+    rc = copy_member(hdr, "alg", alg, alg_cap);
+    if (rc == JWTD_OK)
+        rc = copy_member(hdr, "kid", kid, kid_cap);
+    json_decref(hdr);
+    return rc;
+}
+
+jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
+                              char **claims_json)
+{
+    json_t *hdr = NULL, *claims = NULL;
+    jws_compact c;
+    jwtd_err rc;
+
+    if (token == NULL || header_json == NULL || claims_json == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    *header_json = *claims_json = NULL;
+    if (len > JWS_INSECURE_MAX_BYTES)
+        return JWTD_ERR_TOKEN_TOO_LARGE;
+    if ((rc = split_compact(token, len, &c, NULL)) != JWTD_OK)
+        return rc;
+    hdr = decode_json_object(c.hdr, c.hdr_len, JWTD_DEFAULT_MAX_JSON_DEPTH);
+    claims = decode_json_object(c.pay, c.pay_len, JWTD_DEFAULT_MAX_JSON_DEPTH);
+    rc = JWTD_ERR_INVALID_TOKEN;
+    if (hdr != NULL && claims != NULL) {
+        *header_json = jose_json_dump(hdr);
+        *claims_json = jose_json_dump(claims);
+        rc = *header_json != NULL && *claims_json != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+        if (rc != JWTD_OK) {
+            free(*header_json);
+            free(*claims_json);
+            *header_json = *claims_json = NULL;
+        }
+    }
+    json_decref(hdr);
+    json_decref(claims);
+    return rc;
+}
+
+/* ---- Signing ---- */
+/* The protected header: alg first, then typ, kid and the caller's extra members. */
+static json_t *build_header(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                            jwtd_err *rc)
+{
+    const char *kid = hdr != NULL && hdr->kid != NULL ? hdr->kid : jwtd_key_kid(key);
+    json_t *h = json_object(), *extra = NULL, *val;
+    const char *name;
+
+    *rc = JWTD_ERR_NO_MEMORY;
+    if (h == NULL || json_object_set_new(h, "alg", json_string(jwtd_alg_name(alg))) != 0)
+        goto fail;
+    *rc = JWTD_ERR_INVALID_ARGUMENT;
+    if (hdr != NULL && hdr->typ != NULL && json_object_set_new(h, "typ", json_string(hdr->typ)) != 0)
+        goto fail;
+    if (kid != NULL && (strlen(kid) > JWTD_MAX_KID_BYTES ||
+                        json_object_set_new(h, "kid", json_string(kid)) != 0))
+        goto fail;
+    if (hdr != NULL && hdr->extra_json != NULL) {
+        extra = jose_json_parse(hdr->extra_json, strlen(hdr->extra_json),
+                                JWTD_DEFAULT_MAX_JSON_DEPTH);
+        if (!json_is_object(extra))
+            goto fail;
+        json_object_foreach(extra, name, val) {
+            if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0 ||
+                strcmp(name, "typ") == 0 || strcmp(name, "b64") == 0 ||
+                json_object_set(h, name, val) != 0)
+                goto fail;
+        }
+        json_decref(extra);
+    }
+    *rc = JWTD_OK;
+    return h;
+fail:
+    json_decref(extra);
+    json_decref(h);
+    return NULL;
+}
+
+jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                           const void *payload, size_t len, char **token_out)
+{
+    unsigned char *sig = NULL;
+    size_t sig_len = 0, hlen, plen, pos;
+    char *hjson = NULL, *tok = NULL;
+    json_t *h;
+    jwtd_err rc;
+
+    if (token_out == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    *token_out = NULL;
+    if (key == NULL || (payload == NULL && len > 0))
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if (jose_alg_info_get(alg) == NULL || !jwtd_key_fits_alg(key, alg))
+        return JWTD_ERR_INVALID_ALGORITHM;
+    if (key->kty != JWTD_KTY_OCT && !key->is_private)
+        return JWTD_ERR_INVALID_KEY_FORMAT;
+    if ((h = build_header(key, alg, hdr, &rc)) == NULL)
+        return rc;
+    hjson = jose_json_dump(h);
+    json_decref(h);
+    if (hjson == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    hlen = jose_b64url_encoded_len(strlen(hjson));
+    plen = jose_b64url_encoded_len(len);
+    /* header '.' payload '.' signature (at most JWS_MAX_SIG_BYTES) NUL */
+    tok = malloc(hlen + 1 + plen + 1 + jose_b64url_encoded_len(JWS_MAX_SIG_BYTES) + 1);
+    if (tok == NULL) {
+        free(hjson);
+        return JWTD_ERR_NO_MEMORY;
+    }
+    jose_b64url_encode((const unsigned char *)hjson, strlen(hjson), tok);
+    free(hjson);
+    tok[hlen] = '.';
+    jose_b64url_encode(payload, len, tok + hlen + 1);
+    pos = hlen + 1 + plen;
+    rc = jose_sig_sign(key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
+    if (rc == JWTD_OK && sig_len > JWS_MAX_SIG_BYTES)
+        rc = JWTD_ERR_CRYPTO;
+    if (rc != JWTD_OK) {
+        free(sig);
+        free(tok);
+        return rc;
+    }
+    tok[pos] = '.';
+    jose_b64url_encode(sig, sig_len, tok + pos + 1);
+    OPENSSL_cleanse(sig, sig_len);
+    free(sig);
+    *token_out = tok;
+    return JWTD_OK;
+}
+
+jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                   const jwtd_claims *claims, char **token_out)
+{
+    char *json = NULL;
+    jwtd_err rc;
+
+    if (token_out != NULL)
+        *token_out = NULL;
+    if (claims == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if ((rc = jwtd_claims_json(claims, &json)) != JWTD_OK)
+        return rc;
+    rc = jwtd_sign_payload(key, alg, hdr, json, strlen(json), token_out);
+    free(json);
+    return rc;
+}
