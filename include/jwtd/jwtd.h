@@ -18,6 +18,13 @@ extern "C" {
 
 #define JWTD_VERSION "0.1.0"
 
+/* Symbols of the shared library; everything else in it stays hidden. */
+#if defined(__GNUC__)
+#define JWTD_API __attribute__((visibility("default")))
+#else
+#define JWTD_API
+#endif
+
 /* ---- Limits (named once; the Validation may lower or raise the first two) ---- */
 #define JWTD_DEFAULT_MAX_TOKEN_BYTES 8192u /* whole compact token */
 #define JWTD_DEFAULT_MAX_JSON_DEPTH 16u    /* header and claims nesting */
@@ -52,7 +59,7 @@ typedef enum jwtd_err {
 } jwtd_err;
 
 /* Stable name ("ExpiredSignature"), never NULL. */
-const char *jwtd_err_name(jwtd_err err);
+JWTD_API const char *jwtd_err_name(jwtd_err err);
 
 /* Detail of a failed call: the kind, which claim (for MissingRequiredClaim and claim
  * errors; "" otherwise) and a static human reason. Never contains key or token bytes. */
@@ -82,9 +89,9 @@ typedef enum jwtd_alg {
 } jwtd_alg;
 
 /* "HS256" ... "EdDSA"; "unknown" for JWTD_ALG_UNKNOWN. */
-const char *jwtd_alg_name(jwtd_alg alg);
+JWTD_API const char *jwtd_alg_name(jwtd_alg alg);
 /* Exact, case-sensitive match; JWTD_ALG_UNKNOWN for anything else ("none" included). */
-jwtd_alg jwtd_alg_from_name(const char *name, size_t len);
+JWTD_API jwtd_alg jwtd_alg_from_name(const char *name, size_t len);
 
 /* ---- Keys ---- */
 typedef enum jwtd_kty {
@@ -104,61 +111,61 @@ typedef struct jwtd_keyset jwtd_keyset;
 
 /* Raw HMAC secret (any bytes). Refused if shorter than 32 bytes unless ALLOW_WEAK; the
  * per-algorithm minimum (hash length) is enforced again at sign/verify time. */
-jwtd_err jwtd_key_from_secret(const void *secret, size_t len, unsigned flags, jwtd_key **out);
+JWTD_API jwtd_err jwtd_key_from_secret(const void *secret, size_t len, unsigned flags, jwtd_key **out);
 /* PEM: SPKI, PKCS#8, PKCS#1 (RSA), SEC1 (EC); public or private. */
-jwtd_err jwtd_key_from_pem(const char *pem, size_t len, unsigned flags, jwtd_key **out);
+JWTD_API jwtd_err jwtd_key_from_pem(const char *pem, size_t len, unsigned flags, jwtd_key **out);
 /* One JWK (kty oct, RSA, EC, OKP; public or private). */
-jwtd_err jwtd_key_from_jwk(const char *json, size_t len, unsigned flags, jwtd_key **out);
+JWTD_API jwtd_err jwtd_key_from_jwk(const char *json, size_t len, unsigned flags, jwtd_key **out);
 /* Generate a fresh key for alg (RSA 2048 for RS256/PS256, 3072 for the 384 variants,
  * 4096 for the 512 variants; the matching curve for ES256/384/512; Ed25519 for EdDSA; a
  * random secret of the hash length (at least 32 bytes) for HS256/384/512). Its kid is
  * its RFC 7638 thumbprint; its alg is set. */
-jwtd_err jwtd_key_generate(jwtd_alg alg, jwtd_key **out);
+JWTD_API jwtd_err jwtd_key_generate(jwtd_alg alg, jwtd_key **out);
 
-jwtd_key *jwtd_key_ref(jwtd_key *key);
-void jwtd_key_free(jwtd_key *key); /* drops one reference; NULL is fine */
+JWTD_API jwtd_key *jwtd_key_ref(jwtd_key *key);
+JWTD_API void jwtd_key_free(jwtd_key *key); /* drops one reference; NULL is fine */
 
-jwtd_kty jwtd_key_kty(const jwtd_key *key);
+JWTD_API jwtd_kty jwtd_key_kty(const jwtd_key *key);
 /* The key's own "alg" (from its JWK or generation) or JWTD_ALG_UNKNOWN. */
-jwtd_alg jwtd_key_alg(const jwtd_key *key);
+JWTD_API jwtd_alg jwtd_key_alg(const jwtd_key *key);
 /* The kid: the JWK's "kid", else the RFC 7638 thumbprint for asymmetric keys, else NULL
  * (raw secrets get no implicit kid: it would be a hash of the secret). */
-const char *jwtd_key_kid(const jwtd_key *key);
-bool jwtd_key_is_private(const jwtd_key *key);
+JWTD_API const char *jwtd_key_kid(const jwtd_key *key);
+JWTD_API bool jwtd_key_is_private(const jwtd_key *key);
 /* Curve name for EC/OKP keys ("P-256", "Ed25519"...), NULL otherwise. */
-const char *jwtd_key_curve(const jwtd_key *key);
+JWTD_API const char *jwtd_key_curve(const jwtd_key *key);
 /* Size in bits: RSA modulus, EC/OKP curve, HMAC secret. */
-unsigned jwtd_key_bits(const jwtd_key *key);
+JWTD_API unsigned jwtd_key_bits(const jwtd_key *key);
 /* True when alg can be used with this key (kty, curve, secret length). */
-bool jwtd_key_fits_alg(const jwtd_key *key, jwtd_alg alg);
+JWTD_API bool jwtd_key_fits_alg(const jwtd_key *key, jwtd_alg alg);
 /* A copy of key with its kid replaced (kid may be NULL to remove it). */
-jwtd_err jwtd_key_with_kid(const jwtd_key *key, const char *kid, jwtd_key **out);
+JWTD_API jwtd_err jwtd_key_with_kid(const jwtd_key *key, const char *kid, jwtd_key **out);
 
 /* RFC 7638 thumbprint (SHA-256, base64url), NUL-terminated into out. */
-jwtd_err jwtd_key_thumbprint(const jwtd_key *key, char out[JWTD_THUMBPRINT_B64_LEN + 1]);
+JWTD_API jwtd_err jwtd_key_thumbprint(const jwtd_key *key, char out[JWTD_THUMBPRINT_B64_LEN + 1]);
 /* Public JWK as compact JSON (kty, members, kid, alg, use "sig"). Refused for oct keys. */
-jwtd_err jwtd_key_public_jwk(const jwtd_key *key, char **json_out);
+JWTD_API jwtd_err jwtd_key_public_jwk(const jwtd_key *key, char **json_out);
 /* Private JWK (includes secret members; handle with care). */
-jwtd_err jwtd_key_private_jwk(const jwtd_key *key, char **json_out);
+JWTD_API jwtd_err jwtd_key_private_jwk(const jwtd_key *key, char **json_out);
 /* PEM export: SPKI for public, PKCS#8 for private. Refused for oct keys. */
-jwtd_err jwtd_key_public_pem(const jwtd_key *key, char **pem_out);
-jwtd_err jwtd_key_private_pem(const jwtd_key *key, char **pem_out);
+JWTD_API jwtd_err jwtd_key_public_pem(const jwtd_key *key, char **pem_out);
+JWTD_API jwtd_err jwtd_key_private_pem(const jwtd_key *key, char **pem_out);
 
 /* A JWKS ({"keys":[...]}). Rejects duplicate kids and sets mixing symmetric with
  * asymmetric keys; at most JWTD_MAX_JWKS_KEYS. */
-jwtd_err jwtd_keyset_from_jwks(const char *json, size_t len, unsigned flags, jwtd_keyset **out);
+JWTD_API jwtd_err jwtd_keyset_from_jwks(const char *json, size_t len, unsigned flags, jwtd_keyset **out);
 /* Detect the format: JWKS, JWK, PEM, else the bytes as a raw secret. */
-jwtd_err jwtd_keyset_parse(const void *data, size_t len, unsigned flags, jwtd_keyset **out);
+JWTD_API jwtd_err jwtd_keyset_parse(const void *data, size_t len, unsigned flags, jwtd_keyset **out);
 /* A set from keys (each gets a reference). Same rules as jwtd_keyset_from_jwks. */
-jwtd_err jwtd_keyset_new(jwtd_key *const *keys, size_t n, jwtd_keyset **out);
-jwtd_keyset *jwtd_keyset_ref(jwtd_keyset *set);
-void jwtd_keyset_free(jwtd_keyset *set);
-size_t jwtd_keyset_count(const jwtd_keyset *set);
-const jwtd_key *jwtd_keyset_get(const jwtd_keyset *set, size_t i);
+JWTD_API jwtd_err jwtd_keyset_new(jwtd_key *const *keys, size_t n, jwtd_keyset **out);
+JWTD_API jwtd_keyset *jwtd_keyset_ref(jwtd_keyset *set);
+JWTD_API void jwtd_keyset_free(jwtd_keyset *set);
+JWTD_API size_t jwtd_keyset_count(const jwtd_keyset *set);
+JWTD_API const jwtd_key *jwtd_keyset_get(const jwtd_keyset *set, size_t i);
 /* The key with this kid, or NULL. */
-const jwtd_key *jwtd_keyset_find(const jwtd_keyset *set, const char *kid, size_t kid_len);
+JWTD_API const jwtd_key *jwtd_keyset_find(const jwtd_keyset *set, const char *kid, size_t kid_len);
 /* {"keys":[public JWKs]}; oct keys are left out. */
-jwtd_err jwtd_keyset_public_jwks(const jwtd_keyset *set, char **json_out);
+JWTD_API jwtd_err jwtd_keyset_public_jwks(const jwtd_keyset *set, char **json_out);
 
 /* ---- Validation: what a token must satisfy. Build once, then share (read-only). ---- */
 typedef struct jwtd_validation jwtd_validation;
@@ -166,27 +173,27 @@ typedef struct jwtd_validation jwtd_validation;
 /* Defaults: no algorithm allowed (the caller must pin at least one), exp required,
  * leeway 60 s, nbf checked when present, no aud/iss/sub check, no typ check, crit
  * rejected, b64:false rejected, max token 8 KiB, max JSON depth 16. */
-jwtd_validation *jwtd_validation_new(void);
-void jwtd_validation_free(jwtd_validation *v);
-jwtd_err jwtd_validation_allow_alg(jwtd_validation *v, jwtd_alg alg);
-jwtd_err jwtd_validation_set_leeway(jwtd_validation *v, int64_t seconds);
-jwtd_err jwtd_validation_require_exp(jwtd_validation *v, bool required);
+JWTD_API jwtd_validation *jwtd_validation_new(void);
+JWTD_API void jwtd_validation_free(jwtd_validation *v);
+JWTD_API jwtd_err jwtd_validation_allow_alg(jwtd_validation *v, jwtd_alg alg);
+JWTD_API jwtd_err jwtd_validation_set_leeway(jwtd_validation *v, int64_t seconds);
+JWTD_API jwtd_err jwtd_validation_require_exp(jwtd_validation *v, bool required);
 /* Each adds one accepted value; with none, the claim is not checked. With audiences
  * set, a token without aud fails (InvalidAudience). */
-jwtd_err jwtd_validation_add_audience(jwtd_validation *v, const char *aud);
-jwtd_err jwtd_validation_add_issuer(jwtd_validation *v, const char *iss);
-jwtd_err jwtd_validation_add_subject(jwtd_validation *v, const char *sub);
-jwtd_err jwtd_validation_require_claim(jwtd_validation *v, const char *name);
+JWTD_API jwtd_err jwtd_validation_add_audience(jwtd_validation *v, const char *aud);
+JWTD_API jwtd_err jwtd_validation_add_issuer(jwtd_validation *v, const char *iss);
+JWTD_API jwtd_err jwtd_validation_add_subject(jwtd_validation *v, const char *sub);
+JWTD_API jwtd_err jwtd_validation_require_claim(jwtd_validation *v, const char *name);
 /* Expected header typ, compared case-insensitively, with or without "application/". */
-jwtd_err jwtd_validation_set_typ(jwtd_validation *v, const char *typ);
+JWTD_API jwtd_err jwtd_validation_set_typ(jwtd_validation *v, const char *typ);
 /* A crit extension the caller understands (e.g. "b64" is added by allow_unencoded). */
-jwtd_err jwtd_validation_allow_crit(jwtd_validation *v, const char *name);
+JWTD_API jwtd_err jwtd_validation_allow_crit(jwtd_validation *v, const char *name);
 /* RFC 7797: accept b64:false (only with crit ["b64"]); for jwtd_jws_verify. */
-jwtd_err jwtd_validation_allow_unencoded_payload(jwtd_validation *v, bool allow);
-jwtd_err jwtd_validation_set_max_token_bytes(jwtd_validation *v, size_t max);
-jwtd_err jwtd_validation_set_max_json_depth(jwtd_validation *v, size_t max);
+JWTD_API jwtd_err jwtd_validation_allow_unencoded_payload(jwtd_validation *v, bool allow);
+JWTD_API jwtd_err jwtd_validation_set_max_token_bytes(jwtd_validation *v, size_t max);
+JWTD_API jwtd_err jwtd_validation_set_max_json_depth(jwtd_validation *v, size_t max);
 /* Fixed clock for tests and replay tools; 0 = the real clock. */
-jwtd_err jwtd_validation_set_now(jwtd_validation *v, int64_t unix_seconds);
+JWTD_API jwtd_err jwtd_validation_set_now(jwtd_validation *v, int64_t unix_seconds);
 
 /* ---- Verification ---- */
 /* A verified token: header, claims, payload. Immutable; free with jwtd_token_free. */
@@ -194,72 +201,72 @@ typedef struct jwtd_token jwtd_token;
 
 /* Compact JWT: strict parse, signature with the caller's algorithms and keys, then the
  * claims (which must be a JSON object). err may be NULL. On failure *out is NULL. */
-jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
+JWTD_API jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
                      const jwtd_validation *v, jwtd_token **out, jwtd_error *err);
 
 /* Raw JWS, compact or JSON serialization (flattened or general): signature only; the
  * payload need not be JSON and no claim is checked. General: one verifying signature
  * suffices. For an unencoded payload (b64:false) in compact form pass the detached
  * payload in `payload`; otherwise payload is NULL. */
-jwtd_err jwtd_jws_verify(const char *jws, size_t len, const void *payload, size_t payload_len,
+JWTD_API jwtd_err jwtd_jws_verify(const char *jws, size_t len, const void *payload, size_t payload_len,
                          const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
                          jwtd_error *err);
 
-void jwtd_token_free(jwtd_token *t);
+JWTD_API void jwtd_token_free(jwtd_token *t);
 
 /* The algorithm that verified and the kid of the key that verified it (NULL if none). */
-jwtd_alg jwtd_token_alg(const jwtd_token *t);
-const char *jwtd_token_kid(const jwtd_token *t);
+JWTD_API jwtd_alg jwtd_token_alg(const jwtd_token *t);
+JWTD_API const char *jwtd_token_kid(const jwtd_token *t);
 /* Decoded payload bytes (claims JSON for a JWT). Valid while t lives. */
-const char *jwtd_token_payload(const jwtd_token *t, size_t *len);
+JWTD_API const char *jwtd_token_payload(const jwtd_token *t, size_t *len);
 /* Header / claims as compact JSON text (caller frees). */
-jwtd_err jwtd_token_header_json(const jwtd_token *t, char **json_out);
-jwtd_err jwtd_token_claims_json(const jwtd_token *t, char **json_out);
+JWTD_API jwtd_err jwtd_token_header_json(const jwtd_token *t, char **json_out);
+JWTD_API jwtd_err jwtd_token_claims_json(const jwtd_token *t, char **json_out);
 
 /* Typed claim getters (after verification). Strings stay valid while t lives.
  * A missing claim is JWTD_ERR_MISSING_REQUIRED_CLAIM; a claim of another type is
  * JWTD_ERR_INVALID_TOKEN. */
-jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const char **out);
-jwtd_err jwtd_token_claim_int(const jwtd_token *t, const char *name, int64_t *out);
-jwtd_err jwtd_token_claim_bool(const jwtd_token *t, const char *name, bool *out);
+JWTD_API jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const char **out);
+JWTD_API jwtd_err jwtd_token_claim_int(const jwtd_token *t, const char *name, int64_t *out);
+JWTD_API jwtd_err jwtd_token_claim_bool(const jwtd_token *t, const char *name, bool *out);
 /* Fills up to max pointers; *n gets the array length (a single string counts as one). */
-jwtd_err jwtd_token_claim_strings(const jwtd_token *t, const char *name, const char **out,
+JWTD_API jwtd_err jwtd_token_claim_strings(const jwtd_token *t, const char *name, const char **out,
                                   size_t max, size_t *n);
 /* A header member as a string (typ, kid, cty, ...). */
-jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out);
+JWTD_API jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out);
 /* True if "roles" (array of strings) or "role" (string) holds role. */
-bool jwtd_token_has_role(const jwtd_token *t, const char *role);
+JWTD_API bool jwtd_token_has_role(const jwtd_token *t, const char *role);
 
 /* INSECURE: decode the protected header of a compact token without verifying anything,
  * to choose a key. Copies alg/kid into caller buffers (NUL-terminated, truncated to fit
  * is an error: InvalidToken). Never base a security decision on these values. */
-jwtd_err jwtd_insecure_peek_header(const char *token, size_t len, char *alg, size_t alg_cap,
+JWTD_API jwtd_err jwtd_insecure_peek_header(const char *token, size_t len, char *alg, size_t alg_cap,
                                    char *kid, size_t kid_cap);
 /* INSECURE: header and claims JSON of a compact token, NOT verified (for `jwtd token decode`). */
-jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
+JWTD_API jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
                               char **claims_json);
 
 /* ---- Signing ---- */
 /* Claims builder; set_* replace a member of the same name. */
 typedef struct jwtd_claims jwtd_claims;
-jwtd_claims *jwtd_claims_new(void);
+JWTD_API jwtd_claims *jwtd_claims_new(void);
 /* Start from a JSON object (rejects duplicates, non-objects). */
-jwtd_err jwtd_claims_from_json(const char *json, size_t len, jwtd_claims **out);
-void jwtd_claims_free(jwtd_claims *c);
-jwtd_err jwtd_claims_set_string(jwtd_claims *c, const char *name, const char *value);
-jwtd_err jwtd_claims_set_int(jwtd_claims *c, const char *name, int64_t value);
-jwtd_err jwtd_claims_set_bool(jwtd_claims *c, const char *name, bool value);
-jwtd_err jwtd_claims_set_strings(jwtd_claims *c, const char *name, const char *const *values,
+JWTD_API jwtd_err jwtd_claims_from_json(const char *json, size_t len, jwtd_claims **out);
+JWTD_API void jwtd_claims_free(jwtd_claims *c);
+JWTD_API jwtd_err jwtd_claims_set_string(jwtd_claims *c, const char *name, const char *value);
+JWTD_API jwtd_err jwtd_claims_set_int(jwtd_claims *c, const char *name, int64_t value);
+JWTD_API jwtd_err jwtd_claims_set_bool(jwtd_claims *c, const char *name, bool value);
+JWTD_API jwtd_err jwtd_claims_set_strings(jwtd_claims *c, const char *name, const char *const *values,
                                  size_t n);
 /* Any JSON value (parsed strictly). */
-jwtd_err jwtd_claims_set_json(jwtd_claims *c, const char *name, const char *json);
+JWTD_API jwtd_err jwtd_claims_set_json(jwtd_claims *c, const char *name, const char *json);
 /* iat = now; exp = now + seconds; nbf = now + seconds; jti = 128 random bits, base64url. */
-jwtd_err jwtd_claims_set_iat_now(jwtd_claims *c);
-jwtd_err jwtd_claims_set_exp_in(jwtd_claims *c, int64_t seconds);
-jwtd_err jwtd_claims_set_nbf_in(jwtd_claims *c, int64_t seconds);
-jwtd_err jwtd_claims_set_jti_random(jwtd_claims *c);
+JWTD_API jwtd_err jwtd_claims_set_iat_now(jwtd_claims *c);
+JWTD_API jwtd_err jwtd_claims_set_exp_in(jwtd_claims *c, int64_t seconds);
+JWTD_API jwtd_err jwtd_claims_set_nbf_in(jwtd_claims *c, int64_t seconds);
+JWTD_API jwtd_err jwtd_claims_set_jti_random(jwtd_claims *c);
 /* Compact JSON of the claims (caller frees). */
-jwtd_err jwtd_claims_json(const jwtd_claims *c, char **json_out);
+JWTD_API jwtd_err jwtd_claims_json(const jwtd_claims *c, char **json_out);
 
 /* Protected header options. NULL typ/kid: no typ; the key's kid (if any). */
 typedef struct jwtd_header {
@@ -269,14 +276,14 @@ typedef struct jwtd_header {
 } jwtd_header;
 
 /* Compact JWS over the claims. The key must be private (or a secret) and fit alg. */
-jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+JWTD_API jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                    const jwtd_claims *claims, char **token_out);
 /* Compact JWS over arbitrary payload bytes (claims_json need not be JSON). */
-jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+JWTD_API jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                            const void *payload, size_t len, char **token_out);
 
 /* Release a string returned by this library. */
-void jwtd_free(void *p);
+JWTD_API void jwtd_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -73,6 +73,7 @@ typedef struct jose_strlist {
 } jose_strlist;
 
 struct jwtd_validation {
+    uint64_t id;           /* changes on every modification (header cache key) */
     uint32_t allowed_algs; /* bit (1u << jwtd_alg) */
     int64_t leeway;
     bool require_exp;
@@ -92,6 +93,23 @@ bool jose_header_is_registered(const char *name);
 /* Seconds since the epoch per the validation's clock. */
 int64_t jose_validation_now(const jwtd_validation *v);
 
+/* ---- Protected headers (jws.c) and their per-thread cache (hdrcache.c) ---- */
+/* What the header rules extracted. kid points into `json`, which the holder keeps alive. */
+typedef struct jose_header {
+    json_t *json;
+    jwtd_alg alg;
+    const char *kid;
+    size_t kid_len;
+    bool b64;
+} jose_header;
+
+/* A checked header whose base64url bytes and Validation identity match, or NULL. The
+ * returned json is a new reference owned by the caller (out->json). */
+bool jose_hdr_cache_get(uint64_t vid, const char *b64, size_t len, jose_header *out);
+/* Remember a header that passed every rule under Validation vid (takes no reference
+ * from the caller: it adds its own). Headers longer than the slot size are not kept. */
+void jose_hdr_cache_put(uint64_t vid, const char *b64, size_t len, const jose_header *h);
+
 /* ---- Verified tokens (token.c) ---- */
 struct jwtd_token {
     jwtd_alg alg;
@@ -109,8 +127,14 @@ size_t jose_b64url_encoded_len(size_t bin_len); /* without NUL */
 /* 0 on success, -1 if not canonical base64url or if it does not fit. */
 int jose_b64url_decode(const char *in, size_t in_len, unsigned char *out, size_t cap,
                        size_t *out_len);
+/* The same contract for public bytes (token segments): faster, not constant-time. */
+int jose_b64url_decode_public(const char *in, size_t in_len, unsigned char *out, size_t cap,
+                              size_t *out_len);
+unsigned char *jose_b64url_decode_public_alloc(const char *in, size_t in_len, size_t *out_len);
 /* Writes encoded_len + NUL; out must hold jose_b64url_encoded_len(len) + 1. */
 void jose_b64url_encode(const unsigned char *in, size_t len, char *out);
+/* The same output for public bytes (tokens): faster, not constant-time. */
+void jose_b64url_encode_public(const unsigned char *in, size_t len, char *out);
 /* Allocating variants: NULL on bad input / no memory. */
 unsigned char *jose_b64url_decode_alloc(const char *in, size_t in_len, size_t *out_len);
 char *jose_b64url_encode_alloc(const unsigned char *in, size_t len);

@@ -12,7 +12,9 @@ static size_t json_depth(const json_t *v, size_t max)
     json_t *child;
     size_t i;
 
-    if (max == 0)
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (max == 0) /* a container where none may be left */
         return 1;
     if (json_is_object(v)) {
         json_object_foreach((json_t *)v, key, child) {
@@ -34,7 +36,7 @@ static size_t json_depth(const json_t *v, size_t max)
         }
         return deepest + 1;
     }
-    return 0;
+    return 0; /* not reached: v is an object or an array */
 }
 
 json_t *jose_json_parse(const char *buf, size_t len, size_t max_depth)

@@ -29,14 +29,6 @@ typedef struct jws_compact {
     size_t input_len; /* bytes of "hdr.pay", the signing input when b64 is true */
 } jws_compact;
 
-/* What the header rules extracted. kid points into the header JSON. */
-typedef struct jws_header {
-    jwtd_alg alg;
-    const char *kid;
-    size_t kid_len;
-    bool b64;
-} jws_header;
-
 /* ---- Compact splitting ---- */
 static jwtd_err split_compact(const char *tok, size_t len, jws_compact *c, jwtd_error *err)
 {
@@ -66,7 +58,7 @@ static json_t *decode_json_object(const char *b64, size_t len, size_t depth)
 
     if (cap > sizeof stack && (buf = malloc(cap)) == NULL)
         return NULL;
-    if (jose_b64url_decode(b64, len, buf, cap, &n) == 0)
+    if (jose_b64url_decode_public(b64, len, buf, cap, &n) == 0)
         obj = jose_json_parse((const char *)buf, n, depth);
     if (buf != stack)
         free(buf);
@@ -128,7 +120,7 @@ static bool crit_lists(const json_t *prot, const char *name)
 
 /* Applies every rule that needs no key; fills h. unprot may be NULL. */
 static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
-                             jws_header *h, jwtd_error *err)
+                             jose_header *h, jwtd_error *err)
 {
     const char *key;
     json_t *val, *alg, *kid, *b64, *typ;
@@ -141,9 +133,11 @@ static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwt
                                  "header member in both protected and unprotected");
         }
     }
-    alg = json_object_get(prot, "alg");
+    /* alg may be unprotected (RFC 7515 §4.1.1 places it in the JOSE header): it only
+     * selects among the caller's pinned algorithms, so integrity protection adds nothing. */
+    alg = header_get(prot, unprot, "alg");
     if (alg == NULL || !json_is_string(alg))
-        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg missing or not protected");
+        return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg missing");
     h->alg = jwtd_alg_from_name(json_string_value(alg), json_string_length(alg));
     if (h->alg == JWTD_ALG_UNKNOWN)
         return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg unknown or none");
@@ -162,6 +156,7 @@ static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwt
         h->b64 = json_is_true(b64);
     }
 
+    h->json = NULL;
     h->kid = NULL;
     h->kid_len = 0;
     kid = header_get(prot, unprot, "kid");
@@ -203,15 +198,15 @@ static jwtd_err check_typ(const json_t *prot, const json_t *unprot, const jwtd_v
 }
 
 /* ---- Key selection and the signature ---- */
-static bool key_matches_kid(const jwtd_key *k, const jws_header *h)
+static bool key_matches_kid(const jwtd_key *k, const jose_header *h)
 {
-    return k->kid_explicit && k->kid != NULL && strlen(k->kid) == h->kid_len &&
+    return k->kid != NULL && strlen(k->kid) == h->kid_len &&
            memcmp(k->kid, h->kid, h->kid_len) == 0;
 }
 
-/* Tries the candidate keys: those whose explicit kid equals the token's, or (a token
- * without kid, or a lone key that never named one) every key that fits the alg. */
-static jwtd_err verify_signature(const jwtd_keyset *keys, const jws_header *h,
+/* Tries the candidate keys: those whose kid (named or thumbprint) equals the token's, or
+ * (a token without kid, or a lone key that never named one) every key that fits the alg. */
+static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
                                  const unsigned char *input, size_t input_len,
                                  const unsigned char *sig, size_t sig_len, jwtd_key **used,
                                  jwtd_error *err)
@@ -244,26 +239,43 @@ static jwtd_err verify_signature(const jwtd_keyset *keys, const jws_header *h,
 }
 
 /* ---- Claims (after the signature) ---- */
-/* A NumericDate if present: a JSON number in [0, 2^63). */
-static jwtd_err numeric_date(const json_t *claims, const char *name, bool *present, double *out,
-                             jwtd_error *err)
+/* A NumericDate: integers are compared as integers (2^63-1 must not round up to 2^63),
+ * fractions (RFC 7519 §2 allows them) as doubles. */
+typedef struct numeric_date {
+    bool present, is_int;
+    int64_t i;
+    double d;
+} numeric_date;
+
+/* Reads name if present: a JSON number in [0, 2^63). */
+static jwtd_err numeric_date_get(const json_t *claims, const char *name, numeric_date *out,
+                                 jwtd_error *err)
 {
     json_t *v = json_object_get(claims, name);
-    double d;
 
-    *present = v != NULL;
+    memset(out, 0, sizeof *out);
     if (v == NULL)
         return JWTD_OK;
-    if (json_is_integer(v))
-        d = (double)json_integer_value(v);
-    else if (json_is_real(v))
-        d = json_real_value(v);
-    else
+    out->present = true;
+    if (json_is_integer(v)) {
+        out->is_int = true;
+        out->i = (int64_t)json_integer_value(v);
+        if (out->i < 0)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
+        return JWTD_OK;
+    }
+    if (!json_is_real(v))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
-    if (!isfinite(d) || d < 0 || d >= NUMERIC_DATE_LIMIT)
+    out->d = json_real_value(v);
+    if (!isfinite(out->d) || out->d < 0 || out->d >= NUMERIC_DATE_LIMIT)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
-    *out = d;
     return JWTD_OK;
+}
+
+/* date <= t, with t a small time (now plus or minus the leeway): no overflow possible. */
+static bool date_at_or_before(const numeric_date *nd, int64_t t)
+{
+    return nd->is_int ? nd->i <= t : nd->d <= (double)t;
 }
 
 /* aud is a string or an array of strings (RFC 7519 §4.1.3). */
@@ -306,9 +318,9 @@ static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
 static jwtd_err check_claims(const json_t *claims, const jwtd_validation *v, jwtd_error *err)
 {
     static const char *const string_claims[] = {"iss", "sub", "jti"};
-    bool has_exp, has_nbf, has_iat;
-    double exp = 0, nbf = 0, iat = 0, now;
+    numeric_date exp, nbf, iat;
     json_t *aud = json_object_get(claims, "aud");
+    int64_t now;
     jwtd_err rc;
 
     for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
@@ -319,12 +331,12 @@ static jwtd_err check_claims(const json_t *claims, const jwtd_validation *v, jwt
     }
     if (aud != NULL && !aud_well_formed(aud))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
-    if ((rc = numeric_date(claims, "exp", &has_exp, &exp, err)) != JWTD_OK ||
-        (rc = numeric_date(claims, "nbf", &has_nbf, &nbf, err)) != JWTD_OK ||
-        (rc = numeric_date(claims, "iat", &has_iat, &iat, err)) != JWTD_OK)
+    if ((rc = numeric_date_get(claims, "exp", &exp, err)) != JWTD_OK ||
+        (rc = numeric_date_get(claims, "nbf", &nbf, err)) != JWTD_OK ||
+        (rc = numeric_date_get(claims, "iat", &iat, err)) != JWTD_OK)
         return rc;
 
-    if (v->require_exp && !has_exp)
+    if (v->require_exp && !exp.present)
         return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
     for (size_t i = 0; i < v->required.n; i++) {
         if (json_object_get(claims, v->required.items[i]) == NULL)
@@ -332,10 +344,12 @@ static jwtd_err check_claims(const json_t *claims, const jwtd_validation *v, jwt
                              "required claim missing");
     }
 
-    now = (double)jose_validation_now(v);
-    if (has_exp && exp + (double)v->leeway <= now)
+    /* expired: exp + leeway <= now; immature: nbf - leeway > now (rearranged so that
+     * nothing near 2^63 is ever added to). */
+    now = jose_validation_now(v);
+    if (exp.present && date_at_or_before(&exp, now - v->leeway))
         return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
-    if (has_nbf && nbf - (double)v->leeway > now)
+    if (nbf.present && !date_at_or_before(&nbf, now + v->leeway))
         return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
     if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
         return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
@@ -385,7 +399,7 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
     json_t *hdr = NULL, *claims = NULL;
     jwtd_key *used = NULL;
     jws_compact c;
-    jws_header h;
+    jose_header h;
     jwtd_err rc;
 
     if ((rc = verify_args(token, keys, v, out, err)) != JWTD_OK)
@@ -394,23 +408,31 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
         return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "token too large");
     if ((rc = split_compact(token, len, &c, err)) != JWTD_OK)
         return rc;
-    hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
-    if (hdr == NULL)
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
-    if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
-        goto out;
+    if (jose_hdr_cache_get(v->id, c.hdr, c.hdr_len, &h)) {
+        hdr = h.json;
+    } else {
+        hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
+        if (hdr == NULL)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
+                             "header is not a valid JSON object");
+        if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
+            goto out;
+        h.json = hdr;
+        if (h.b64)
+            jose_hdr_cache_put(v->id, c.hdr, c.hdr_len, &h);
+    }
     if (!h.b64) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "a JWT payload must be base64url");
         goto out;
     }
-    payload = jose_b64url_decode_alloc(c.pay, c.pay_len, &payload_len);
+    payload = jose_b64url_decode_public_alloc(c.pay, c.pay_len, &payload_len);
     claims = payload != NULL ? jose_json_parse((char *)payload, payload_len, v->max_json_depth)
                              : NULL;
     if (!json_is_object(claims)) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "claims are not a valid JSON object");
         goto out;
     }
-    if (jose_b64url_decode(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
+    if (jose_b64url_decode_public(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
         goto out;
     }
@@ -441,7 +463,7 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
     json_t *hdr, *claims = NULL;
     jwtd_key *used = NULL;
     jws_compact c;
-    jws_header h;
+    jose_header h;
     jwtd_err rc;
 
     if ((rc = split_compact(jws, len, &c, err)) != JWTD_OK)
@@ -468,7 +490,7 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
     input[c.hdr_len] = '.';
     memcpy(input + c.hdr_len + 1, detached, detached_len);
     if (h.b64) {
-        payload = jose_b64url_decode_alloc(detached, detached_len, &payload_len);
+        payload = jose_b64url_decode_public_alloc(detached, detached_len, &payload_len);
     } else if ((payload = malloc(detached_len + 1)) != NULL) {
         memcpy(payload, detached, detached_len);
         payload[detached_len] = '\0';
@@ -478,7 +500,7 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
         goto out;
     }
-    if (jose_b64url_decode(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
+    if (jose_b64url_decode_public(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
         goto out;
     }
@@ -514,14 +536,16 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
     size_t sig_len = 0, payload_len = 0, input_len, plen, pay_len;
     const char *pay_s;
     jwtd_key *used = NULL;
-    jws_header h;
+    jose_header h;
     jwtd_err rc;
 
-    if (!json_is_string(prot_v) || !json_is_string(sig_v) ||
-        (unprot != NULL && !json_is_object(unprot)))
+    /* protected may be absent (RFC 7515 §7.2.1): the signing input then starts with '.'. */
+    if ((prot_v != NULL && !json_is_string(prot_v)) || !json_is_string(sig_v) ||
+        (unprot != NULL && !json_is_object(unprot)) || (prot_v == NULL && unprot == NULL))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "malformed JWS signature object");
-    plen = json_string_length(prot_v);
-    prot = decode_json_object(json_string_value(prot_v), plen, v->max_json_depth);
+    plen = prot_v != NULL ? json_string_length(prot_v) : 0;
+    prot = prot_v != NULL ? decode_json_object(json_string_value(prot_v), plen, v->max_json_depth)
+                          : json_object();
     if (prot == NULL)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
     if ((rc = check_header(prot, unprot, v, &h, err)) != JWTD_OK)
@@ -534,11 +558,11 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
         rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
         goto out;
     }
-    memcpy(input, json_string_value(prot_v), plen);
+    memcpy(input, prot_v != NULL ? json_string_value(prot_v) : "", plen);
     input[plen] = '.';
     memcpy(input + plen + 1, pay_s, pay_len);
     if (h.b64) {
-        payload = jose_b64url_decode_alloc(pay_s, pay_len, &payload_len);
+        payload = jose_b64url_decode_public_alloc(pay_s, pay_len, &payload_len);
     } else if ((payload = malloc(pay_len + 1)) != NULL) {
         memcpy(payload, pay_s, pay_len);
         payload[pay_len] = '\0';
@@ -548,7 +572,7 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
         goto out;
     }
-    if (jose_b64url_decode(json_string_value(sig_v), json_string_length(sig_v), sig, sizeof sig,
+    if (jose_b64url_decode_public(json_string_value(sig_v), json_string_length(sig_v), sig, sizeof sig,
                            &sig_len) != 0) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
         goto out;
@@ -795,10 +819,10 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
         free(hjson);
         return JWTD_ERR_NO_MEMORY;
     }
-    jose_b64url_encode((const unsigned char *)hjson, strlen(hjson), tok);
+    jose_b64url_encode_public((const unsigned char *)hjson, strlen(hjson), tok);
     free(hjson);
     tok[hlen] = '.';
-    jose_b64url_encode(payload, len, tok + hlen + 1);
+    jose_b64url_encode_public(payload, len, tok + hlen + 1);
     pos = hlen + 1 + plen;
     rc = jose_sig_sign(key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
     if (rc == JWTD_OK && sig_len > JWS_MAX_SIG_BYTES)
@@ -809,7 +833,7 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
         return rc;
     }
     tok[pos] = '.';
-    jose_b64url_encode(sig, sig_len, tok + pos + 1);
+    jose_b64url_encode_public(sig, sig_len, tok + pos + 1);
     OPENSSL_cleanse(sig, sig_len);
     free(sig);
     *token_out = tok;

@@ -8,6 +8,11 @@
 
 #include "internal.h"
 
+static atomic_uint_fast64_t validation_ids = 1;
+
+/* A new identity after every change: caches keyed on it never see a stale Validation. */
+static void touch(jwtd_validation *v) { v->id = atomic_fetch_add(&validation_ids, 1); }
+
 /* Registered header names that may never appear in crit (RFC 7515 §4.1.11). */
 static const char *const registered_headers[] = {"alg", "jku", "jwk", "kid", "x5u", "x5c",
                                                  "x5t", "x5t#S256", "typ", "cty", "crit"};
@@ -22,6 +27,7 @@ jwtd_validation *jwtd_validation_new(void)
     v->require_exp = true;
     v->max_token_bytes = JWTD_DEFAULT_MAX_TOKEN_BYTES;
     v->max_json_depth = JWTD_DEFAULT_MAX_JSON_DEPTH;
+    touch(v);
     return v;
 }
 
@@ -86,6 +92,7 @@ jwtd_err jwtd_validation_allow_alg(jwtd_validation *v, jwtd_alg alg)
     if (v == NULL || jose_alg_info_get(alg) == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->allowed_algs |= 1u << alg;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -95,6 +102,7 @@ jwtd_err jwtd_validation_set_leeway(jwtd_validation *v, int64_t seconds)
     if (v == NULL || seconds < 0 || seconds > 86400)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->leeway = seconds;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -103,28 +111,39 @@ jwtd_err jwtd_validation_require_exp(jwtd_validation *v, bool required)
     if (v == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->require_exp = required;
+    touch(v);
     return JWTD_OK;
 }
 
 jwtd_err jwtd_validation_add_audience(jwtd_validation *v, const char *aud)
 {
-    return v == NULL ? JWTD_ERR_INVALID_ARGUMENT : strlist_add(&v->audiences, aud);
+    if (v == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    touch(v);
+    return strlist_add(&v->audiences, aud);
 }
 
 jwtd_err jwtd_validation_add_issuer(jwtd_validation *v, const char *iss)
 {
-    return v == NULL ? JWTD_ERR_INVALID_ARGUMENT : strlist_add(&v->issuers, iss);
+    if (v == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    touch(v);
+    return strlist_add(&v->issuers, iss);
 }
 
 jwtd_err jwtd_validation_add_subject(jwtd_validation *v, const char *sub)
 {
-    return v == NULL ? JWTD_ERR_INVALID_ARGUMENT : strlist_add(&v->subjects, sub);
+    if (v == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    touch(v);
+    return strlist_add(&v->subjects, sub);
 }
 
 jwtd_err jwtd_validation_require_claim(jwtd_validation *v, const char *name)
 {
     if (v == NULL || name == NULL || name[0] == '\0' || strlen(name) >= JWTD_MAX_CLAIM_NAME)
         return JWTD_ERR_INVALID_ARGUMENT;
+    touch(v);
     return strlist_add(&v->required, name);
 }
 
@@ -157,6 +176,7 @@ jwtd_err jwtd_validation_set_typ(jwtd_validation *v, const char *typ)
         return JWTD_ERR_NO_MEMORY;
     free(v->typ);
     v->typ = norm;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -173,6 +193,7 @@ jwtd_err jwtd_validation_allow_crit(jwtd_validation *v, const char *name)
 {
     if (v == NULL || name == NULL || jose_header_is_registered(name))
         return JWTD_ERR_INVALID_ARGUMENT;
+    touch(v);
     return strlist_add(&v->crit, name);
 }
 
@@ -181,6 +202,7 @@ jwtd_err jwtd_validation_allow_unencoded_payload(jwtd_validation *v, bool allow)
     if (v == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->allow_unencoded = allow;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -189,6 +211,7 @@ jwtd_err jwtd_validation_set_max_token_bytes(jwtd_validation *v, size_t max)
     if (v == NULL || max == 0 || max > (64u << 20))
         return JWTD_ERR_INVALID_ARGUMENT;
     v->max_token_bytes = max;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -197,6 +220,7 @@ jwtd_err jwtd_validation_set_max_json_depth(jwtd_validation *v, size_t max)
     if (v == NULL || max == 0 || max > 256)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->max_json_depth = max;
+    touch(v);
     return JWTD_OK;
 }
 
@@ -205,5 +229,6 @@ jwtd_err jwtd_validation_set_now(jwtd_validation *v, int64_t unix_seconds)
     if (v == NULL || unix_seconds < 0)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->fixed_now = unix_seconds;
+    touch(v);
     return JWTD_OK;
 }
