@@ -39,7 +39,7 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-lint: build
+lint: deps build
 	scripts/lint.sh $(BUILD)
 
 install: build

@@ -31,7 +31,7 @@ const char *jwtd_err_name(jwtd_err err)
     return err_names[err];
 }
 
-jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *claim, const char *reason)
+void jose_set_error(jwtd_error *err, jwtd_err kind, const char *claim, const char *reason)
 {
     if (err != NULL) {
         err->kind = kind;
@@ -43,7 +43,6 @@ jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *claim, const char
         }
         err->reason = reason != NULL ? reason : jwtd_err_name(kind);
     }
-    return kind;
 }
 
 void jwtd_free(void *p) { free(p); }

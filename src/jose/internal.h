@@ -147,8 +147,15 @@ json_t *jose_json_parse(const char *buf, size_t len, size_t max_depth);
 char *jose_json_dump(const json_t *v);
 
 /* ---- Errors (error.c) ---- */
-/* Fill err (may be NULL) and return kind. claim may be NULL. */
-jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *claim, const char *reason);
+/* Fill err (may be NULL); claim may be NULL. */
+void jose_set_error(jwtd_error *err, jwtd_err kind, const char *claim, const char *reason);
+/* Fill err and return kind (inline, so analysers see the return value is kind). */
+static inline jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *claim,
+                                 const char *reason)
+{
+    jose_set_error(err, kind, claim, reason);
+    return kind;
+}
 
 /* ---- Signatures (sig.c): the primitives behind sign and verify ---- */
 /* Verify sig over msg with key for alg. Returns JWTD_OK or JWTD_ERR_INVALID_SIGNATURE

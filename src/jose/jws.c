@@ -443,13 +443,15 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
         rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
         if (rc == JWTD_OK)
             payload = NULL;
+        else
+            jose_fail(err, rc, NULL, "out of memory");
     }
 out:
     json_decref(hdr);
     json_decref(claims);
     free(payload);
-    if (rc == JWTD_OK && err != NULL)
-        jose_fail(err, JWTD_OK, NULL, NULL);
+    if (rc == JWTD_OK)
+        jose_set_error(err, JWTD_OK, NULL, NULL);
     return rc;
 }
 
@@ -514,6 +516,8 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
         rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
         if (rc == JWTD_OK)
             payload = NULL;
+        else
+            jose_fail(err, rc, NULL, "out of memory");
     }
 out:
     json_decref(hdr);
@@ -592,6 +596,8 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
         rc = token_new(h.alg, used, merged, claims, payload, payload_len, out);
         if (rc == JWTD_OK)
             payload = NULL;
+        else
+            jose_fail(err, rc, NULL, "out of memory");
     }
 out:
     json_decref(prot);
@@ -671,8 +677,8 @@ jwtd_err jwtd_jws_verify(const char *jws, size_t len, const void *payload, size_
     } else {
         rc = jws_verify_compact(jws, len, payload, payload_len, keys, v, out, err);
     }
-    if (rc == JWTD_OK && err != NULL)
-        jose_fail(err, JWTD_OK, NULL, NULL);
+    if (rc == JWTD_OK)
+        jose_set_error(err, JWTD_OK, NULL, NULL);
     return rc;
 }
 

@@ -419,33 +419,36 @@ bool jwtd_key_fits_alg(const jwtd_key *key, jwtd_alg alg)
 
 /* A new key with the same material (an HMAC key gets fresh contexts, an EVP_PKEY is shared:
  * both keys are immutable), alg and policy flags; kid still to be set. */
-static jwtd_err key_clone(const jwtd_key *key, jwtd_key **out)
+static jwtd_err key_clone_pkey(const jwtd_key *key, jwtd_key **out)
 {
-    jwtd_key *copy = NULL;
-    jwtd_err rc = JWTD_OK;
+    jwtd_key *copy = key_alloc(key->kty);
 
-    if (key->kty == JWTD_KTY_OCT) {
-        rc = jose_key_from_secret_bytes(key->secret, key->secret_len,
-                                        key->weak_allowed ? JWTD_KEY_ALLOW_WEAK : 0, &copy);
-    } else if ((copy = key_alloc(key->kty)) == NULL) {
-        rc = JWTD_ERR_NO_MEMORY;
-    } else if (EVP_PKEY_up_ref(key->pkey) != 1) {
-        rc = JWTD_ERR_CRYPTO;
-    } else {
-        copy->pkey = key->pkey;
-        copy->is_private = key->is_private;
-        copy->weak_allowed = key->weak_allowed;
-        copy->bits = key->bits;
-        copy->curve_nid = key->curve_nid;
-        copy->curve = key->curve;
-    }
-    if (rc != JWTD_OK) {
+    if (copy == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    if (EVP_PKEY_up_ref(key->pkey) != 1) {
         jwtd_key_free(copy);
-        return rc;
+        return JWTD_ERR_CRYPTO;
     }
-    copy->alg = key->alg;
+    copy->pkey = key->pkey;
+    copy->is_private = key->is_private;
+    copy->weak_allowed = key->weak_allowed;
+    copy->bits = key->bits;
+    copy->curve_nid = key->curve_nid;
+    copy->curve = key->curve;
     *out = copy;
     return JWTD_OK;
+}
+
+static jwtd_err key_clone(const jwtd_key *key, jwtd_key **out)
+{
+    jwtd_err rc = key->kty == JWTD_KTY_OCT
+                      ? jose_key_from_secret_bytes(key->secret, key->secret_len,
+                                                   key->weak_allowed ? JWTD_KEY_ALLOW_WEAK : 0, out)
+                      : key_clone_pkey(key, out);
+
+    if (rc == JWTD_OK)
+        (*out)->alg = key->alg;
+    return rc;
 }
 
 jwtd_err jwtd_key_with_kid(const jwtd_key *key, const char *kid, jwtd_key **out)

@@ -1235,7 +1235,7 @@ static char *oct_jwks(size_t n, bool same_kid)
     char *s;
 
     for (size_t i = 0; i < n; i++) {
-        char kid[16];
+        char kid[24];
 
         snprintf(kid, sizeof kid, "k%zu", same_kid ? (size_t)0 : i);
         json_array_append_new(keys, json_pack("{s:s,s:s,s:s}", "kty", "oct", "kid", kid, "k",

@@ -1,0 +1,23 @@
+# cmake -DREADME=README.md -DEXAMPLE=examples/readme_example.c -P check_readme.cmake
+# Fails unless the README's ```c block that follows the line naming EXAMPLE's file
+# ("<!-- example: examples/readme_example.c -->") is byte for byte that file.
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+get_filename_component(name "${EXAMPLE}" NAME)
+set(marker "<!-- example: examples/${name} -->\n```c\n")
+string(FIND "${readme}" "${marker}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "${README}: no block after '<!-- example: examples/${name} -->'")
+endif()
+string(LENGTH "${marker}" marker_len)
+math(EXPR at "${at} + ${marker_len}")
+string(SUBSTRING "${readme}" ${at} -1 rest)
+string(FIND "${rest}" "```\n" end)
+if(end EQUAL -1)
+  message(FATAL_ERROR "${README}: the example block is not closed")
+endif()
+string(SUBSTRING "${rest}" 0 ${end} shown)
+if(NOT shown STREQUAL example)
+  message(FATAL_ERROR "${README} shows a different ${name}: copy the file into the README block")
+endif()
+message(STATUS "README shows ${name} exactly")

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages that jwtd's build, tests, fuzzing, lint and benchmarks need.
+# Idempotent: asks dpkg what is missing and installs only that. `--check` installs nothing and
+# exits 0 only when everything is present (the Makefile runs it before `make run`/`make test`).
+set -euo pipefail
+
+# The one list. Grouped by what needs it; keep DESIGN.md's dependency table in step.
+PACKAGES=(
+    # build
+    build-essential cmake pkg-config
+    libssl-dev libsodium-dev libjansson-dev
+    # tests: unit (cmocka), the next issue's integration tests and store
+    libcmocka-dev libcurl4-openssl-dev libsqlite3-dev
+    # CLI tests drive the openssl command to make keys
+    openssl
+    # fuzzing (libFuzzer) and sanitizer runtimes for clang
+    clang libclang-rt-14-dev
+    # memcheck of the unit tests
+    valgrind
+    # interop peers, run with /usr/bin/python3
+    python3 python3-jwt python3-jwcrypto python3-cryptography
+    # benchmark peers
+    libjwt-dev libcjose-dev
+    # make lint
+    cppcheck clang-tidy
+)
+# Node.js and npm run the npm interop peers (jose, jsonwebtoken). A NodeSource nodejs already
+# bundles npm and conflicts with Debian's npm package, so these are only wanted when the
+# commands are absent.
+NODE_PACKAGES=(nodejs npm)
+
+usage() {
+    echo "usage: scripts/deps.sh [--check]" >&2
+    echo "  installs missing packages with apt-get (root, or sudo); --check only reports" >&2
+    exit 2
+}
+
+check_only=false
+case "${1:-}" in
+"") ;;
+--check) check_only=true ;;
+-h | --help) usage ;;
+*) usage ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: dpkg-query not found: this script supports Debian and Ubuntu only." >&2
+    echo "deps.sh: install the equivalents of: ${PACKAGES[*]} nodejs npm" >&2
+    exit 1
+fi
+
+# Prints the packages of "$@" that dpkg does not report as fully installed.
+missing_of() {
+    local pkg status
+    for pkg in "$@"; do
+        status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+        [[ $status == ii* ]] || echo "$pkg"
+    done
+}
+
+mapfile -t missing < <(missing_of "${PACKAGES[@]}")
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    mapfile -t -O "${#missing[@]}" missing < <(missing_of "${NODE_PACKAGES[@]}")
+fi
+
+if ((${#missing[@]} == 0)); then
+    echo "deps.sh: all ${#PACKAGES[@]} packages present (and node $(node --version), npm $(npm --version))"
+    exit 0
+fi
+
+echo "deps.sh: missing: ${missing[*]}"
+if $check_only; then
+    exit 1
+fi
+
+if ((EUID == 0)); then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "deps.sh: not root and no sudo: install as root: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing: ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+
+mapfile -t still < <(missing_of "${missing[@]}")
+if ((${#still[@]} != 0)); then
+    echo "deps.sh: still missing after apt-get install: ${still[*]}" >&2
+    exit 1
+fi
+echo "deps.sh: installed ${#missing[@]} package(s)"
