@@ -275,7 +275,8 @@ typedef struct jwtd_header {
     const char *extra_json; /* optional JSON object merged in; may not set alg/kid/typ */
 } jwtd_header;
 
-/* Compact JWS over the claims. The key must be private (or a secret) and fit alg. */
+/* Compact JWS over the claims. The key must be private or a secret (a public key is
+ * InvalidKeyFormat) and must fit alg (else InvalidAlgorithm). */
 JWTD_API jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                    const jwtd_claims *claims, char **token_out);
 /* Compact JWS over arbitrary payload bytes (claims_json need not be JSON). */
