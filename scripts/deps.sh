@@ -9,8 +9,10 @@ PACKAGES=(
     # build
     build-essential cmake pkg-config
     libssl-dev libsodium-dev libjansson-dev
-    # tests: unit (cmocka), the next issue's integration tests and store
-    libcmocka-dev libcurl4-openssl-dev libsqlite3-dev
+    # the server: HTTP (h2o with its own event loop), store, legacy password hashes
+    libh2o-evloop-dev libsqlite3-dev libcrypt-dev
+    # tests: unit (cmocka), integration (libcurl)
+    libcmocka-dev libcurl4-openssl-dev
     # CLI tests drive the openssl command to make keys
     openssl
     # fuzzing (libFuzzer) and sanitizer runtimes for clang
@@ -19,8 +21,8 @@ PACKAGES=(
     valgrind
     # interop peers, run with /usr/bin/python3
     python3 python3-jwt python3-jwcrypto python3-cryptography
-    # benchmark peers
-    libjwt-dev libcjose-dev
+    # benchmark peers: C libraries, and the HTTP load generator and ceiling for make bench
+    libjwt-dev libcjose-dev wrk nginx-light
     # make lint
     cppcheck clang-tidy
 )

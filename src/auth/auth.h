@@ -1,0 +1,136 @@
+/* The authentication service of jwtd serve, with no HTTP in it: passwords (Argon2id, bcrypt
+ * import), token pairs, refresh rotation with reuse detection, logout and revocation, roles,
+ * signing keys and the JWKS. It talks to storage only through src/store/store.h, so it can be
+ * tested directly against a SQLite file and reused behind another front end.
+ * Which calls block: auth_login, auth_register, auth_user_add, auth_refresh, auth_logout*,
+ * auth_set_*, auth_keys_rotate (password hashing or store writes: run them on workers).
+ * auth_verify_access and auth_jwks never block and never touch the store. */
+#ifndef JWTD_AUTH_H
+#define JWTD_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jwtd/jwtd.h"
+#include "store/store.h"
+
+#define AUTH_MIN_PASSWORD 8
+#define AUTH_MAX_PASSWORD 1024
+#define AUTH_MIN_SECRET 32 /* JWT_SECRET bytes */
+#define AUTH_MAX_TOKEN 4096
+
+typedef enum auth_err {
+    AUTH_OK = 0,
+    AUTH_BAD_CREDENTIALS, /* 401: unknown user, wrong password, disabled user (indistinguishable) */
+    AUTH_INVALID_TOKEN,   /* 401: bad signature, expired, revoked, wrong type, malformed */
+    AUTH_TOKEN_REUSED,    /* 401: a spent refresh token came back: its family is now revoked */
+    AUTH_FORBIDDEN,       /* 403: authenticated but lacking the role */
+    AUTH_CONFLICT,        /* 409: username or email taken */
+    AUTH_INVALID_INPUT,   /* 400: e.g. password too short, bad username */
+    AUTH_NOT_FOUND,       /* 404: no such user (admin calls) */
+    AUTH_UNAVAILABLE,     /* 503: the store cannot write now */
+    AUTH_INTERNAL         /* 500 */
+} auth_err;
+
+/* A stable, public message for {"error": ...}; never contains secrets or user input. */
+const char *auth_err_message(auth_err err);
+
+typedef struct auth_config {
+    int64_t access_ttl;       /* seconds, default 900 */
+    int64_t refresh_ttl;      /* seconds, default 604800 (7 days) */
+    int64_t refresh_grace;    /* seconds two concurrent refreshes may share a rotation, default 10 */
+    const char *issuer;       /* iss of access tokens, default "jwtd" */
+    const char *audience;     /* aud of access tokens, default "jwtd" */
+    unsigned long long pwhash_opslimit; /* Argon2id t; default 2 (OWASP minimum: m=19 MiB, t=2) */
+    size_t pwhash_memlimit;   /* bytes; default 19 MiB */
+    const unsigned char *jwt_secret; /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
+    size_t jwt_secret_len;
+    jwtd_alg key_alg;         /* algorithm of generated signing keys, default EdDSA */
+} auth_config;
+
+/* Defaults above. */
+void auth_config_defaults(auth_config *cfg);
+
+typedef struct auth auth;
+
+/* Loads signing keys from the store (generating and persisting the first one when there is
+ * none and no jwt_secret), and the access-token revocations. *why gets a static reason. */
+auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why);
+void auth_free(auth *a);
+/* Re-reads keys and revocations written by other processes (jwtd keys rotate, other
+ * instances); cheap when nothing changed. The server calls it every few seconds. */
+auth_err auth_sync(auth *a);
+
+typedef struct auth_pair {
+    char *access_token;  /* owned: auth_pair_clear frees */
+    char *refresh_token;
+    int64_t expires_in;  /* access TTL seconds */
+    int64_t refresh_expires_in;
+} auth_pair;
+void auth_pair_clear(auth_pair *p);
+
+/* What a verified access token says. */
+typedef struct auth_principal {
+    int64_t user_id;
+    char username[STORE_MAX_USERNAME + 1];
+    char roles[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
+    size_t nroles;
+    char jti[STORE_MAX_JTI + 1];
+    int64_t iat, exp;
+} auth_principal;
+
+bool auth_principal_has_role(const auth_principal *p, const char *role);
+
+/* ---- Users ---- */
+/* Self-registration: role "user". Validates username (1..64 of [A-Za-z0-9._-]), password
+ * length, email shape. On success *user and *pair are filled. */
+auth_err auth_register(auth *a, const char *username, const char *password, const char *email,
+                       const char *name, store_user *user, auth_pair *pair);
+/* Administrative creation (jwtd user add): given roles, no tokens. */
+auth_err auth_user_add(auth *a, const char *username, const char *password, const char *email,
+                       const char *name, const char *const *roles, size_t nroles, store_user *user);
+/* ident is a username or an email. Unknown users, disabled users and wrong passwords take
+ * the same time (a dummy Argon2id verify) and all return AUTH_BAD_CREDENTIALS. Rehashes
+ * when the stored hash has other parameters or is bcrypt. */
+auth_err auth_login(auth *a, const char *ident, const char *password, store_user *user,
+                    auth_pair *pair);
+/* Store an imported hash (Argon2id PHC or bcrypt $2b$/$2a$/$2y$), verified on next login. */
+auth_err auth_import_hash(auth *a, const char *username, const char *hash);
+auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size_t nroles);
+/* Disabling also revokes every refresh family and every access token issued before now. */
+auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled);
+
+/* ---- Tokens ---- */
+/* Rotation: spends the presented refresh token and returns a new pair in the same family.
+ * A spent token presented again: within refresh_grace of its rotation, the same new pair is
+ * returned again (two tabs refreshing at once); later, the whole family is revoked, an audit
+ * event "refresh.reuse" written, and AUTH_TOKEN_REUSED returned. Access tokens are refused. */
+auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair *pair);
+/* Revokes the token's family. Invalid tokens are ignored (AUTH_OK): logout always succeeds. */
+auth_err auth_logout(auth *a, const char *refresh_token, size_t len);
+/* Revokes every family of the user and every access token issued before now. */
+auth_err auth_logout_all(auth *a, int64_t user_id);
+/* Verifies an access token: signature, typ at+jwt, iss, aud, exp, and the in-memory
+ * revocation set (O(1)). Refresh tokens are refused. Thread-safe, lock-free on the hot path:
+ * a per-thread cache of verified tokens keyed by their exact bytes skips the signature
+ * (expiry and revocation are still checked on every call). */
+auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_principal *out);
+
+/* ---- Keys ---- */
+/* The public JWKS (current and still-valid retired keys); a string owned by a, valid until
+ * the next auth_sync/auth_keys_rotate on any thread: copy it (auth_jwks_copy). */
+auth_err auth_jwks_copy(auth *a, char **json_out);
+/* A new current key (alg JWTD_ALG_UNKNOWN: cfg->key_alg); the previous one is retired but
+ * stays in the JWKS and keeps verifying until every token it signed has expired. */
+auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]);
+
+/* Counters for /metrics and /admin/metrics. */
+typedef struct auth_stats {
+    uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts,
+        verify_ok, verify_failed, verify_cache_hits;
+    size_t revoked_jtis, revoked_users, signing_keys;
+} auth_stats;
+void auth_stats_get(auth *a, auth_stats *out);
+
+#endif /* JWTD_AUTH_H */

@@ -1,0 +1,91 @@
+/* The HTTP layer of jwtd serve: a thin adapter over libh2o (its own event loop). Handlers
+ * see an http_request and fill an http_response, and never include h2o headers. The
+ * server's router says, per request, which handler runs and whether it may block: blocking
+ * handlers (password hashing, store writes) run on a worker pool and their answer is sent
+ * back on the request's event loop, so a login being hashed never delays a GET /me. */
+#ifndef JWTD_HTTP_H
+#define JWTD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_RESPONSE_HEADERS 8
+#define HTTP_DEFAULT_MAX_BODY (64u * 1024u)      /* bytes; larger -> 413 */
+#define HTTP_DEFAULT_MAX_HEADER (16u * 1024u)    /* all request headers together */
+#define HTTP_DEFAULT_IDLE_TIMEOUT_MS 30000
+#define HTTP_PEER_MAX 64
+
+typedef struct http_request {
+    const char *method;
+    size_t method_len;
+    const char *path; /* without the query string */
+    size_t path_len;
+    const char *query; /* after '?', or NULL */
+    size_t query_len;
+    const char *body;
+    size_t body_len;
+    char peer[HTTP_PEER_MAX]; /* the socket's address, e.g. "127.0.0.1" */
+    void *impl;               /* adapter-private */
+} http_request;
+
+/* The value of the first header called name (case-insensitive), or NULL; *count (may be
+ * NULL) receives how many headers have that name. */
+const char *http_header(const http_request *req, const char *name, size_t *len, size_t *count);
+
+typedef struct http_header_kv {
+    const char *name;  /* static */
+    char *value;       /* owned by the response */
+} http_header_kv;
+
+typedef struct http_response {
+    int status;
+    const char *content_type; /* static; NULL = "application/json" */
+    char *body;               /* owned by the response (malloc'ed) */
+    size_t body_len;
+    http_header_kv headers[HTTP_MAX_RESPONSE_HEADERS];
+    size_t nheaders;
+} http_response;
+
+/* Adds a header (copies value). 0 on success, -1 when full or out of memory. */
+int http_response_header(http_response *resp, const char *name, const char *value);
+/* Sets status and a JSON body (takes ownership of body, which may be NULL = empty). */
+void http_response_json(http_response *resp, int status, char *body);
+/* {"error": message} with the status; message must be a static, stable string. */
+void http_response_error(http_response *resp, int status, const char *message);
+void http_response_clear(http_response *resp);
+
+/* A handler: fills resp from req. Runs on an event loop (blocking=false) or a worker. */
+typedef void (*http_handler_fn)(void *app, const http_request *req, http_response *resp);
+
+/* The router: on the event loop, picks the handler for req (NULL: 404 JSON) and whether it
+ * may block. It may answer directly by returning a non-blocking handler. */
+typedef http_handler_fn (*http_router_fn)(void *app, const http_request *req, bool *blocking);
+
+typedef struct http_config {
+    const char *listen; /* "127.0.0.1:3000"; port 0 picks a free port */
+    unsigned threads;   /* event loops; 0 = number of cores */
+    unsigned workers;   /* worker pool; 0 = number of cores */
+    size_t max_body;    /* 0 = HTTP_DEFAULT_MAX_BODY */
+    size_t max_header;  /* 0 = HTTP_DEFAULT_MAX_HEADER */
+    unsigned idle_timeout_ms;
+    const char *tls_cert, *tls_key; /* both or neither (issue 4) */
+    http_router_fn router;
+    void *app;
+    /* Called on an event loop every tick_ms (0: never), e.g. for auth_sync. */
+    void (*tick)(void *app);
+    unsigned tick_ms;
+} http_config;
+
+typedef struct http_server http_server;
+
+/* Binds and starts the loops and workers. *why gets a static reason on failure. */
+int http_server_start(const http_config *cfg, http_server **out, const char **why);
+/* The bound address, e.g. "127.0.0.1:41237" (after port 0). */
+const char *http_server_address(const http_server *srv);
+/* Blocks until SIGINT/SIGTERM (or http_server_stop from another thread), then drains. */
+void http_server_wait(http_server *srv);
+void http_server_stop(http_server *srv);
+void http_server_free(http_server *srv);
+
+#endif /* JWTD_HTTP_H */
