@@ -161,3 +161,9 @@ jwtd_err jwtd_claims_json(const jwtd_claims *c, char **json_out)
     return *json_out != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
 }
 
+
+size_t jose_claims_dumpb(const jwtd_claims *c, char *buf, size_t cap)
+{
+    /* The flags of jose_json_dump, so both give the same bytes. */
+    return json_dumpb(c->obj, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}

@@ -110,6 +110,16 @@ bool jose_hdr_cache_get(uint64_t vid, const char *b64, size_t len, jose_header *
  * from the caller: it adds its own). Headers longer than the slot size are not kept. */
 void jose_hdr_cache_put(uint64_t vid, const char *b64, size_t len, const jose_header *h);
 
+/* ---- Encoded protected headers for signing, per thread (signcache.c) ---- */
+#define JOSE_SIGN_CACHE_MAX_KEY 512 /* longer keys (big extra_json) are not cached */
+#define JOSE_SIGN_CACHE_MAX_B64 768
+/* The base64url header stored under key (an unambiguous encoding of every input of the
+ * header, built by the signer), or NULL. The pointer is valid until this thread's next
+ * jose_sign_cache_put. */
+const char *jose_sign_cache_get(const char *key, size_t key_len, size_t *b64_len);
+/* Remember b64 under key (copies both; silently skips what does not fit a slot). */
+void jose_sign_cache_put(const char *key, size_t key_len, const char *b64, size_t b64_len);
+
 /* ---- Verified tokens (token.c) ---- */
 struct jwtd_token {
     jwtd_alg alg;
@@ -145,6 +155,11 @@ char *jose_b64url_encode_alloc(const unsigned char *in, size_t len);
 json_t *jose_json_parse(const char *buf, size_t len, size_t max_depth);
 /* Compact serialization, sorted as inserted; NULL on failure. Caller frees. */
 char *jose_json_dump(const json_t *v);
+
+/* ---- Claims (claims.c) ---- */
+/* The claims as jwtd_claims_json writes them, into buf without NUL: returns the length they
+ * need (buf holds them only if that is <= cap), 0 on failure. */
+size_t jose_claims_dumpb(const jwtd_claims *c, char *buf, size_t cap);
 
 /* ---- Errors (error.c) ---- */
 /* Fill err (may be NULL); claim may be NULL. */

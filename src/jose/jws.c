@@ -755,11 +755,11 @@ jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
 }
 
 /* ---- Signing ---- */
+#define SIGN_CLAIMS_STACK_BYTES 2048 /* typical claims serialize on the stack */
+
 /* The protected header: alg first, then typ, kid and the caller's extra members. */
-static json_t *build_header(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                            jwtd_err *rc)
+static json_t *build_header(const char *kid, jwtd_alg alg, const jwtd_header *hdr, jwtd_err *rc)
 {
-    const char *kid = hdr != NULL && hdr->kid != NULL ? hdr->kid : jwtd_key_kid(key);
     json_t *h = json_object(), *extra = NULL, *val;
     const char *name;
 
@@ -793,13 +793,72 @@ fail:
     return NULL;
 }
 
+/* The header cache key: every input of build_header. alg, then typ, kid and extra_json, each
+ * as a presence byte followed by the string and its NUL (a C string holds no NUL, so no two
+ * inputs share a key). 0 when it does not fit (that header is then not cached). */
+static size_t sign_cache_key(jwtd_alg alg, const char *typ, const char *kid, const char *extra,
+                             char buf[JOSE_SIGN_CACHE_MAX_KEY])
+{
+    const char *parts[3] = {typ, kid, extra};
+    size_t n = 0;
+
+    buf[n++] = (char)(alg + 1);
+    for (size_t i = 0; i < 3; i++) {
+        size_t len = parts[i] != NULL ? strnlen(parts[i], JOSE_SIGN_CACHE_MAX_KEY) : 0;
+        if (n + 2 + len > JOSE_SIGN_CACHE_MAX_KEY)
+            return 0;
+        buf[n++] = parts[i] != NULL;
+        if (parts[i] != NULL) {
+            memcpy(buf + n, parts[i], len + 1);
+            n += len + 1;
+        }
+    }
+    return n;
+}
+
+/* The base64url protected header: from this thread's cache, or built and then cached. Only
+ * headers that built successfully are cached, so errors are the same either way. *owned is
+ * set when the result was allocated here; *b64 is valid until the next cache update. */
+static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                           const char **b64, size_t *b64_len, char **owned)
+{
+    const char *kid = hdr != NULL && hdr->kid != NULL ? hdr->kid : jwtd_key_kid(key);
+    char ckey[JOSE_SIGN_CACHE_MAX_KEY], *hjson;
+    size_t klen = sign_cache_key(alg, hdr != NULL ? hdr->typ : NULL, kid,
+                                 hdr != NULL ? hdr->extra_json : NULL, ckey),
+           jlen;
+    json_t *h;
+    jwtd_err rc;
+
+    *owned = NULL;
+    if (klen != 0 && (*b64 = jose_sign_cache_get(ckey, klen, b64_len)) != NULL)
+        return JWTD_OK;
+    if ((h = build_header(kid, alg, hdr, &rc)) == NULL)
+        return rc;
+    hjson = jose_json_dump(h);
+    json_decref(h);
+    if (hjson == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    jlen = strlen(hjson);
+    *b64_len = jose_b64url_encoded_len(jlen);
+    if ((*owned = malloc(*b64_len + 1)) != NULL)
+        jose_b64url_encode_public((const unsigned char *)hjson, jlen, *owned);
+    free(hjson);
+    if (*owned == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    if (klen != 0)
+        jose_sign_cache_put(ckey, klen, *owned, *b64_len);
+    *b64 = *owned;
+    return JWTD_OK;
+}
+
 jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                            const void *payload, size_t len, char **token_out)
 {
     unsigned char *sig = NULL;
-    size_t sig_len = 0, hlen, plen, pos;
-    char *hjson = NULL, *tok = NULL;
-    json_t *h;
+    size_t sig_len = 0, hlen = 0, plen, pos;
+    char *hown = NULL, *tok = NULL;
+    const char *hb64 = NULL;
     jwtd_err rc;
 
     if (token_out == NULL)
@@ -811,22 +870,16 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
         return JWTD_ERR_INVALID_ALGORITHM;
     if (key->kty != JWTD_KTY_OCT && !key->is_private)
         return JWTD_ERR_INVALID_KEY_FORMAT;
-    if ((h = build_header(key, alg, hdr, &rc)) == NULL)
+    if ((rc = header_b64(key, alg, hdr, &hb64, &hlen, &hown)) != JWTD_OK)
         return rc;
-    hjson = jose_json_dump(h);
-    json_decref(h);
-    if (hjson == NULL)
-        return JWTD_ERR_NO_MEMORY;
-    hlen = jose_b64url_encoded_len(strlen(hjson));
     plen = jose_b64url_encoded_len(len);
     /* header '.' payload '.' signature (at most JWS_MAX_SIG_BYTES) NUL */
     tok = malloc(hlen + 1 + plen + 1 + jose_b64url_encoded_len(JWS_MAX_SIG_BYTES) + 1);
-    if (tok == NULL) {
-        free(hjson);
+    if (tok != NULL)
+        memcpy(tok, hb64, hlen);
+    free(hown);
+    if (tok == NULL)
         return JWTD_ERR_NO_MEMORY;
-    }
-    jose_b64url_encode_public((const unsigned char *)hjson, strlen(hjson), tok);
-    free(hjson);
     tok[hlen] = '.';
     jose_b64url_encode_public(payload, len, tok + hlen + 1);
     pos = hlen + 1 + plen;
@@ -849,16 +902,25 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
 jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                    const jwtd_claims *claims, char **token_out)
 {
-    char *json = NULL;
+    char stack[SIGN_CLAIMS_STACK_BYTES], *json = stack;
+    size_t n;
     jwtd_err rc;
 
     if (token_out != NULL)
         *token_out = NULL;
     if (claims == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
-    if ((rc = jwtd_claims_json(claims, &json)) != JWTD_OK)
-        return rc;
-    rc = jwtd_sign_payload(key, alg, hdr, json, strlen(json), token_out);
-    free(json);
+    /* Serialized on the stack when it fits: jansson's json_dumps would grow a buffer by
+     * reallocation and then copy it. */
+    if ((n = jose_claims_dumpb(claims, stack, sizeof stack)) == 0)
+        return JWTD_ERR_NO_MEMORY;
+    if (n > sizeof stack) {
+        if ((rc = jwtd_claims_json(claims, &json)) != JWTD_OK)
+            return rc;
+        n = strlen(json);
+    }
+    rc = jwtd_sign_payload(key, alg, hdr, json, n, token_out);
+    if (json != stack)
+        free(json);
     return rc;
 }
