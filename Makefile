@@ -20,13 +20,14 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: deps build
-	$(BUILD)/src/cli/jwtd --help
+	$(BUILD)/src/cli/jwtd serve $(RUN_ARGS)
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: deps build
 	scripts/bench.sh $(BUILD)
+	scripts/bench-server.sh $(BUILD)
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJWTD_SANITIZE=ON -DJWTD_BENCH=OFF $(CMAKE_ARGS)

@@ -47,6 +47,7 @@ typedef struct auth_config {
     const unsigned char *jwt_secret; /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
     size_t jwt_secret_len;
     jwtd_alg key_alg;         /* algorithm of generated signing keys, default EdDSA */
+    int64_t (*now)(void);     /* the clock (Unix seconds); NULL: time(). Tests move it forward */
 } auth_config;
 
 /* Defaults above. */

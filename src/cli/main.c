@@ -1,5 +1,6 @@
 /* jwtd: the command-line tool over libjwtd. This file only picks the command group;
- * each group (cli_token.c, cli_jws.c, cli_keygen.c) parses its own options.
+ * each group (cli_token.c, cli_jws.c, cli_keygen.c; with the server, cli_serve.c,
+ * cli_user.c, cli_keys.c) parses its own options.
  * Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,11 @@ static const char usage[] =
     "  token decode   show a JWT's header and claims WITHOUT verifying them\n"
     "  jws verify     verify a raw JWS (compact or JSON) and print its payload\n"
     "  keygen         generate a signing key: --alg ALG [--out FILE] [--jwk]\n"
+#ifdef JWTD_HAVE_SERVER
+    "  serve          run the authentication server (HTTP API, JWKS, demo page)\n"
+    "  user           add|list|set-roles|disable|enable|import-hash users of its database\n"
+    "  keys           list|rotate the server's signing keys\n"
+#endif
     "\n"
     "  jwtd --help, jwtd --version; every command takes --help.\n"
     "\n"
@@ -40,5 +46,13 @@ int main(int argc, char **argv)
         return cli_jws_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0)
         return cli_keygen_main(argc - 1, argv + 1);
+#ifdef JWTD_HAVE_SERVER
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "user") == 0)
+        return cli_user_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "keys") == 0)
+        return cli_keys_main(argc - 1, argv + 1);
+#endif
     return cli_usage_error("", usage, "unknown command '%s'", cmd);
 }

@@ -1,0 +1,311 @@
+/* The auth service's life cycle: configuration and its checks, auth_new/auth_free/auth_sync,
+ * error messages, counters, and the small helpers (clock, random ids, keyed hash) that the
+ * other files of src/auth share. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth_internal.h"
+
+const char *auth_err_message(auth_err err)
+{
+    switch (err) {
+    case AUTH_OK: return "ok";
+    case AUTH_BAD_CREDENTIALS: return "invalid credentials";
+    case AUTH_INVALID_TOKEN: return "invalid token";
+    case AUTH_TOKEN_REUSED: return "refresh token reuse detected";
+    case AUTH_FORBIDDEN: return "forbidden";
+    case AUTH_CONFLICT: return "username or email already registered";
+    case AUTH_INVALID_INPUT: return "invalid input";
+    case AUTH_NOT_FOUND: return "not found";
+    case AUTH_UNAVAILABLE: return "service unavailable";
+    case AUTH_INTERNAL: break;
+    }
+    return "internal error";
+}
+
+void auth_config_defaults(auth_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->access_ttl = 900;
+    cfg->refresh_ttl = 604800;
+    cfg->refresh_grace = 10;
+    cfg->issuer = "jwtd";
+    cfg->audience = "jwtd";
+    cfg->pwhash_opslimit = 2; /* OWASP: Argon2id m=19 MiB, t=2, p=1 */
+    cfg->pwhash_memlimit = 19u * 1024 * 1024;
+    cfg->key_alg = JWTD_ALG_EDDSA;
+}
+
+int64_t auth_now(const auth *a) { return a->cfg.now != NULL ? a->cfg.now() : (int64_t)time(NULL); }
+
+auth_err auth_from_store(store_err err)
+{
+    switch (err) {
+    case STORE_OK: return AUTH_OK;
+    case STORE_NOT_FOUND: return AUTH_NOT_FOUND;
+    case STORE_CONFLICT: return AUTH_CONFLICT;
+    case STORE_UNAVAILABLE: return AUTH_UNAVAILABLE;
+    case STORE_ERROR: break;
+    }
+    return AUTH_INTERNAL;
+}
+
+void auth_random_id(char out[AUTH_JTI_CHARS + 1])
+{
+    unsigned char bin[16];
+
+    randombytes_buf(bin, sizeof bin);
+    sodium_bin2base64(out, AUTH_JTI_CHARS + 1, bin, sizeof bin,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+bool auth_parse_user_id(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    /* Digits only, no sign, no leading zero: one spelling per id. */
+    if (s == NULL || s[0] < '1' || s[0] > '9')
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+uint64_t auth_hash(const auth *a, const void *data, size_t len)
+{
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h;
+
+    crypto_shorthash(out, data, len, a->hash_key);
+    memcpy(&h, out, sizeof h);
+    return h;
+}
+
+/* A reason for every configuration auth_new refuses; NULL when cfg is usable. */
+static const char *config_problem(const auth_config *cfg)
+{
+    if (cfg->access_ttl < 1 || cfg->access_ttl > AUTH_MAX_TTL)
+        return "access_ttl must be between 1 second and 10 years";
+    if (cfg->refresh_ttl < 1 || cfg->refresh_ttl > AUTH_MAX_TTL)
+        return "refresh_ttl must be between 1 second and 10 years";
+    if (cfg->refresh_grace < 0 || cfg->refresh_grace > 3600)
+        return "refresh_grace must be between 0 and 3600 seconds";
+    if (cfg->issuer == NULL || cfg->issuer[0] == '\0' || strlen(cfg->issuer) > 256)
+        return "issuer must be 1 to 256 bytes";
+    if (cfg->audience == NULL || cfg->audience[0] == '\0' || strlen(cfg->audience) > 256)
+        return "audience must be 1 to 256 bytes";
+    if (cfg->pwhash_opslimit < crypto_pwhash_OPSLIMIT_MIN ||
+        cfg->pwhash_opslimit > crypto_pwhash_OPSLIMIT_MAX)
+        return "password hash opslimit out of range";
+    if (cfg->pwhash_memlimit < crypto_pwhash_MEMLIMIT_MIN ||
+        cfg->pwhash_memlimit > crypto_pwhash_MEMLIMIT_MAX)
+        return "password hash memlimit out of range";
+    if (cfg->jwt_secret != NULL && cfg->jwt_secret_len < AUTH_MIN_SECRET)
+        return "JWT_SECRET must be at least 32 bytes";
+    if (cfg->jwt_secret != NULL && cfg->jwt_secret_len > JWTD_MAX_KEY_BYTES)
+        return "JWT_SECRET is too long";
+    /* Generated keys are stored as PEM, which HMAC secrets have not: HS256 comes from
+     * JWT_SECRET only. */
+    if (cfg->jwt_secret == NULL && cfg->key_alg != JWTD_ALG_UNKNOWN &&
+        (cfg->key_alg < JWTD_ALG_RS256 || cfg->key_alg >= JWTD_ALG_COUNT))
+        return "key_alg must be an asymmetric algorithm (HS256 needs JWT_SECRET)";
+    return NULL;
+}
+
+static void mutexes_destroy(auth *a)
+{
+    pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->keys_mu);
+    pthread_mutex_destroy(&a->revs_mu);
+    pthread_mutex_destroy(&a->threads_mu);
+    pthread_mutex_destroy(&a->grace_mu);
+}
+
+auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why)
+{
+    const char *problem, *dummy_why = NULL;
+    auth_err rc;
+    auth *a;
+
+    if (why == NULL)
+        why = &dummy_why;
+    *why = NULL;
+    if (out == NULL || cfg == NULL || s == NULL) {
+        *why = "missing argument";
+        return AUTH_INVALID_INPUT;
+    }
+    *out = NULL;
+    if ((problem = config_problem(cfg)) != NULL) {
+        *why = problem;
+        return AUTH_INVALID_INPUT;
+    }
+    if (sodium_init() < 0) {
+        *why = "libsodium failed to initialise";
+        return AUTH_INTERNAL;
+    }
+    a = calloc(1, sizeof *a);
+    if (a == NULL || (a->grace = calloc(AUTH_GRACE_SLOTS, sizeof *a->grace)) == NULL) {
+        free(a);
+        *why = "out of memory";
+        return AUTH_INTERNAL;
+    }
+    a->cfg = *cfg;
+    a->cfg.jwt_secret = NULL;
+    a->cfg.jwt_secret_len = 0;
+    if (a->cfg.key_alg == JWTD_ALG_UNKNOWN)
+        a->cfg.key_alg = JWTD_ALG_EDDSA;
+    a->s = s;
+    a->hs256 = cfg->jwt_secret != NULL;
+    randombytes_buf(a->hash_key, sizeof a->hash_key);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->keys_mu, NULL);
+    pthread_mutex_init(&a->revs_mu, NULL);
+    pthread_mutex_init(&a->threads_mu, NULL);
+    pthread_mutex_init(&a->grace_mu, NULL);
+    a->issuer = strdup(cfg->issuer);
+    a->audience = strdup(cfg->audience);
+    if (a->issuer == NULL || a->audience == NULL) {
+        *why = "out of memory";
+        rc = AUTH_INTERNAL;
+        goto fail;
+    }
+    a->cfg.issuer = a->issuer;
+    a->cfg.audience = a->audience;
+
+    if (a->hs256) {
+        /* A raw secret has no kid of its own; a short digest names it so that a verifier
+         * holding several secrets can still pick one, without revealing the secret. */
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        char kid[6 + 8 + 1] = "hs256-",
+                         b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+                                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+        jwtd_key *raw = NULL;
+
+        crypto_hash_sha256(digest, cfg->jwt_secret, cfg->jwt_secret_len);
+        sodium_bin2base64(b64, sizeof b64, digest, sizeof digest,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        memcpy(kid + 6, b64, 8);
+        kid[14] = '\0';
+        if (jwtd_key_from_secret(cfg->jwt_secret, cfg->jwt_secret_len, 0, &raw) != JWTD_OK ||
+            jwtd_key_with_kid(raw, kid, &a->secret_key) != JWTD_OK) {
+            jwtd_key_free(raw);
+            *why = "JWT_SECRET is not a usable HS256 key";
+            rc = AUTH_INVALID_INPUT;
+            goto fail;
+        }
+        jwtd_key_free(raw);
+    }
+    if ((rc = auth_pw_dummy_init(a)) != AUTH_OK) {
+        *why = "password hashing failed (memory)";
+        goto fail;
+    }
+    if ((rc = auth_keys_init(a, why)) != AUTH_OK)
+        goto fail;
+    if ((rc = auth_revs_init(a)) != AUTH_OK) {
+        *why = "cannot load the access-token revocations from the store";
+        goto fail;
+    }
+    if ((rc = auth_threads_init(a)) != AUTH_OK) {
+        *why = "cannot create thread-local storage";
+        goto fail;
+    }
+    *out = a;
+    return AUTH_OK;
+fail:
+    auth_keys_release(a->keys);
+    auth_revs_release(a->revs);
+    jwtd_key_free(a->secret_key);
+    free(a->issuer);
+    free(a->audience);
+    free(a->grace);
+    mutexes_destroy(a);
+    sodium_memzero(a, sizeof *a);
+    free(a);
+    return rc;
+}
+
+void auth_free(auth *a)
+{
+    if (a == NULL)
+        return;
+    auth_threads_free(a);
+    auth_grace_free(a);
+    auth_keys_release(a->keys);
+    auth_revs_release(a->revs);
+    jwtd_key_free(a->secret_key);
+    free(a->issuer);
+    free(a->audience);
+    free(a->grace);
+    mutexes_destroy(a);
+    sodium_memzero(a, sizeof *a);
+    free(a);
+}
+
+auth_err auth_sync(auth *a)
+{
+    auth_err rk, rr;
+
+    if (a == NULL)
+        return AUTH_INVALID_INPUT;
+    auth_grace_prune(a);
+    rk = auth_keys_sync(a);
+    rr = auth_revs_sync(a);
+    return rk != AUTH_OK ? rk : rr;
+}
+
+void auth_pair_clear(auth_pair *p)
+{
+    if (p == NULL)
+        return;
+    /* Bearer credentials: do not leave them in freed memory. */
+    if (p->access_token != NULL)
+        sodium_memzero(p->access_token, strlen(p->access_token));
+    if (p->refresh_token != NULL)
+        sodium_memzero(p->refresh_token, strlen(p->refresh_token));
+    free(p->access_token);
+    free(p->refresh_token);
+    memset(p, 0, sizeof *p);
+}
+
+bool auth_principal_has_role(const auth_principal *p, const char *role)
+{
+    if (p == NULL || role == NULL)
+        return false;
+    for (size_t i = 0; i < p->nroles && i < STORE_MAX_ROLES; i++) {
+        if (strcmp(p->roles[i], role) == 0)
+            return true;
+    }
+    return false;
+}
+
+void auth_stats_get(auth *a, auth_stats *out)
+{
+    auth_keys *k;
+    auth_revs *r;
+
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof *out);
+    if (a == NULL)
+        return;
+    out->logins_ok = atomic_load(&a->logins_ok);
+    out->logins_failed = atomic_load(&a->logins_failed);
+    out->registrations = atomic_load(&a->registrations);
+    out->refreshes = atomic_load(&a->refreshes);
+    out->refresh_reuse = atomic_load(&a->refresh_reuse);
+    out->logouts = atomic_load(&a->logouts);
+    auth_threads_stats(a, &out->verify_ok, &out->verify_failed, &out->verify_cache_hits);
+    k = auth_keys_acquire(a, NULL);
+    out->signing_keys = jwtd_keyset_count(k->set);
+    auth_keys_release(k);
+    r = auth_revs_acquire(a, NULL);
+    out->revoked_jtis = r->njtis;
+    out->revoked_users = r->nusers;
+    auth_revs_release(r);
+}

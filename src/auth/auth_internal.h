@@ -1,0 +1,145 @@
+/* State shared by the files of src/auth: the auth object, the immutable key and revocation
+ * snapshots that verifying threads hold by reference, and the helpers the files call across.
+ * Nothing here is visible outside src/auth. */
+#ifndef JWTD_AUTH_INTERNAL_H
+#define JWTD_AUTH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <sodium.h>
+
+#include "auth/auth.h"
+
+#define AUTH_TYP_ACCESS "at+jwt"
+#define AUTH_TYP_REFRESH "refresh+jwt"
+#define AUTH_CACHE_SLOTS 256u  /* verified tokens remembered per thread (a power of two) */
+#define AUTH_GRACE_SLOTS 1024u /* rotations remembered for the grace window */
+#define AUTH_MAX_TTL (INT64_C(10) * 366 * 86400) /* bounds every TTL: no overflow near 2^63 */
+#define AUTH_JTI_CHARS 22u                       /* 128 random bits as base64url without padding */
+
+/* The keys in use, built from the store's rows and never modified afterwards. Readers hold a
+ * reference, so a rotation never frees a set under a verifying thread. */
+typedef struct auth_keys {
+    atomic_uint refs;
+    jwtd_keyset *set; /* current + retired keys still inside their window */
+    jwtd_key *signer; /* the newest current key */
+    jwtd_alg signer_alg;
+    char *jwks;                 /* public JWKS of set */
+    jwtd_validation *v_access;  /* typ at+jwt, iss, aud, algs of set, leeway 0 */
+    jwtd_validation *v_refresh; /* typ refresh+jwt, algs of set, leeway 0 */
+    char *fingerprint;          /* the rows it was built from: auth_sync compares it */
+} auth_keys;
+
+/* Access-token revocations, immutable like auth_keys: two open-addressing tables. */
+typedef struct auth_rev_jti {
+    char jti[STORE_MAX_JTI + 1]; /* "" marks an empty slot */
+    int64_t expires;
+} auth_rev_jti;
+
+typedef struct auth_rev_user {
+    int64_t user_id; /* 0 marks an empty slot (ids start at 1) */
+    int64_t before;  /* tokens with iat <= before are revoked */
+    int64_t expires;
+} auth_rev_user;
+
+typedef struct auth_revs {
+    atomic_uint refs;
+    auth_rev_jti *jtis;
+    size_t njtis, jcap; /* jcap: 0 or a power of two, at least twice njtis */
+    auth_rev_user *users;
+    size_t nusers, ucap;
+} auth_revs;
+
+/* One rotation, kept so that a second presentation of the old token inside the grace window
+ * gets the same pair (two tabs refreshing at once). */
+typedef struct auth_grace_entry {
+    char old_jti[STORE_MAX_JTI + 1]; /* "" marks an empty slot */
+    char new_jti[STORE_MAX_JTI + 1];
+    int64_t until;
+    auth_pair pair;
+} auth_grace_entry;
+
+typedef struct auth_thread auth_thread;
+
+struct auth {
+    auth_config cfg; /* issuer/audience point at the copies below; jwt_secret is not kept */
+    char *issuer, *audience;
+    bool hs256; /* signing with JWT_SECRET: no stored keys, an empty JWKS */
+    jwtd_key *secret_key;
+    store *s;
+    char dummy_hash[crypto_pwhash_STRBYTES];           /* verified against when there is no user */
+    unsigned char hash_key[crypto_shorthash_KEYBYTES]; /* table indexes: not attacker-steerable */
+
+    pthread_mutex_t mu; /* guards the two pointers below and their generation counters */
+    auth_keys *keys;
+    auth_revs *revs;
+    atomic_uint_fast64_t keys_gen, revs_gen; /* read without mu on every verify */
+
+    pthread_mutex_t keys_mu; /* one key reload or rotation at a time */
+    pthread_mutex_t revs_mu; /* one revocation snapshot writer at a time */
+
+    pthread_key_t tkey; /* this auth's per-thread state (auth_thread) */
+    pthread_mutex_t threads_mu;
+    auth_thread *threads; /* every live per-thread state, for stats and auth_free */
+    uint64_t gone_ok, gone_failed, gone_hits; /* counters of exited threads (threads_mu) */
+
+    pthread_mutex_t grace_mu;
+    auth_grace_entry *grace; /* AUTH_GRACE_SLOTS, a ring */
+    size_t grace_next;
+
+    atomic_uint_fast64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+};
+
+/* auth.c */
+int64_t auth_now(const auth *a);
+auth_err auth_from_store(store_err err);
+/* 128 random bits, base64url: jti and family ids. */
+void auth_random_id(char out[AUTH_JTI_CHARS + 1]);
+/* The user id in a token's sub (decimal, positive). */
+bool auth_parse_user_id(const char *s, int64_t *out);
+/* A keyed 64-bit hash for the in-memory tables. */
+uint64_t auth_hash(const auth *a, const void *data, size_t len);
+
+/* passwords.c */
+auth_err auth_pw_hash(const auth *a, const char *password, size_t len,
+                      char out[crypto_pwhash_STRBYTES]);
+/* True when password matches hash (Argon2 PHC or bcrypt); *rehash when it should be
+ * replaced by an Argon2id hash with the configured parameters. */
+bool auth_pw_verify(const auth *a, const char *password, size_t len, const char *hash,
+                    bool *rehash);
+/* The same work as a verify, for a user that does not exist or may not log in. */
+void auth_pw_dummy_verify(const auth *a, const char *password, size_t len);
+auth_err auth_pw_dummy_init(auth *a);
+/* Argon2 PHC strings and bcrypt $2a$/$2b$/$2y$ hashes. */
+bool auth_pw_hash_importable(const char *hash);
+
+/* keys.c */
+auth_err auth_keys_init(auth *a, const char **why);
+auth_err auth_keys_sync(auth *a);
+auth_keys *auth_keys_acquire(auth *a, uint64_t *gen);
+void auth_keys_release(auth_keys *k);
+
+/* revocation.c */
+auth_err auth_revs_init(auth *a);
+auth_err auth_revs_sync(auth *a);
+auth_revs *auth_revs_acquire(auth *a, uint64_t *gen);
+void auth_revs_release(auth_revs *r);
+bool auth_revs_is_revoked(const auth *a, const auth_revs *r, const auth_principal *p);
+/* The user's "revoked before" time, 0 when none. */
+int64_t auth_revs_user_before(const auth *a, const auth_revs *r, int64_t user_id);
+/* Revokes every access token of the user issued up to now, in the store and in memory. */
+auth_err auth_revoke_user_access(auth *a, int64_t user_id);
+
+/* tokens.c */
+/* A new pair in a new family for u, its refresh token recorded in the store. */
+auth_err auth_issue_pair(auth *a, const store_user *u, auth_pair *pair);
+void auth_grace_free(auth *a);
+void auth_grace_prune(auth *a);
+
+/* verify.c */
+auth_err auth_threads_init(auth *a);
+void auth_threads_free(auth *a);
+void auth_threads_stats(auth *a, uint64_t *ok, uint64_t *failed, uint64_t *hits);
+
+#endif /* JWTD_AUTH_INTERNAL_H */

@@ -1,0 +1,268 @@
+/* Users: registration and administrative creation with their input rules, login (with the
+ * same cost for every failure and rehashing on success), imported hashes, roles, and
+ * disabling. Returned store_user records never carry the password hash. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "auth_internal.h"
+
+#define MAX_LOGIN_IDENT STORE_MAX_EMAIL
+
+static bool username_valid(const char *u)
+{
+    size_t n = u != NULL ? strnlen(u, STORE_MAX_USERNAME + 1) : 0;
+
+    if (n == 0 || n > STORE_MAX_USERNAME)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Valid UTF-8 without control characters: it ends up in JSON answers and in tokens. */
+static bool text_valid(const char *s, size_t n)
+{
+    json_t *j;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return false;
+    }
+    j = json_stringn(s, n); /* jansson refuses invalid UTF-8 */
+    json_decref(j);
+    return j != NULL;
+}
+
+/* Optional (NULL or ""); one '@' with text on both sides; no spaces. */
+static bool email_valid(const char *e)
+{
+    const char *at;
+    size_t n;
+
+    if (e == NULL || e[0] == '\0')
+        return true;
+    n = strnlen(e, STORE_MAX_EMAIL + 1);
+    if (n > STORE_MAX_EMAIL || strchr(e, ' ') != NULL || !text_valid(e, n))
+        return false;
+    at = strchr(e, '@');
+    return at != NULL && at != e && at[1] != '\0' && strchr(at + 1, '@') == NULL;
+}
+
+static bool name_valid(const char *name)
+{
+    size_t n;
+
+    if (name == NULL)
+        return true;
+    n = strnlen(name, STORE_MAX_NAME + 1);
+    return n <= STORE_MAX_NAME && text_valid(name, n);
+}
+
+/* 1..STORE_MAX_ROLES distinct roles of 1..STORE_MAX_ROLE chars [a-z0-9_-] (the store's
+ * rule: roles are stored comma-joined). */
+static bool roles_valid(const char *const *roles, size_t nroles)
+{
+    if (roles == NULL || nroles == 0 || nroles > STORE_MAX_ROLES)
+        return false;
+    for (size_t i = 0; i < nroles; i++) {
+        size_t n = roles[i] != NULL ? strnlen(roles[i], STORE_MAX_ROLE + 1) : 0;
+        if (n == 0 || n > STORE_MAX_ROLE)
+            return false;
+        for (size_t j = 0; j < n; j++) {
+            char c = roles[i][j];
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+                return false;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(roles[i], roles[j]) == 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+static void copy_roles(char dst[][STORE_MAX_ROLE + 1], const char *const *roles, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(dst[i], sizeof dst[i], "%s", roles[i]); /* lengths checked by roles_valid */
+}
+
+/* A store_user that leaves auth: the hash stays inside. */
+static void user_export(const store_user *u, store_user *out)
+{
+    if (out == NULL)
+        return;
+    *out = *u;
+    sodium_memzero(out->password_hash, sizeof out->password_hash);
+}
+
+static auth_err create_user(auth *a, const char *username, const char *password, const char *email,
+                            const char *name, const char *const *roles, size_t nroles,
+                            size_t min_password, store_user *out)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    store_user u;
+    size_t plen;
+    auth_err rc;
+
+    if (a == NULL || password == NULL)
+        return AUTH_INVALID_INPUT;
+    plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
+    if (!username_valid(username) || plen < min_password || plen > AUTH_MAX_PASSWORD ||
+        !email_valid(email) || !name_valid(name) || !roles_valid(roles, nroles))
+        return AUTH_INVALID_INPUT;
+    if ((rc = auth_pw_hash(a, password, plen, hash)) != AUTH_OK)
+        return rc;
+    memset(&u, 0, sizeof u);
+    snprintf(u.username, sizeof u.username, "%s", username);
+    if (email != NULL)
+        snprintf(u.email, sizeof u.email, "%s", email);
+    if (name != NULL)
+        snprintf(u.name, sizeof u.name, "%s", name);
+    snprintf(u.password_hash, sizeof u.password_hash, "%s", hash); /* STRBYTES < MAX_HASH */
+    sodium_memzero(hash, sizeof hash);
+    copy_roles(u.roles, roles, nroles);
+    u.nroles = nroles;
+    rc = auth_from_store(a->s->ops->user_create(a->s, &u));
+    if (rc == AUTH_OK)
+        user_export(&u, out);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    return rc;
+}
+
+auth_err auth_register(auth *a, const char *username, const char *password, const char *email,
+                       const char *name, store_user *user, auth_pair *pair)
+{
+    static const char *const self_roles[] = {"user"};
+    store_user u;
+    auth_err rc;
+
+    if (pair == NULL)
+        return AUTH_INVALID_INPUT;
+    memset(pair, 0, sizeof *pair);
+    rc = create_user(a, username, password, email, name, self_roles, 1, AUTH_MIN_PASSWORD, &u);
+    if (rc != AUTH_OK)
+        return rc;
+    atomic_fetch_add(&a->registrations, 1);
+    if (user != NULL)
+        *user = u;
+    /* The account exists even if the pair cannot be issued now: the client logs in. */
+    return auth_issue_pair(a, &u, pair);
+}
+
+auth_err auth_user_add(auth *a, const char *username, const char *password, const char *email,
+                       const char *name, const char *const *roles, size_t nroles, store_user *user)
+{
+    static const char *const default_roles[] = {"user"};
+
+    /* An administrator may set any non-empty password (imports, tutorials' "toor"). */
+    if (nroles == 0)
+        return create_user(a, username, password, email, name, default_roles, 1, 1, user);
+    return create_user(a, username, password, email, name, roles, nroles, 1, user);
+}
+
+auth_err auth_login(auth *a, const char *ident, const char *password, store_user *user,
+                    auth_pair *pair)
+{
+    char fresh[crypto_pwhash_STRBYTES];
+    bool rehash = false;
+    store_user u;
+    store_err se;
+    size_t plen;
+    auth_err rc;
+
+    if (pair != NULL)
+        memset(pair, 0, sizeof *pair);
+    if (a == NULL || pair == NULL || password == NULL || ident == NULL)
+        return AUTH_INVALID_INPUT;
+    /* Too long to be anyone's password: refused before any hashing work. */
+    plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
+    if (plen > AUTH_MAX_PASSWORD)
+        return AUTH_INVALID_INPUT;
+
+    memset(&u, 0, sizeof u);
+    if (strnlen(ident, MAX_LOGIN_IDENT + 1) > MAX_LOGIN_IDENT)
+        se = STORE_NOT_FOUND;
+    else if (strchr(ident, '@') != NULL) /* usernames cannot hold '@' */
+        se = a->s->ops->user_get_by_email(a->s, ident, &u);
+    else
+        se = a->s->ops->user_get_by_username(a->s, ident, &u);
+    if (se != STORE_OK && se != STORE_NOT_FOUND)
+        return auth_from_store(se);
+
+    /* Unknown, disabled, wrong password: the same Argon2id work, the same answer. */
+    if (se == STORE_NOT_FOUND || u.disabled) {
+        auth_pw_dummy_verify(a, password, plen);
+        rc = AUTH_BAD_CREDENTIALS;
+    } else if (!auth_pw_verify(a, password, plen, u.password_hash, &rehash)) {
+        rc = AUTH_BAD_CREDENTIALS;
+    } else {
+        rc = AUTH_OK;
+    }
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    if (rc != AUTH_OK) {
+        atomic_fetch_add(&a->logins_failed, 1);
+        return rc;
+    }
+    /* A failed rehash does not fail the login: the old hash still verifies next time. */
+    if (rehash && auth_pw_hash(a, password, plen, fresh) == AUTH_OK)
+        (void)a->s->ops->user_set_password_hash(a->s, u.id, fresh);
+    sodium_memzero(fresh, sizeof fresh);
+
+    if ((rc = auth_issue_pair(a, &u, pair)) != AUTH_OK)
+        return rc;
+    atomic_fetch_add(&a->logins_ok, 1);
+    user_export(&u, user);
+    return AUTH_OK;
+}
+
+auth_err auth_import_hash(auth *a, const char *username, const char *hash)
+{
+    store_user u;
+    store_err se;
+
+    if (a == NULL || !username_valid(username) || !auth_pw_hash_importable(hash))
+        return AUTH_INVALID_INPUT;
+    if ((se = a->s->ops->user_get_by_username(a->s, username, &u)) != STORE_OK)
+        return auth_from_store(se);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    return auth_from_store(a->s->ops->user_set_password_hash(a->s, u.id, hash));
+}
+
+auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size_t nroles)
+{
+    char copy[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
+    auth_err rc;
+
+    if (a == NULL || user_id <= 0 || !roles_valid(roles, nroles))
+        return AUTH_INVALID_INPUT;
+    memset(copy, 0, sizeof copy);
+    copy_roles(copy, roles, nroles);
+    rc = auth_from_store(
+        a->s->ops->user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
+    if (rc != AUTH_OK)
+        return rc;
+    (void)a->s->ops->audit_add(a->s, "user.roles", user_id, "{}");
+    /* Access tokens carry roles: the old ones must not outlive a demotion. Refresh
+     * families survive, so the next refresh issues tokens with the new roles. */
+    return auth_revoke_user_access(a, user_id);
+}
+
+auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled)
+{
+    auth_err rc;
+
+    if (a == NULL || user_id <= 0)
+        return AUTH_INVALID_INPUT;
+    rc = auth_from_store(a->s->ops->user_set_disabled(a->s, user_id, disabled));
+    if (rc != AUTH_OK)
+        return rc;
+    (void)a->s->ops->audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
+    return disabled ? auth_logout_all(a, user_id) : AUTH_OK;
+}

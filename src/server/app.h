@@ -1,0 +1,35 @@
+/* What the routes of jwtd serve share: the application state handed to the HTTP layer as
+ * its `app` pointer, the router and tick it calls, and the static-file handler of web.c. */
+#ifndef JWTD_SERVER_APP_H
+#define JWTD_SERVER_APP_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "server.h"
+
+typedef struct srv_app {
+    const srv_config *cfg;
+    store *st;
+    auth *au;
+    int64_t started; /* Unix seconds */
+    int web_fd;      /* the web directory, or -1 when there is no demo page to serve */
+    atomic_uint_least64_t responses[6]; /* by status class: [2] counts 2xx ... [5] 5xx */
+} srv_app;
+
+/* The router (http_router_fn): every request goes to one dispatcher, which counts and
+ * logs it. */
+http_handler_fn srv_route(void *app, const http_request *req, bool *blocking);
+/* Periodic work on an event loop (http_config.tick): picks up rotated keys and revocations. */
+void srv_tick(void *app);
+
+/* web.c: opens cfg->web_dir when it holds index.html (app->web_fd, else -1). */
+void srv_web_open(srv_app *app);
+void srv_web_close(srv_app *app);
+/* Serves GET of a static file (path "/" is /index.html); false when the path names no
+ * servable file (the caller answers 404). */
+bool srv_web_serve(srv_app *app, const http_request *req, http_response *resp);
+
+#endif /* JWTD_SERVER_APP_H */

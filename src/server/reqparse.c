@@ -1,0 +1,157 @@
+/* Parsers for the Authorization header, the refresh cookie, the Content-Type, query
+ * parameters and static file paths. Strict about what a token may contain, liberal about
+ * the whitespace around it. */
+#include <string.h>
+#include <strings.h>
+
+#include "reqparse.h"
+#include "server.h"
+
+static bool is_token_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+static bool is_ws(char c) { return c == ' ' || c == '\t'; }
+
+bool srv_is_b64token(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && is_token_char(s[i]))
+        i++;
+    if (i == 0)
+        return false;
+    while (i < len && s[i] == '=')
+        i++;
+    return i == len;
+}
+
+bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *tok_len)
+{
+    static const char scheme[] = "Bearer";
+    const size_t n = sizeof scheme - 1;
+    if (len <= n || strncasecmp(value, scheme, n) != 0 || !is_ws(value[n]))
+        return false;
+    size_t start = n;
+    while (start < len && is_ws(value[start]))
+        start++;
+    size_t end = len;
+    while (end > start && is_ws(value[end - 1]))
+        end--;
+    if (!srv_is_b64token(value + start, end - start))
+        return false;
+    *tok = value + start;
+    *tok_len = end - start;
+    return true;
+}
+
+bool srv_cookie_find(const char *header, size_t len, const char *name, const char **val,
+                     size_t *val_len)
+{
+    size_t name_len = strlen(name), i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && header[end] != ';')
+            end++;
+        size_t a = i, b = end;
+        while (a < b && is_ws(header[a]))
+            a++;
+        while (b > a && is_ws(header[b - 1]))
+            b--;
+        if (b - a > name_len && memcmp(header + a, name, name_len) == 0 &&
+            header[a + name_len] == '=') {
+            a += name_len + 1;
+            if (b - a >= 2 && header[a] == '"' && header[b - 1] == '"') {
+                a++;
+                b--;
+            }
+            *val = header + a;
+            *val_len = b - a;
+            return true;
+        }
+        i = end + 1;
+    }
+    return false;
+}
+
+bool srv_is_json_content_type(const char *value, size_t len)
+{
+    static const char json[] = "application/json";
+    const size_t n = sizeof json - 1;
+    size_t i = 0;
+    while (i < len && is_ws(value[i]))
+        i++;
+    if (len - i < n || strncasecmp(value + i, json, n) != 0)
+        return false;
+    i += n;
+    while (i < len && is_ws(value[i]))
+        i++;
+    return i == len || value[i] == ';';
+}
+
+int srv_query_int(const char *query, size_t len, const char *key, int64_t min, int64_t max,
+                  int64_t *out)
+{
+    size_t key_len = strlen(key), i = 0;
+    while (query != NULL && i < len) {
+        size_t end = i;
+        while (end < len && query[end] != '&')
+            end++;
+        if (end - i > key_len && memcmp(query + i, key, key_len) == 0 &&
+            query[i + key_len] == '=') {
+            int64_t v = 0;
+            size_t p = i + key_len + 1;
+            if (p == end || end - p > 18)
+                return -1;
+            for (; p < end; p++) {
+                if (query[p] < '0' || query[p] > '9')
+                    return -1;
+                v = v * 10 + (query[p] - '0');
+            }
+            if (v < min || v > max)
+                return -1;
+            *out = v;
+            return 1;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *ext;
+    const char *type;
+} web_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+const char *srv_web_content_type(const char *path, size_t len)
+{
+    if (len < 2 || len > SRV_MAX_WEB_PATH || path[0] != '/')
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = path[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-' || c == '/';
+        if (!ok)
+            return NULL;
+        /* Every segment starts after a '/': no empty segment, none starting with '.' (so
+         * no "..", and no ".git" or other hidden files). */
+        if (c == '/' && (i + 1 == len || path[i + 1] == '/' || path[i + 1] == '.'))
+            return NULL;
+    }
+    for (size_t i = 0; i < sizeof web_types / sizeof web_types[0]; i++) {
+        size_t n = strlen(web_types[i].ext);
+        if (len > n && strncmp(path + len - n, web_types[i].ext, n) == 0)
+            return web_types[i].type;
+    }
+    return NULL;
+}

@@ -1,0 +1,105 @@
+/* Start-up and shut-down of jwtd serve: opens the store and the auth service, starts the
+ * HTTP server with the router of routes.c, prints where it listens and where its data is,
+ * and waits for SIGINT/SIGTERM. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "log.h"
+
+/* The database file as an absolute path for the start-up line; the URL as given when it
+ * is not a file. */
+static void data_location(const char *db, char *out, size_t len)
+{
+    const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
+    char abs[PATH_MAX];
+    if (strstr(db, "://") == NULL && realpath(path, abs) != NULL)
+        snprintf(out, len, "%s", abs);
+    else
+        snprintf(out, len, "%s", db);
+}
+
+int srv_backend_open(const srv_config *cfg, store **st, auth **au, char *err, size_t errlen)
+{
+    *st = NULL;
+    *au = NULL;
+    store_err serr = store_open(cfg->db, st);
+    if (serr != STORE_OK) {
+        snprintf(err, errlen, "cannot open the database '%s': %s", cfg->db, store_err_name(serr));
+        return -1;
+    }
+    auth_config ac;
+    srv_config_auth(cfg, &ac);
+    const char *why = NULL;
+    auth_err aerr = auth_new(&ac, *st, au, &why);
+    if (aerr != AUTH_OK) {
+        snprintf(err, errlen, "cannot start the auth service: %s",
+                 why != NULL ? why : auth_err_message(aerr));
+        store_close(*st);
+        *st = NULL;
+        *au = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int srv_run(const srv_config *cfg)
+{
+    srv_log_set_level(cfg->log_level);
+    srv_app app = {.cfg = cfg, .started = (int64_t)time(NULL), .web_fd = -1};
+    char err[SRV_ERRMSG];
+    if (srv_backend_open(cfg, &app.st, &app.au, err, sizeof err) != 0) {
+        fprintf(stderr, "jwtd: %s\n", err);
+        return 1;
+    }
+    srv_web_open(&app);
+    size_t users = 0;
+    store_err serr = app.st->ops->user_count(app.st, &users);
+
+    http_config hc = {
+        .listen = cfg->listen,
+        .threads = (unsigned)cfg->threads,
+        .workers = (unsigned)cfg->workers,
+        .max_body = (size_t)cfg->max_body,
+        .idle_timeout_ms = HTTP_DEFAULT_IDLE_TIMEOUT_MS,
+        .tls_cert = cfg->tls_cert[0] != '\0' ? cfg->tls_cert : NULL,
+        .tls_key = cfg->tls_key[0] != '\0' ? cfg->tls_key : NULL,
+        .router = srv_route,
+        .app = &app,
+        .tick = srv_tick,
+        .tick_ms = SRV_SYNC_MS,
+    };
+    http_server *srv = NULL;
+    const char *why = NULL;
+    int rc = 0;
+    if (http_server_start(&hc, &srv, &why) != 0) {
+        fprintf(stderr, "jwtd: cannot serve on %s: %s\n", cfg->listen,
+                why != NULL ? why : "start-up failed");
+        rc = 1;
+    } else {
+        char data[PATH_MAX + 16];
+        data_location(cfg->db, data, sizeof data);
+        if (serr == STORE_OK && users == 0)
+            printf("jwtd: no users yet: create the first admin with: jwtd user add NAME --role "
+                   "admin\n");
+        printf("jwtd: listening on %s://%s (data: %s)\n", hc.tls_cert != NULL ? "https" : "http",
+               http_server_address(srv), data);
+        fflush(stdout);
+        srv_log(SRV_LOG_INFO, "started",
+                json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "listen", http_server_address(srv),
+                          "db", data, "registration", srv_config_enum_name(cfg, "registration"),
+                          "hs256_secret", cfg->jwt_secret[0] != '\0', "access_ttl",
+                          (json_int_t)cfg->access_ttl, "refresh_ttl",
+                          (json_int_t)cfg->refresh_ttl));
+        http_server_wait(srv);
+        srv_log(SRV_LOG_INFO, "stopped", NULL);
+        http_server_free(srv);
+    }
+    srv_web_close(&app);
+    auth_free(app.au);
+    store_close(app.st);
+    return rc;
+}

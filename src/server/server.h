@@ -1,0 +1,113 @@
+/* The server layer of jwtd serve as the command line sees it: the configuration (one table
+ * of options, each a flag, an environment variable and a config-file key), opening the
+ * store and the auth service a configuration names, and running the HTTP server.
+ * Routes and handlers are private to src/server (routes.c). */
+#ifndef JWTD_SERVER_H
+#define JWTD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "store/store.h"
+
+/* ---- Limits of the server layer (named once) ---- */
+#define SRV_MAX_JSON_DEPTH 8 /* request bodies are flat objects */
+#define SRV_MAX_CONFIG_FILE (64u * 1024u)
+#define SRV_MAX_CONFIG_LINE 1024
+#define SRV_MAX_SECRET_FILE 4096
+#define SRV_MAX_WEB_FILE (1u << 20) /* largest file served from web-dir */
+#define SRV_MAX_WEB_PATH 256        /* request path of a static file */
+#define SRV_USERS_PAGE_DEFAULT 50
+#define SRV_USERS_PAGE_MAX 500
+#define SRV_SYNC_MS 2000 /* auth_sync period: keys rotated by `jwtd keys rotate` */
+#define SRV_ERRMSG 512   /* buffer for configuration error messages */
+
+/* Values of the enum options, in the order of their choices in config.c. */
+enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
+enum srv_registration { SRV_REG_OPEN, SRV_REG_CLOSED };
+
+/* Every option's value. Strings are owned (srv_config_free); "" means unset. */
+typedef struct srv_config {
+    char *listen;
+    char *db;
+    int64_t threads, workers; /* 0: number of cores */
+    int64_t access_ttl, refresh_ttl, refresh_grace;
+    char *issuer, *audience;
+    int log_level;    /* enum srv_log_level */
+    int registration; /* enum srv_registration */
+    int64_t max_body;
+    char *web_dir;
+    int64_t argon2_t, argon2_m_kib;
+    int key_alg; /* index into the key-alg choices; srv_config_key_alg converts */
+    char *tls_cert, *tls_key;
+    char *jwt_secret;                     /* secret bytes, never printed */
+    char *jwt_secret_file;                /* read into jwt_secret by srv_config_finish */
+    char jwt_secret_from[SRV_ERRMSG / 4]; /* the source of jwt_secret, for messages */
+} srv_config;
+
+typedef enum srv_opt_type {
+    SRV_OPT_STRING,
+    SRV_OPT_SECRET,  /* a string that is never echoed in messages and never a flag */
+    SRV_OPT_COUNT,   /* whole number */
+    SRV_OPT_SECONDS, /* whole number with an optional s, m, h or d suffix */
+    SRV_OPT_BYTES,   /* whole number with an optional K or M (KiB, MiB) suffix */
+    SRV_OPT_ENUM
+} srv_opt_type;
+
+/* One option. Its flag is --NAME and its config-file key NAME (or with '_' for '-'). */
+typedef struct srv_option {
+    const char *name;
+    const char *env;
+    srv_opt_type type;
+    const char *metavar;        /* in --help, e.g. "ADDR:PORT" */
+    const char *def;            /* default as text, as --help shows it */
+    const char *const *choices; /* ENUM: NULL-terminated */
+    int64_t min, max;           /* numbers */
+    size_t offset;              /* of the value in srv_config */
+    const char *help;
+} srv_option;
+
+extern const srv_option srv_options[];
+extern const size_t srv_options_count;
+
+/* The source of a value, named in error messages: "--listen", "JWTD_LISTEN",
+ * "jwtd.conf line 3". */
+void srv_config_init(srv_config *cfg); /* all defaults */
+void srv_config_free(srv_config *cfg); /* secrets are wiped */
+
+const srv_option *srv_option_find(const char *name);
+
+/* Sets one option from text. On error returns -1 and writes "invalid value for NAME
+ * (SOURCE): 'VALUE' is not ..." into err (the value hidden for secrets). */
+int srv_config_set(srv_config *cfg, const srv_option *opt, const char *value, const char *source,
+                   char *err, size_t errlen);
+/* "key = value" lines; '#' starts a comment; blank lines are skipped; a value may be
+ * double-quoted. Unknown keys are errors. */
+int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t errlen);
+/* JWTD_* variables, and before them the tutorials' JWT_SECRET, JWT_EXPIRATION_SECONDS,
+ * JWT_EXPIRATION_MINUTES, JWT_EXPIRATION_HOURS and REFRESH_TOKEN_EXPIRATION_DAYS (so that
+ * a JWTD_* variable wins over its tutorial twin). Empty variables count as unset. */
+int srv_config_apply_env(srv_config *cfg, char *err, size_t errlen);
+/* Defaults, then the file (config_path, else $JWTD_CONFIG, else none), then the
+ * environment. Flags are applied by the caller afterwards, then srv_config_finish. */
+int srv_config_load(srv_config *cfg, const char *config_path, char *err, size_t errlen);
+/* Checks that need every source: reads jwt-secret-file, refuses a short secret, TLS
+ * cert and key given together. */
+int srv_config_finish(srv_config *cfg, char *err, size_t errlen);
+
+jwtd_alg srv_config_key_alg(const srv_config *cfg);
+const char *srv_config_enum_name(const srv_config *cfg, const char *option);
+/* The auth_config a configuration describes (strings borrowed from cfg). */
+void srv_config_auth(const srv_config *cfg, auth_config *out);
+
+/* Opens the store and the auth service the configuration names. On failure returns -1 with
+ * a message (no secrets) in err; nothing stays open. */
+int srv_backend_open(const srv_config *cfg, store **st, auth **au, char *err, size_t errlen);
+
+/* Runs jwtd serve until SIGINT/SIGTERM. Returns an exit code: 0, or 1 when start-up
+ * failed (the reason already printed). */
+int srv_run(const srv_config *cfg);
+
+#endif /* JWTD_SERVER_H */

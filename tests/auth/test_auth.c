@@ -1,0 +1,1170 @@
+/* src/auth against a real SQLite file in a temporary directory: passwords (Argon2id, rehash,
+ * bcrypt import), token pairs and their claims, rotation with grace and reuse detection,
+ * logout, logout-all, disabling, revocation, key rotation and sync between two instances.
+ * Usage: test_auth [users|tokens|revocation|keys] (no argument: every group). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include <crypt.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth/auth.h"
+
+/* ---- Fixture: a store file, one or two auth instances, a clock the tests move ---- */
+
+static int64_t clock_offset;
+
+static int64_t test_now(void) { return (int64_t)time(NULL) + clock_offset; }
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store *s, *s2; /* s2: a second connection, as a second process would have */
+    auth *a, *a2;
+    auth_config cfg;
+} fixture;
+
+/* Argon2id at libsodium's minimum cost: the tests check behaviour, not hardness. */
+static void config_fast(auth_config *cfg)
+{
+    auth_config_defaults(cfg);
+    cfg->pwhash_opslimit = 1;
+    cfg->pwhash_memlimit = 8192;
+    cfg->now = test_now;
+}
+
+static fixture *fixture_new(void)
+{
+    fixture *f = calloc(1, sizeof *f);
+
+    assert_non_null(f);
+    clock_offset = 0;
+    strcpy(f->dir, "/tmp/jwtd-auth-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/jwtd.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->s), STORE_OK);
+    config_fast(&f->cfg);
+    return f;
+}
+
+static void fixture_start(fixture *f)
+{
+    const char *why = NULL;
+
+    assert_int_equal(auth_new(&f->cfg, f->s, &f->a, &why), AUTH_OK);
+    assert_null(why);
+}
+
+/* A second instance on the same file, with the same configuration. */
+static void fixture_start_second(fixture *f)
+{
+    const char *why = NULL;
+
+    assert_int_equal(store_open(f->path, &f->s2), STORE_OK);
+    assert_int_equal(auth_new(&f->cfg, f->s2, &f->a2, &why), AUTH_OK);
+}
+
+static int setup(void **state)
+{
+    fixture *f = fixture_new();
+
+    fixture_start(f);
+    *state = f;
+    return 0;
+}
+
+/* The test starts auth itself, after changing f->cfg. */
+static int setup_unstarted(void **state)
+{
+    *state = fixture_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    struct dirent *de;
+    char file[512];
+    DIR *d;
+
+    auth_free(f->a2);
+    auth_free(f->a);
+    store_close(f->s2);
+    store_close(f->s);
+    if ((d = opendir(f->dir)) != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                snprintf(file, sizeof file, "%s/%s", f->dir, de->d_name);
+                unlink(file);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static store_user register_user(fixture *f, const char *name, const char *password, auth_pair *pair)
+{
+    store_user u;
+    auth_pair local = {0};
+
+    assert_int_equal(auth_register(f->a, name, password, NULL, NULL, &u, pair ? pair : &local),
+                     AUTH_OK);
+    auth_pair_clear(&local);
+    return u;
+}
+
+static void stored_user(fixture *f, const char *name, store_user *out)
+{
+    assert_int_equal(f->s->ops->user_get_by_username(f->s, name, out), STORE_OK);
+}
+
+static auth_err verify(auth *a, const char *token, auth_principal *p)
+{
+    auth_principal local;
+
+    return auth_verify_access(a, token, strlen(token), p != NULL ? p : &local);
+}
+
+static auth_err refresh(auth *a, const char *token, auth_pair *out)
+{
+    return auth_refresh(a, token, strlen(token), out);
+}
+
+static auth_stats stats(auth *a)
+{
+    auth_stats st;
+
+    auth_stats_get(a, &st);
+    return st;
+}
+
+/* Verifies as an outside client would: the published JWKS, EdDSA pinned, the given typ. */
+static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
+{
+    jwtd_validation *v = jwtd_validation_new();
+    jwtd_keyset *set = NULL;
+    jwtd_token *t = NULL;
+    char *jwks = NULL;
+
+    assert_int_equal(auth_jwks_copy(a, &jwks), AUTH_OK);
+    assert_int_equal(jwtd_keyset_from_jwks(jwks, strlen(jwks), 0, &set), JWTD_OK);
+    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA), JWTD_OK);
+    assert_int_equal(jwtd_validation_set_typ(v, typ), JWTD_OK);
+    assert_int_equal(jwtd_verify(token, strlen(token), set, v, &t, NULL), JWTD_OK);
+    jwtd_keyset_free(set);
+    jwtd_validation_free(v);
+    free(jwks);
+    return t;
+}
+
+static const char *header_kid(const char *token)
+{
+    static char kid[STORE_MAX_KID + 1];
+    char alg[16];
+
+    assert_int_equal(
+        jwtd_insecure_peek_header(token, strlen(token), alg, sizeof alg, kid, sizeof kid), JWTD_OK);
+    return kid;
+}
+
+static bool jwks_has_kid(auth *a, const char *kid)
+{
+    char *jwks = NULL;
+    char quoted[STORE_MAX_KID + 16];
+    bool found;
+
+    assert_int_equal(auth_jwks_copy(a, &jwks), AUTH_OK);
+    snprintf(quoted, sizeof quoted, "\"kid\":\"%s\"", kid);
+    found = strstr(jwks, quoted) != NULL;
+    free(jwks);
+    return found;
+}
+
+/* ---- users ---- */
+
+static void test_config_and_messages(void **state)
+{
+    static const struct {
+        auth_err err;
+        const char *message;
+    } messages[] = {
+        {AUTH_BAD_CREDENTIALS, "invalid credentials"},
+        {AUTH_INVALID_TOKEN, "invalid token"},
+        {AUTH_TOKEN_REUSED, "refresh token reuse detected"},
+        {AUTH_FORBIDDEN, "forbidden"},
+        {AUTH_CONFLICT, "username or email already registered"},
+        {AUTH_INVALID_INPUT, "invalid input"},
+        {AUTH_NOT_FOUND, "not found"},
+        {AUTH_UNAVAILABLE, "service unavailable"},
+        {AUTH_INTERNAL, "internal error"},
+    };
+    auth_config cfg;
+
+    (void)state;
+    auth_config_defaults(&cfg);
+    assert_int_equal(cfg.access_ttl, 900);
+    assert_int_equal(cfg.refresh_ttl, 604800);
+    assert_int_equal(cfg.refresh_grace, 10);
+    assert_string_equal(cfg.issuer, "jwtd");
+    assert_string_equal(cfg.audience, "jwtd");
+    assert_int_equal(cfg.pwhash_opslimit, 2);
+    assert_int_equal(cfg.pwhash_memlimit, 19u * 1024 * 1024);
+    assert_int_equal(cfg.key_alg, JWTD_ALG_EDDSA);
+    assert_null(cfg.jwt_secret);
+    assert_null(cfg.now);
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
+        assert_string_equal(auth_err_message(messages[i].err), messages[i].message);
+}
+
+static void test_bad_config(void **state)
+{
+    static const struct {
+        const char *what;
+        int64_t access_ttl, refresh_ttl, grace;
+        size_t secret_len;
+        const char *why;
+    } cases[] = {
+        {"zero access ttl", 0, 60, 10, 0, "access_ttl must be between 1 second and 10 years"},
+        {"negative grace", 60, 60, -1, 0, "refresh_grace must be between 0 and 3600 seconds"},
+        {"short secret", 60, 60, 10, 31, "JWT_SECRET must be at least 32 bytes"},
+        {"empty-ish secret", 60, 60, 10, 1, "JWT_SECRET must be at least 32 bytes"},
+    };
+    fixture *f = *state;
+    unsigned char secret[64];
+
+    memset(secret, 'k', sizeof secret);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        auth_config cfg = f->cfg;
+        const char *why = NULL;
+        static int sentinel;
+        auth *a = (auth *)&sentinel; /* auth_new must reset it to NULL */
+
+        cfg.access_ttl = cases[i].access_ttl;
+        cfg.refresh_ttl = cases[i].refresh_ttl;
+        cfg.refresh_grace = cases[i].grace;
+        if (cases[i].secret_len > 0) {
+            cfg.jwt_secret = secret;
+            cfg.jwt_secret_len = cases[i].secret_len;
+        }
+        assert_int_equal(auth_new(&cfg, f->s, &a, &why), AUTH_INVALID_INPUT);
+        assert_null(a);
+        assert_non_null(why);
+        assert_string_equal(why, cases[i].why);
+    }
+}
+
+static void test_register_and_login(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0};
+    auth_principal p;
+    store_user u, again;
+
+    assert_int_equal(
+        auth_register(f->a, "alice", "hunter22", "alice@example.org", "Alice", &u, &pair), AUTH_OK);
+    assert_true(u.id > 0);
+    assert_string_equal(u.username, "alice");
+    assert_string_equal(u.email, "alice@example.org");
+    assert_string_equal(u.password_hash, ""); /* hashes never leave auth */
+    assert_int_equal(u.nroles, 1);
+    assert_string_equal(u.roles[0], "user");
+    assert_non_null(pair.access_token);
+    assert_non_null(pair.refresh_token);
+    assert_int_equal(pair.expires_in, 900);
+    assert_int_equal(pair.refresh_expires_in, 604800);
+    assert_int_equal(verify(f->a, pair.access_token, &p), AUTH_OK);
+    assert_int_equal(p.user_id, u.id);
+    assert_string_equal(p.username, "alice");
+    assert_true(auth_principal_has_role(&p, "user"));
+    assert_false(auth_principal_has_role(&p, "admin"));
+    auth_pair_clear(&pair);
+    assert_null(pair.access_token);
+
+    /* by username and by email */
+    assert_int_equal(auth_login(f->a, "alice", "hunter22", &again, &pair), AUTH_OK);
+    assert_int_equal(again.id, u.id);
+    assert_string_equal(again.password_hash, "");
+    auth_pair_clear(&pair);
+    assert_int_equal(auth_login(f->a, "alice@example.org", "hunter22", &again, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+
+    /* the stored hash is Argon2id with the configured parameters */
+    stored_user(f, "alice", &again);
+    assert_true(strncmp(again.password_hash, "$argon2id$v=19$m=8,t=1,p=1$", 27) == 0);
+    assert_int_equal(stats(f->a).registrations, 1);
+    assert_int_equal(stats(f->a).logins_ok, 2);
+}
+
+static void test_register_input(void **state)
+{
+    static const char long_name[] =
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; /* 65 */
+    static const struct {
+        const char *username, *password, *email, *name;
+        auth_err expect;
+    } cases[] = {
+        {"bob", "1234567", NULL, NULL, AUTH_INVALID_INPUT}, /* 7 bytes: too short */
+        {"bob", "12345678", NULL, NULL, AUTH_OK},           /* 8: the minimum */
+        {"bob", "12345678", NULL, NULL, AUTH_CONFLICT},     /* the same username */
+        {"", "12345678", NULL, NULL, AUTH_INVALID_INPUT},
+        {long_name, "12345678", NULL, NULL, AUTH_INVALID_INPUT},
+        {long_name + 1, "12345678", NULL, NULL, AUTH_OK}, /* 64: the maximum */
+        {"al ice", "12345678", NULL, NULL, AUTH_INVALID_INPUT},
+        {"al@ice", "12345678", NULL, NULL, AUTH_INVALID_INPUT},
+        {"a.b_c-D9", "12345678", "", "", AUTH_OK},
+        {"carol", "12345678", "carol@", NULL, AUTH_INVALID_INPUT},
+        {"carol", "12345678", "@example.org", NULL, AUTH_INVALID_INPUT},
+        {"carol", "12345678", "c@rol@example.org", NULL, AUTH_INVALID_INPUT},
+        {"carol", "12345678", "carol @example.org", NULL, AUTH_INVALID_INPUT},
+        {"carol", "12345678", "carol\n@example.org", NULL, AUTH_INVALID_INPUT},
+        {"carol", "12345678", NULL, "Car\x01ol", AUTH_INVALID_INPUT},
+        {"carol", "12345678", NULL, "Car\xffol", AUTH_INVALID_INPUT}, /* not UTF-8 */
+        {"carol", "12345678", "carol@example.org", "Carol \xc3\xa9", AUTH_OK},
+        {"carol2", "12345678", "carol@example.org", NULL, AUTH_CONFLICT}, /* same email */
+    };
+    fixture *f = *state;
+    char *huge = malloc(AUTH_MAX_PASSWORD + 2);
+    auth_pair pair = {0};
+    store_user u;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        auth_err rc = auth_register(f->a, cases[i].username, cases[i].password, cases[i].email,
+                                    cases[i].name, &u, &pair);
+        if (rc != cases[i].expect)
+            fail_msg("case %zu (%s): %d, expected %d", i, cases[i].username, rc, cases[i].expect);
+        assert_true((pair.access_token != NULL) == (rc == AUTH_OK));
+        auth_pair_clear(&pair);
+    }
+    assert_non_null(huge);
+    memset(huge, 'p', AUTH_MAX_PASSWORD + 1);
+    huge[AUTH_MAX_PASSWORD + 1] = '\0';
+    assert_int_equal(auth_register(f->a, "dave", huge, NULL, NULL, &u, &pair), AUTH_INVALID_INPUT);
+    huge[AUTH_MAX_PASSWORD] = '\0';
+    assert_int_equal(auth_register(f->a, "dave", huge, NULL, NULL, &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+    free(huge);
+}
+
+static void test_user_add(void **state)
+{
+    static const char *const admin[] = {"admin"};
+    static const char *const two[] = {"admin", "ops-read"};
+    static const char *const bad[] = {"a b"};
+    static const char *const upper[] = {"Admin"};
+    static const char *const comma[] = {"a,b"};
+    static const char *const dup[] = {"x", "x"};
+    static const char *const nine[] = {"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"};
+    fixture *f = *state;
+    store_user u;
+
+    /* An administrator may set the tutorials' short passwords. */
+    assert_int_equal(auth_user_add(f->a, "root", "toor", NULL, NULL, admin, 1, &u), AUTH_OK);
+    assert_int_equal(u.nroles, 1);
+    assert_string_equal(u.roles[0], "admin");
+    assert_int_equal(auth_user_add(f->a, "alice", "hunter2", NULL, NULL, NULL, 0, &u), AUTH_OK);
+    assert_string_equal(u.roles[0], "user");
+    assert_int_equal(auth_user_add(f->a, "ops", "opsopsops", NULL, NULL, two, 2, &u), AUTH_OK);
+    assert_int_equal(u.nroles, 2);
+    assert_int_equal(auth_user_add(f->a, "x1", "pw", NULL, NULL, bad, 1, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "x2", "pw", NULL, NULL, dup, 2, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "x5", "pw", NULL, NULL, upper, 1, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "x6", "pw", NULL, NULL, comma, 1, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "x3", "pw", NULL, NULL, nine, 9, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "x4", "", NULL, NULL, admin, 1, &u), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_user_add(f->a, "root", "toor2", NULL, NULL, admin, 1, &u), AUTH_CONFLICT);
+}
+
+static void test_bad_credentials(void **state)
+{
+    fixture *f = *state;
+    store_user u = register_user(f, "alice", "correct horse", NULL), out;
+    char huge[AUTH_MAX_PASSWORD + 2];
+    auth_pair pair = {0};
+
+    assert_int_equal(auth_login(f->a, "alice", "wrong horse", &out, &pair), AUTH_BAD_CREDENTIALS);
+    assert_null(pair.access_token);
+    assert_int_equal(auth_login(f->a, "nobody", "correct horse", &out, &pair),
+                     AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(f->a, "nobody@example.org", "correct horse", &out, &pair),
+                     AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_set_disabled(f->a, u.id, true), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", &out, &pair), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(stats(f->a).logins_failed, 4);
+    assert_int_equal(stats(f->a).logins_ok, 0);
+    /* too long to be a password: refused without hashing, counted as nothing */
+    memset(huge, 'p', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_int_equal(auth_login(f->a, "alice", huge, &out, &pair), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_set_disabled(f->a, u.id, false), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", &out, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+}
+
+static void test_rehash_on_new_parameters(void **state)
+{
+    fixture *f = *state;
+    auth_config stronger = f->cfg;
+    const char *why = NULL;
+    auth_pair pair = {0};
+    store_user u;
+    auth *a2;
+
+    register_user(f, "alice", "correct horse", NULL);
+    stored_user(f, "alice", &u);
+    assert_non_null(strstr(u.password_hash, "$m=8,t=1,p=1$"));
+
+    stronger.pwhash_opslimit = 2;
+    stronger.pwhash_memlimit = 16384;
+    assert_int_equal(auth_new(&stronger, f->s, &a2, &why), AUTH_OK);
+    assert_int_equal(auth_login(a2, "alice", "wrong horse", &u, &pair), AUTH_BAD_CREDENTIALS);
+    stored_user(f, "alice", &u);
+    assert_non_null(strstr(u.password_hash, "$m=8,t=1,p=1$")); /* not on a failure */
+    assert_int_equal(auth_login(a2, "alice", "correct horse", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+    stored_user(f, "alice", &u);
+    assert_true(strncmp(u.password_hash, "$argon2id$v=19$m=16,t=2,p=1$", 28) == 0);
+    /* the new hash still logs in, with either configuration */
+    assert_int_equal(auth_login(a2, "alice", "correct horse", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+    auth_free(a2);
+}
+
+static void test_bcrypt_import(void **state)
+{
+    fixture *f = *state;
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE], bcrypt[CRYPT_OUTPUT_SIZE], argon[crypto_pwhash_STRBYTES];
+    auth_pair pair = {0};
+    store_user u;
+
+    assert_non_null(cd);
+    assert_non_null(crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof salt));
+    assert_non_null(crypt_rn("legacy password", salt, cd, (int)sizeof *cd));
+    snprintf(bcrypt, sizeof bcrypt, "%s", cd->output);
+    free(cd);
+    assert_int_equal(strlen(bcrypt), 60);
+    assert_true(strncmp(bcrypt, "$2b$05$", 7) == 0);
+
+    assert_int_equal(auth_user_add(f->a, "legacy", "placeholder", NULL, NULL, NULL, 0, &u),
+                     AUTH_OK);
+    assert_int_equal(auth_import_hash(f->a, "legacy", bcrypt), AUTH_OK);
+    stored_user(f, "legacy", &u);
+    assert_string_equal(u.password_hash, bcrypt);
+
+    assert_int_equal(auth_login(f->a, "legacy", "legacy passwor", &u, &pair), AUTH_BAD_CREDENTIALS);
+    stored_user(f, "legacy", &u);
+    assert_string_equal(u.password_hash, bcrypt);
+    assert_int_equal(auth_login(f->a, "legacy", "legacy password", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+    stored_user(f, "legacy", &u);
+    assert_true(strncmp(u.password_hash, "$argon2id$", 10) == 0);
+    assert_int_equal(auth_login(f->a, "legacy", "legacy password", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+
+    /* an Argon2id hash from elsewhere is accepted as is */
+    assert_int_equal(
+        crypto_pwhash_str_alg(argon, "imported pw", 11, 1, 8192, crypto_pwhash_ALG_ARGON2ID13), 0);
+    assert_int_equal(auth_import_hash(f->a, "legacy", argon), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "legacy", "imported pw", &u, &pair), AUTH_OK);
+    auth_pair_clear(&pair);
+
+    assert_int_equal(auth_import_hash(f->a, "nobody", bcrypt), AUTH_NOT_FOUND);
+    assert_int_equal(auth_import_hash(f->a, "legacy", "plaintext"), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_import_hash(f->a, "legacy", "$2b$05$short"), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_import_hash(f->a, "legacy", "$argon2id$v=19$garbage"),
+                     AUTH_INVALID_INPUT);
+    bcrypt[5] = '2'; /* cost 02: below bcrypt's minimum */
+    assert_int_equal(auth_import_hash(f->a, "legacy", bcrypt), AUTH_INVALID_INPUT);
+}
+
+/* ---- tokens ---- */
+
+static void test_access_token_claims(void **state)
+{
+    fixture *f = *state;
+    const char *s, *roles[4];
+    int64_t iat, exp;
+    auth_pair pair = {0};
+    char sub[24];
+    jwtd_token *t;
+    size_t n;
+    store_user u = register_user(f, "alice", "correct horse", &pair);
+
+    t = verify_outside(f->a, pair.access_token, "at+jwt");
+    assert_int_equal(jwtd_token_alg(t), JWTD_ALG_EDDSA);
+    assert_int_equal(jwtd_token_header_string(t, "typ", &s), JWTD_OK);
+    assert_string_equal(s, "at+jwt");
+    assert_int_equal(jwtd_token_header_string(t, "kid", &s), JWTD_OK);
+    assert_true(jwks_has_kid(f->a, s));
+    snprintf(sub, sizeof sub, "%" PRId64, u.id);
+    assert_int_equal(jwtd_token_claim_string(t, "sub", &s), JWTD_OK);
+    assert_string_equal(s, sub);
+    assert_int_equal(jwtd_token_claim_string(t, "iss", &s), JWTD_OK);
+    assert_string_equal(s, "jwtd");
+    assert_int_equal(jwtd_token_claim_string(t, "aud", &s), JWTD_OK);
+    assert_string_equal(s, "jwtd");
+    assert_int_equal(jwtd_token_claim_string(t, "user", &s), JWTD_OK);
+    assert_string_equal(s, "alice");
+    assert_int_equal(jwtd_token_claim_string(t, "role", &s), JWTD_OK);
+    assert_string_equal(s, "user");
+    assert_int_equal(jwtd_token_claim_strings(t, "roles", roles, 4, &n), JWTD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(roles[0], "user");
+    assert_int_equal(jwtd_token_claim_string(t, "jti", &s), JWTD_OK);
+    assert_int_equal(strlen(s), 22); /* 128 bits, base64url */
+    assert_int_equal(jwtd_token_claim_int(t, "iat", &iat), JWTD_OK);
+    assert_int_equal(jwtd_token_claim_int(t, "exp", &exp), JWTD_OK);
+    assert_int_equal(exp - iat, 900);
+    assert_true(iat >= test_now() - 5 && iat <= test_now());
+    jwtd_token_free(t);
+
+    t = verify_outside(f->a, pair.refresh_token, "refresh+jwt");
+    assert_int_equal(jwtd_token_claim_string(t, "sub", &s), JWTD_OK);
+    assert_string_equal(s, sub);
+    assert_int_equal(jwtd_token_claim_string(t, "fam", &s), JWTD_OK);
+    assert_int_equal(strlen(s), 22);
+    assert_int_equal(jwtd_token_claim_string(t, "jti", &s), JWTD_OK);
+    assert_int_equal(jwtd_token_claim_int(t, "iat", &iat), JWTD_OK);
+    assert_int_equal(jwtd_token_claim_int(t, "exp", &exp), JWTD_OK);
+    assert_int_equal(exp - iat, 604800);
+    assert_int_equal(jwtd_token_claim_string(t, "roles", &s), JWTD_ERR_MISSING_REQUIRED_CLAIM);
+    jwtd_token_free(t);
+    auth_pair_clear(&pair);
+}
+
+static void test_token_types_not_interchangeable(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0}, next = {0};
+    char *tampered;
+
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(verify(f->a, pair.refresh_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, pair.access_token, &next), AUTH_INVALID_TOKEN);
+    assert_null(next.access_token);
+    /* logout ignores an access token: the family lives on */
+    assert_int_equal(auth_logout(f->a, pair.access_token, strlen(pair.access_token)), AUTH_OK);
+    assert_int_equal(stats(f->a).logouts, 0);
+
+    tampered = strdup(pair.access_token);
+    tampered[strlen(tampered) - 10] = tampered[strlen(tampered) - 10] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify(f->a, tampered, NULL), AUTH_INVALID_TOKEN);
+    free(tampered);
+    assert_int_equal(verify(f->a, "", NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(verify(f->a, "not.a.token", NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, "not.a.token", &next), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, "{\"payload\":\"e30\"}", &next), AUTH_INVALID_TOKEN);
+
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    assert_int_equal(refresh(f->a, pair.refresh_token, &next), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_failed, 4);
+    auth_pair_clear(&pair);
+    auth_pair_clear(&next);
+}
+
+static void test_rotation_grace_and_reuse(void **state)
+{
+    fixture *f = *state;
+    auth_pair p0 = {0}, p1 = {0}, again = {0}, p2 = {0}, none = {0};
+
+    register_user(f, "alice", "correct horse", &p0);
+    assert_int_equal(refresh(f->a, p0.refresh_token, &p1), AUTH_OK);
+    assert_string_not_equal(p1.refresh_token, p0.refresh_token);
+    assert_string_not_equal(p1.access_token, p0.access_token);
+    assert_int_equal(verify(f->a, p1.access_token, NULL), AUTH_OK);
+
+    /* a second tab presents the same token at once: the very same pair */
+    assert_int_equal(refresh(f->a, p0.refresh_token, &again), AUTH_OK);
+    assert_string_equal(again.access_token, p1.access_token);
+    assert_string_equal(again.refresh_token, p1.refresh_token);
+    auth_pair_clear(&again);
+
+    /* the chain goes on */
+    assert_int_equal(refresh(f->a, p1.refresh_token, &p2), AUTH_OK);
+    assert_int_equal(stats(f->a).refreshes, 3);
+
+    /* later, the spent token again: theft. The whole family dies. */
+    clock_offset = f->cfg.refresh_grace + 1;
+    assert_int_equal(refresh(f->a, p0.refresh_token, &none), AUTH_TOKEN_REUSED);
+    assert_null(none.access_token);
+    assert_int_equal(stats(f->a).refresh_reuse, 1);
+    assert_int_equal(refresh(f->a, p2.refresh_token, &none), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, p1.refresh_token, &none), AUTH_INVALID_TOKEN);
+    auth_pair_clear(&p0);
+    auth_pair_clear(&p1);
+    auth_pair_clear(&p2);
+}
+
+/* refresh_grace 0 turns the window off: the very next presentation of a spent token, even
+ * in the same second, is reuse and kills the family. */
+static void test_grace_zero_is_reuse(void **state)
+{
+    fixture *f = *state;
+    auth_pair p0 = {0}, p1 = {0}, none = {0};
+    store_user u;
+
+    f->cfg.refresh_grace = 0;
+    fixture_start_second(f);
+    assert_int_equal(auth_register(f->a2, "alice", "correct horse", NULL, NULL, &u, &p0),
+                     AUTH_OK);
+    assert_int_equal(refresh(f->a2, p0.refresh_token, &p1), AUTH_OK);
+    assert_int_equal(refresh(f->a2, p0.refresh_token, &none), AUTH_TOKEN_REUSED);
+    assert_null(none.access_token);
+    assert_int_equal(refresh(f->a2, p1.refresh_token, &none), AUTH_INVALID_TOKEN);
+    auth_pair_clear(&p0);
+    auth_pair_clear(&p1);
+}
+
+/* Grace entries live in one process: another instance cannot hand out the same pair, so it
+ * refuses the token but leaves the family alive. */
+static void test_grace_on_another_instance(void **state)
+{
+    fixture *f = *state;
+    auth_pair p0 = {0}, p1 = {0}, other = {0}, p2 = {0};
+
+    fixture_start_second(f);
+    register_user(f, "alice", "correct horse", &p0);
+    assert_int_equal(refresh(f->a, p0.refresh_token, &p1), AUTH_OK);
+    assert_int_equal(refresh(f->a2, p0.refresh_token, &other), AUTH_INVALID_TOKEN);
+    assert_int_equal(stats(f->a2).refresh_reuse, 0);
+    assert_int_equal(refresh(f->a2, p1.refresh_token, &p2), AUTH_OK);
+    auth_pair_clear(&p0);
+    auth_pair_clear(&p1);
+    auth_pair_clear(&p2);
+}
+
+static void test_refresh_uses_current_roles(void **state)
+{
+    static const char *const roles[] = {"admin", "user"};
+    fixture *f = *state;
+    auth_pair p0 = {0}, p1 = {0};
+    auth_principal p;
+    store_user u = register_user(f, "alice", "correct horse", &p0);
+
+    assert_int_equal(auth_set_roles(f->a, u.id, roles, 2), AUTH_OK);
+    /* tokens carry roles: the old ones are revoked */
+    assert_int_equal(verify(f->a, p0.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, p0.refresh_token, &p1), AUTH_OK);
+    assert_int_equal(verify(f->a, p1.access_token, &p), AUTH_OK);
+    assert_int_equal(p.nroles, 2);
+    assert_true(auth_principal_has_role(&p, "admin"));
+    assert_true(auth_principal_has_role(&p, "user"));
+    assert_int_equal(auth_set_roles(f->a, u.id + 100, roles, 2), AUTH_NOT_FOUND);
+    assert_int_equal(auth_set_roles(f->a, u.id, roles, 0), AUTH_INVALID_INPUT);
+    auth_pair_clear(&p0);
+    auth_pair_clear(&p1);
+}
+
+static void test_access_expiry_even_when_cached(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0};
+
+    f->cfg.access_ttl = 60;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, 1);
+    clock_offset = 59;
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    clock_offset = 60; /* now == exp: expired, no leeway */
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(stats(f->a).verify_cache_hits, 2);
+    auth_pair_clear(&pair);
+}
+
+static void test_refresh_expiry(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0}, next = {0};
+
+    f->cfg.refresh_ttl = 120;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    clock_offset = 120;
+    assert_int_equal(refresh(f->a, pair.refresh_token, &next), AUTH_INVALID_TOKEN);
+    clock_offset = 0; /* nothing was spent by the refused attempt */
+    assert_int_equal(refresh(f->a, pair.refresh_token, &next), AUTH_OK);
+    auth_pair_clear(&pair);
+    auth_pair_clear(&next);
+}
+
+/* ---- revocation ---- */
+
+static void test_logout_revokes_family(void **state)
+{
+    fixture *f = *state;
+    auth_pair a = {0}, b = {0}, next = {0};
+
+    register_user(f, "alice", "correct horse", &a);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &b), AUTH_OK);
+    assert_int_equal(auth_logout(f->a, a.refresh_token, strlen(a.refresh_token)), AUTH_OK);
+    assert_int_equal(stats(f->a).logouts, 1);
+    assert_int_equal(refresh(f->a, a.refresh_token, &next), AUTH_INVALID_TOKEN);
+    /* another login (family) of the same user is untouched */
+    assert_int_equal(refresh(f->a, b.refresh_token, &next), AUTH_OK);
+    auth_pair_clear(&next);
+    /* invalid input is ignored: logout always succeeds */
+    assert_int_equal(auth_logout(f->a, "garbage", 7), AUTH_OK);
+    assert_int_equal(auth_logout(f->a, NULL, 0), AUTH_OK);
+    assert_int_equal(stats(f->a).logouts, 1);
+    auth_pair_clear(&a);
+    auth_pair_clear(&b);
+}
+
+static void test_logout_with_expired_token(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0}, next = {0};
+
+    f->cfg.refresh_ttl = 120;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    clock_offset = 500;
+    assert_int_equal(auth_logout(f->a, pair.refresh_token, strlen(pair.refresh_token)), AUTH_OK);
+    assert_int_equal(stats(f->a).logouts, 1);
+    clock_offset = 0; /* had it not been revoked, it would refresh now */
+    assert_int_equal(refresh(f->a, pair.refresh_token, &next), AUTH_INVALID_TOKEN);
+    auth_pair_clear(&pair);
+}
+
+static void test_logout_all(void **state)
+{
+    fixture *f = *state;
+    auth_pair a = {0}, b = {0}, c = {0}, next = {0};
+    store_user u = register_user(f, "alice", "correct horse", &a);
+
+    register_user(f, "bob", "correct horse", &c);
+
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &b), AUTH_OK);
+    assert_int_equal(verify(f->a, a.access_token, NULL), AUTH_OK); /* now cached */
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    assert_int_equal(verify(f->a, a.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(verify(f->a, b.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, a.refresh_token, &next), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, b.refresh_token, &next), AUTH_INVALID_TOKEN);
+    /* other users keep their sessions */
+    assert_int_equal(verify(f->a, c.access_token, NULL), AUTH_OK);
+    assert_int_equal(stats(f->a).revoked_users, 1);
+    auth_pair_clear(&a);
+    auth_pair_clear(&b);
+
+    /* logging in again in the same second gives a token that is not born revoked */
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &a), AUTH_OK);
+    assert_int_equal(verify(f->a, a.access_token, NULL), AUTH_OK);
+    assert_int_equal(refresh(f->a, a.refresh_token, &next), AUTH_OK);
+    assert_int_equal(verify(f->a, next.access_token, NULL), AUTH_OK);
+    assert_int_equal(auth_logout_all(f->a, 0), AUTH_INVALID_INPUT);
+    auth_pair_clear(&a);
+    auth_pair_clear(&c);
+    auth_pair_clear(&next);
+}
+
+static void test_disable_user(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0}, next = {0};
+    store_user u = register_user(f, "alice", "correct horse", &pair);
+
+    assert_int_equal(auth_set_disabled(f->a, u.id, true), AUTH_OK);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, pair.refresh_token, &next), AUTH_INVALID_TOKEN);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &next), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_set_disabled(f->a, u.id, false), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &next), AUTH_OK);
+    assert_int_equal(verify(f->a, next.access_token, NULL), AUTH_OK);
+    /* enabling does not bring old tokens back */
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(auth_set_disabled(f->a, u.id + 100, true), AUTH_NOT_FOUND);
+    auth_pair_clear(&pair);
+    auth_pair_clear(&next);
+}
+
+static void test_revocations_survive_restart(void **state)
+{
+    fixture *f = *state;
+    auth_pair a = {0}, b = {0};
+    store_user u = register_user(f, "alice", "correct horse", &a);
+
+    register_user(f, "bob", "correct horse", &b);
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    auth_free(f->a);
+    f->a = NULL;
+    fixture_start(f);
+    assert_int_equal(stats(f->a).revoked_users, 1);
+    assert_int_equal(verify(f->a, a.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(verify(f->a, b.access_token, NULL), AUTH_OK); /* same key, reloaded */
+    auth_pair_clear(&a);
+    auth_pair_clear(&b);
+}
+
+static void test_revocation_seen_by_other_instance(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0};
+    store_user u;
+
+    fixture_start_second(f);
+    u = register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(verify(f->a2, pair.access_token, NULL), AUTH_OK);
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    /* a2 learns of it at its next sync, not before (it never reads the store to verify) */
+    assert_int_equal(verify(f->a2, pair.access_token, NULL), AUTH_OK);
+    assert_int_equal(auth_sync(f->a2), AUTH_OK);
+    assert_int_equal(verify(f->a2, pair.access_token, NULL), AUTH_INVALID_TOKEN);
+    auth_pair_clear(&pair);
+}
+
+static void test_verify_cache(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0}, other = {0};
+    auth_principal p1, p2;
+    store_user u = register_user(f, "alice", "correct horse", &pair);
+
+    register_user(f, "bob", "correct horse", &other);
+    assert_int_equal(verify(f->a, pair.access_token, &p1), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, 0);
+    assert_int_equal(verify(f->a, pair.access_token, &p2), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, 1);
+    assert_memory_equal(&p1, &p2, sizeof p1);
+    assert_int_equal(verify(f->a, other.access_token, NULL), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, 1);
+    assert_int_equal(stats(f->a).verify_ok, 3);
+
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(verify(f->a, other.access_token, NULL), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, 2); /* a refused hit is not counted */
+    assert_int_equal(stats(f->a).verify_failed, 1);
+    auth_pair_clear(&pair);
+    auth_pair_clear(&other);
+}
+
+typedef struct verifier {
+    auth *a;
+    const char *token;
+    int ok;
+} verifier;
+
+static void *verify_loop(void *arg)
+{
+    verifier *v = arg;
+    auth_principal p;
+
+    for (int i = 0; i < 50; i++)
+        v->ok += auth_verify_access(v->a, v->token, strlen(v->token), &p) == AUTH_OK;
+    return NULL;
+}
+
+/* Each thread has its own cache; the counts of threads that ended are kept. */
+static void test_verify_from_threads(void **state)
+{
+    fixture *f = *state;
+    pthread_t th[4];
+    verifier v[4];
+    auth_pair pair = {0};
+
+    register_user(f, "alice", "correct horse", &pair);
+    for (int i = 0; i < 4; i++) {
+        v[i] = (verifier){f->a, pair.access_token, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_loop, &v[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(v[i].ok, 50);
+    }
+    assert_int_equal(stats(f->a).verify_ok, 200);
+    assert_int_equal(stats(f->a).verify_cache_hits, 4 * 49);
+    auth_pair_clear(&pair);
+}
+
+/* ---- keys ---- */
+
+static void test_key_rotation(void **state)
+{
+    fixture *f = *state;
+    auth_pair p0 = {0}, p1 = {0}, p2 = {0};
+    char kid0[STORE_MAX_KID + 1], kid1[STORE_MAX_KID + 1];
+    uint64_t hits;
+
+    register_user(f, "alice", "correct horse", &p0);
+    snprintf(kid0, sizeof kid0, "%s", header_kid(p0.access_token));
+    assert_int_equal(strlen(kid0), JWTD_THUMBPRINT_B64_LEN);
+    assert_int_equal(stats(f->a).signing_keys, 1);
+    assert_int_equal(verify(f->a, p0.access_token, NULL), AUTH_OK); /* cached */
+
+    assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, kid1), AUTH_OK);
+    assert_string_not_equal(kid0, kid1);
+    assert_int_equal(stats(f->a).signing_keys, 2);
+    assert_true(jwks_has_kid(f->a, kid0));
+    assert_true(jwks_has_kid(f->a, kid1));
+
+    /* the old key still verifies (the cache was emptied: a real verify) */
+    hits = stats(f->a).verify_cache_hits;
+    assert_int_equal(verify(f->a, p0.access_token, NULL), AUTH_OK);
+    assert_int_equal(stats(f->a).verify_cache_hits, hits);
+    /* a refresh token signed by the retired key rotates; new tokens use the new key */
+    assert_int_equal(refresh(f->a, p0.refresh_token, &p1), AUTH_OK);
+    assert_string_equal(header_kid(p1.access_token), kid1);
+    assert_string_equal(header_kid(p1.refresh_token), kid1);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &p2), AUTH_OK);
+    assert_string_equal(header_kid(p2.access_token), kid1);
+
+    /* once everything the old key signed has expired, it leaves the JWKS */
+    clock_offset = f->cfg.refresh_ttl + 1;
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_false(jwks_has_kid(f->a, kid0));
+    assert_true(jwks_has_kid(f->a, kid1));
+    assert_int_equal(stats(f->a).signing_keys, 1);
+    auth_pair_clear(&p0);
+    auth_pair_clear(&p1);
+    auth_pair_clear(&p2);
+}
+
+/* Snapshots swap under verifying threads: every verify of a token of a retired key keeps
+ * succeeding while keys rotate and revocations of another user land. */
+static void test_verify_during_rotation(void **state)
+{
+    fixture *f = *state;
+    pthread_t th[3];
+    verifier v[3];
+    auth_pair pair = {0};
+    store_user other = register_user(f, "bob", "correct horse", NULL);
+
+    register_user(f, "alice", "correct horse", &pair);
+    for (int i = 0; i < 3; i++) {
+        v[i] = (verifier){f->a, pair.access_token, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_loop, &v[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, NULL), AUTH_OK);
+        assert_int_equal(auth_logout_all(f->a, other.id), AUTH_OK);
+        assert_int_equal(auth_sync(f->a), AUTH_OK);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(v[i].ok, 50);
+    }
+    assert_int_equal(stats(f->a).signing_keys, 4);
+    auth_pair_clear(&pair);
+}
+
+/* jwtd keys rotate run by the CLI while the server runs: the server picks it up at sync. */
+static void test_sync_picks_up_other_instance_key(void **state)
+{
+    fixture *f = *state;
+    char kid1[STORE_MAX_KID + 1];
+    auth_pair mine = {0}, theirs = {0};
+
+    fixture_start_second(f);
+    register_user(f, "alice", "correct horse", &mine);
+    assert_int_equal(auth_keys_rotate(f->a2, JWTD_ALG_UNKNOWN, kid1), AUTH_OK);
+    assert_false(jwks_has_kid(f->a, kid1));
+    assert_int_equal(auth_login(f->a2, "alice", "correct horse", NULL, &theirs), AUTH_OK);
+    assert_string_equal(header_kid(theirs.access_token), kid1);
+    assert_int_equal(verify(f->a, theirs.access_token, NULL), AUTH_INVALID_TOKEN);
+
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_true(jwks_has_kid(f->a, kid1));
+    assert_int_equal(verify(f->a, theirs.access_token, NULL), AUTH_OK);
+    assert_int_equal(verify(f->a, mine.access_token, NULL), AUTH_OK);
+    auth_pair_clear(&mine);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &mine), AUTH_OK);
+    assert_string_equal(header_kid(mine.access_token), kid1);
+    /* nothing changed: a sync keeps the same snapshot */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stats(f->a).signing_keys, 2);
+    auth_pair_clear(&mine);
+    auth_pair_clear(&theirs);
+}
+
+static void test_keys_persist_across_restart(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0};
+    char *before = NULL, *after = NULL;
+
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(auth_jwks_copy(f->a, &before), AUTH_OK);
+    auth_free(f->a);
+    f->a = NULL;
+    fixture_start(f);
+    assert_int_equal(auth_jwks_copy(f->a, &after), AUTH_OK);
+    assert_string_equal(before, after);
+    assert_non_null(strstr(after, "\"alg\":\"EdDSA\""));
+    assert_non_null(strstr(after, "\"crv\":\"Ed25519\""));
+    assert_null(strstr(after, "\"d\""));
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    free(before);
+    free(after);
+    auth_pair_clear(&pair);
+}
+
+static bool count_key(void *ctx, const store_signing_key *k)
+{
+    (void)k;
+    ++*(int *)ctx;
+    return true;
+}
+
+static void test_hs256_secret(void **state)
+{
+    static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
+    fixture *f = *state;
+    jwtd_validation *v = jwtd_validation_new();
+    char kid[STORE_MAX_KID + 1], alg[16], *jwks = NULL;
+    jwtd_key *key = NULL;
+    jwtd_keyset *set = NULL;
+    jwtd_token *t = NULL;
+    auth_pair pair = {0};
+    int nkeys = 0;
+
+    f->cfg.jwt_secret = (const unsigned char *)secret;
+    f->cfg.jwt_secret_len = strlen(secret);
+    fixture_start(f);
+    assert_int_equal(auth_jwks_copy(f->a, &jwks), AUTH_OK);
+    assert_string_equal(jwks, "{\"keys\":[]}");
+    free(jwks);
+    assert_int_equal(f->s->ops->key_list(f->s, count_key, &nkeys), STORE_OK);
+    assert_int_equal(nkeys, 0); /* nothing generated */
+
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(jwtd_insecure_peek_header(pair.access_token, strlen(pair.access_token), alg,
+                                               sizeof alg, kid, sizeof kid),
+                     JWTD_OK);
+    assert_string_equal(alg, "HS256");
+    assert_int_equal(strlen(kid), 14);
+    assert_true(strncmp(kid, "hs256-", 6) == 0);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+
+    /* what the tutorials' services do: verify with the shared secret */
+    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
+    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
+    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_HS256), JWTD_OK);
+    assert_int_equal(jwtd_verify(pair.access_token, strlen(pair.access_token), set, v, &t, NULL),
+                     JWTD_OK);
+    jwtd_token_free(t);
+    jwtd_keyset_free(set);
+    jwtd_key_free(key);
+    jwtd_validation_free(v);
+
+    assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, kid), AUTH_INVALID_INPUT);
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    auth_pair_clear(&pair);
+}
+
+/* A token signed by a key we never held, with our kid, is refused. */
+static void test_foreign_key_refused(void **state)
+{
+    fixture *f = *state;
+    jwtd_header hdr = {.typ = "at+jwt", .kid = NULL, .extra_json = NULL};
+    jwtd_claims *c = NULL;
+    jwtd_key *key = NULL;
+    auth_pair pair = {0};
+    char *claims = NULL, *header = NULL, *forged = NULL;
+
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(
+        jwtd_insecure_decode(pair.access_token, strlen(pair.access_token), &header, &claims),
+        JWTD_OK);
+    assert_int_equal(jwtd_claims_from_json(claims, strlen(claims), &c), JWTD_OK);
+    hdr.kid = header_kid(pair.access_token);
+    assert_int_equal(jwtd_key_generate(JWTD_ALG_EDDSA, &key), JWTD_OK);
+    assert_int_equal(jwtd_sign(key, JWTD_ALG_EDDSA, &hdr, c, &forged), JWTD_OK);
+    assert_int_equal(verify(f->a, forged, NULL), AUTH_INVALID_TOKEN);
+    jwtd_free(forged);
+    jwtd_key_free(key);
+    /* the same claims with HS256 and the public key's bytes: alg not pinned */
+    assert_int_equal(jwtd_key_generate(JWTD_ALG_HS256, &key), JWTD_OK);
+    assert_int_equal(jwtd_sign(key, JWTD_ALG_HS256, &hdr, c, &forged), JWTD_OK);
+    assert_int_equal(verify(f->a, forged, NULL), AUTH_INVALID_TOKEN);
+    jwtd_free(forged);
+    jwtd_key_free(key);
+    jwtd_claims_free(c);
+    jwtd_free(claims);
+    jwtd_free(header);
+    auth_pair_clear(&pair);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_CFG(fn) cmocka_unit_test_setup_teardown(fn, setup_unstarted, teardown)
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest users[] = {
+        cmocka_unit_test(test_config_and_messages),
+        T(test_bad_config),
+        T(test_register_and_login),
+        T(test_register_input),
+        T(test_user_add),
+        T(test_bad_credentials),
+        T(test_rehash_on_new_parameters),
+        T(test_bcrypt_import),
+    };
+    const struct CMUnitTest tokens[] = {
+        T(test_access_token_claims),        T(test_token_types_not_interchangeable),
+        T(test_rotation_grace_and_reuse),   T(test_grace_on_another_instance), T(test_grace_zero_is_reuse),
+        T(test_refresh_uses_current_roles), T_CFG(test_access_expiry_even_when_cached),
+        T_CFG(test_refresh_expiry),
+    };
+    const struct CMUnitTest revocation[] = {
+        T(test_logout_revokes_family),
+        T_CFG(test_logout_with_expired_token),
+        T(test_logout_all),
+        T(test_disable_user),
+        T(test_revocations_survive_restart),
+        T(test_revocation_seen_by_other_instance),
+        T(test_verify_cache),
+        T(test_verify_from_threads),
+    };
+    const struct CMUnitTest keys[] = {
+        T(test_key_rotation),
+        T(test_verify_during_rotation),
+        T(test_sync_picks_up_other_instance_key),
+        T(test_keys_persist_across_restart),
+        T_CFG(test_hs256_secret),
+        T(test_foreign_key_refused),
+    };
+    const char *group = argc > 1 ? argv[1] : NULL;
+    int failed = 0;
+    bool any = false;
+
+#define GROUP(name)                                                                                \
+    if (group == NULL || strcmp(group, #name) == 0) {                                              \
+        any = true;                                                                                \
+        failed += cmocka_run_group_tests_name("auth." #name, name, NULL, NULL);                    \
+    }
+    GROUP(users)
+    GROUP(tokens)
+    GROUP(revocation)
+    GROUP(keys)
+#undef GROUP
+    if (!any) {
+        fprintf(stderr, "unknown group %s\n", group);
+        return 2;
+    }
+    return failed;
+}

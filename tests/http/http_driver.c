@@ -1,0 +1,1045 @@
+/* Runs the HTTP integration cases of jwtd serve: each tests/http/cases/NNN-name.case file
+ * starts a fresh server on 127.0.0.1:0 with its own SQLite file, creates the case's users
+ * with `jwtd user add`, and runs its requests with libcurl, checking status, headers and JSON
+ * fields (in the manner of curl's tests/data). The case format is in tests/http/README.md.
+ * Usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... CASE... */
+#include <errno.h>
+#include <ftw.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "testserver.h"
+
+#define MAX_SECTIONS 128
+#define MAX_CASE_BYTES (256u * 1024u)
+#define MAX_VARS 128
+#define MAX_VAR_NAME 64
+#define MAX_HEADERS 64
+#define MAX_BODY_BYTES (8u * 1024u * 1024u)    /* a response larger than this fails the step */
+#define MAX_REQUEST_BYTES (4u * 1024u * 1024u) /* body-bytes= may ask for up to this */
+#define MAX_SLEEP_S 10
+#define MAX_EXTRA_ARGS 32
+#define REQUEST_TIMEOUT_S 30
+#define SHOW_BODY_BYTES 1500
+#define SHOW_LOG_BYTES 6000
+
+typedef struct section {
+    char name[32];
+    char arg[256]; /* the rest of the "--- name arg" line */
+    char *text;
+    int line; /* of the "---" line, for messages */
+} section;
+
+typedef struct test_case {
+    const char *path;
+    char id[256];
+    char *raw;
+    section sec[MAX_SECTIONS];
+    size_t n;
+} test_case;
+
+typedef struct var {
+    char name[MAX_VAR_NAME];
+    char *value;
+} var;
+
+typedef struct header {
+    char *name, *value;
+} header;
+
+typedef struct response {
+    long status;
+    header h[MAX_HEADERS];
+    size_t nh;
+    char *body;
+    size_t len;
+    bool too_big;
+    json_t *json; /* parsed on first use */
+    bool json_tried;
+    char json_err[256];
+} response;
+
+typedef struct options {
+    const char *jwtd, *tmp;
+    const char *serve_args[MAX_EXTRA_ARGS];
+    size_t n_serve_args;
+} options;
+
+/* One case's run: its variables, its server and its step counts. */
+typedef struct run {
+    const options *opt;
+    const test_case *tc;
+    var vars[MAX_VARS];
+    size_t nvars;
+    testserver server;
+    char dir[4096], db[4200], log[4200];
+    int step, passed, failed;
+    char *why; /* the reasons the current step fails, one per line */
+    size_t why_len;
+} run;
+
+/* ---- Small helpers ---- */
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL) {
+        fprintf(stderr, "http_driver: out of memory\n");
+        exit(2);
+    }
+    return d;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL) {
+        fprintf(stderr, "http_driver: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* Records one reason why the current step fails. */
+static void why(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why(run *r, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
+    size_t l = strlen(line);
+    char *n = realloc(r->why, r->why_len + l + 2);
+    if (n == NULL)
+        return;
+    r->why = n;
+    memcpy(r->why + r->why_len, line, l);
+    r->why_len += l;
+    r->why[r->why_len++] = '\n';
+    r->why[r->why_len] = '\0';
+}
+
+/* Ends a step: ok when no reason was recorded. Returns whether it passed. */
+static bool step_end(run *r, const char *label)
+{
+    r->step++;
+    bool ok = r->why_len == 0;
+    if (ok) {
+        r->passed++;
+        printf("ok %d - %s\n", r->step, label);
+    } else {
+        r->failed++;
+        printf("FAIL %d - %s\n", r->step, label);
+        for (char *save = NULL, *l = strtok_r(r->why, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save))
+            printf("    %s\n", l);
+    }
+    free(r->why);
+    r->why = NULL;
+    r->why_len = 0;
+    fflush(stdout);
+    return ok;
+}
+
+static char *slurp(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = xmalloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
+    fclose(f);
+    if (n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Splits s in place on blanks into at most max words. */
+static size_t split_words(char *s, char **words, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *w = strtok_r(s, " \t\r\n", &save); w && n < max;
+         w = strtok_r(NULL, " \t\r\n", &save))
+        words[n++] = w;
+    return n;
+}
+
+/* ---- The case file ---- */
+
+/* Splits the file into sections: a line "--- name arg" starts each; lines before the first
+ * are the case's description. */
+static bool parse_case(test_case *tc)
+{
+    tc->raw = slurp(tc->path, MAX_CASE_BYTES);
+    if (tc->raw == NULL) {
+        printf("FAIL %s: cannot read the case file\n", tc->path);
+        return false;
+    }
+    section *cur = NULL;
+    int lineno = 0;
+    for (char *line = tc->raw; line != NULL;) {
+        lineno++;
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, "--- ", 4) == 0) {
+            if (nl != NULL)
+                *nl = '\0';
+            if (tc->n == MAX_SECTIONS) {
+                printf("FAIL %s:%d: too many sections\n", tc->path, lineno);
+                return false;
+            }
+            cur = &tc->sec[tc->n++];
+            cur->line = lineno;
+            if (sscanf(line + 4, "%31s %255[^\n]", cur->name, cur->arg) < 1) {
+                printf("FAIL %s:%d: bad section line\n", tc->path, lineno);
+                return false;
+            }
+            cur->text = nl != NULL ? nl + 1 : line + strlen(line);
+            /* The previous section ends where this line began. */
+            if (cur > tc->sec)
+                line[-1] = '\0';
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    if (tc->n == 0) {
+        printf("FAIL %s: no sections\n", tc->path);
+        return false;
+    }
+    return true;
+}
+
+/* ---- Variables ---- */
+
+static const char *var_get(const run *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->nvars; i++)
+        if (strlen(r->vars[i].name) == len && strncmp(r->vars[i].name, name, len) == 0)
+            return r->vars[i].value;
+    return NULL;
+}
+
+static bool var_set(run *r, const char *name, const char *value)
+{
+    if (strlen(name) >= MAX_VAR_NAME)
+        return false;
+    for (size_t i = 0; i < r->nvars; i++)
+        if (strcmp(r->vars[i].name, name) == 0) {
+            free(r->vars[i].value);
+            r->vars[i].value = xstrdup(value);
+            return true;
+        }
+    if (r->nvars == MAX_VARS)
+        return false;
+    snprintf(r->vars[r->nvars].name, MAX_VAR_NAME, "%s", name);
+    r->vars[r->nvars++].value = xstrdup(value);
+    return true;
+}
+
+static bool is_var_name(const char *s, size_t len)
+{
+    if (len == 0 || len >= MAX_VAR_NAME || !(s[0] >= 'A' && s[0] <= 'Z'))
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Replaces every %NAME% (NAME: [A-Z][A-Z0-9_]*) by its value; any other '%' is literal.
+ * An unknown NAME is a failure of the step (a capture that did not happen). */
+static char *substitute(run *r, const char *text)
+{
+    size_t cap = strlen(text) + 1, len = 0;
+    char *out = xmalloc(cap);
+    while (*text) {
+        const char *end = text[0] == '%' ? strchr(text + 1, '%') : NULL;
+        if (end != NULL && is_var_name(text + 1, (size_t)(end - text - 1))) {
+            size_t nl = (size_t)(end - text - 1);
+            const char *v = var_get(r, text + 1, nl);
+            if (v == NULL) {
+                why(r, "variable %%%.*s%% is not set", (int)nl, text + 1);
+                v = "";
+            }
+            size_t vl = strlen(v);
+            cap += vl;
+            char *grown = realloc(out, cap);
+            if (grown == NULL) {
+                free(out);
+                return xstrdup("");
+            }
+            out = grown;
+            memcpy(out + len, v, vl);
+            len += vl;
+            text = end + 1;
+        } else {
+            out[len++] = *text++;
+        }
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* A token with one character of its signature changed: the middle one, which maps to six
+ * bits of the signature bytes on its own (the last character may only carry padding bits). */
+static char *tamper(const char *token)
+{
+    char *t = xstrdup(token);
+    char *dot = strrchr(t, '.');
+    size_t sl = dot != NULL ? strlen(dot + 1) : 0;
+    if (sl == 0)
+        return t;
+    char *c = dot + 1 + sl / 2;
+    *c = *c == 'A' ? 'B' : 'A';
+    return t;
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    response *res = user;
+    size_t len = size * n;
+    if (res->len + len > MAX_BODY_BYTES) {
+        res->too_big = true;
+        return 0;
+    }
+    char *grown = realloc(res->body, res->len + len + 1);
+    if (grown == NULL)
+        return 0;
+    res->body = grown;
+    memcpy(res->body + res->len, data, len);
+    res->len += len;
+    res->body[res->len] = '\0';
+    return len;
+}
+
+static void headers_clear(response *res)
+{
+    for (size_t i = 0; i < res->nh; i++) {
+        free(res->h[i].name);
+        free(res->h[i].value);
+    }
+    res->nh = 0;
+}
+
+/* Keeps the headers of the final response only (a 100 Continue has its own block). */
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    response *res = user;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        headers_clear(res);
+        return len;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (colon == NULL || res->nh == MAX_HEADERS)
+        return len;
+    size_t nl = (size_t)(colon - data);
+    const char *v = colon + 1, *end = data + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    res->h[res->nh].name = strndup(data, nl);
+    res->h[res->nh].value = strndup(v, (size_t)(end - v));
+    if (res->h[res->nh].name != NULL && res->h[res->nh].value != NULL)
+        res->nh++;
+    return len;
+}
+
+static void response_free(response *res)
+{
+    headers_clear(res);
+    free(res->body);
+    json_decref(res->json);
+    memset(res, 0, sizeof *res);
+}
+
+static json_t *response_json(response *res)
+{
+    if (!res->json_tried) {
+        res->json_tried = true;
+        json_error_t e;
+        res->json = json_loadb(res->body != NULL ? res->body : "", res->len,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+        if (res->json == NULL)
+            snprintf(res->json_err, sizeof res->json_err, "%s (line %d)", e.text, e.line);
+    }
+    return res->json;
+}
+
+/* Sends "METHOD PATH\nHeader: v\n...\n\nbody" (already substituted). Returns false with a
+ * reason recorded when no HTTP response came back. */
+static bool http_request(run *r, const char *req, size_t body_bytes, response *res)
+{
+    char *copy = xstrdup(req);
+    char *body = strstr(copy, "\n\n");
+    if (body != NULL) {
+        /* The blank lines that separate sections for the eye are not part of the body. */
+        body[1] = '\0';
+        body += 2;
+        size_t bl = strlen(body);
+        while (bl > 0 && body[bl - 1] == '\n')
+            body[--bl] = '\0';
+        if (bl == 0)
+            body = NULL;
+    }
+    char method[16] = "", path[2048] = "";
+    char *nl = strchr(copy, '\n');
+    if (nl != NULL)
+        *nl = '\0';
+    if (sscanf(copy, "%15s %2047s", method, path) != 2 || path[0] != '/') {
+        why(r, "the request must start with 'METHOD /path'");
+        free(copy);
+        return false;
+    }
+    char *fill = NULL;
+    const char *payload = body;
+    size_t payload_len = body != NULL ? strlen(body) : 0;
+    if (body_bytes > 0) {
+        /* body-bytes=N: the body text repeated to exactly N bytes (a large request). */
+        const char *unit = payload_len > 0 ? body : "a";
+        size_t ul = payload_len > 0 ? payload_len : 1;
+        fill = xmalloc(body_bytes + 1);
+        for (size_t i = 0; i < body_bytes; i++)
+            fill[i] = unit[i % ul];
+        fill[body_bytes] = '\0';
+        payload = fill;
+        payload_len = body_bytes;
+    }
+
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    bool has_ctype = false;
+    for (char *save = NULL, *h = nl != NULL ? strtok_r(nl + 1, "\n", &save) : NULL; h;
+         h = strtok_r(NULL, "\n", &save)) {
+        if (strncasecmp(h, "Content-Type:", 13) == 0)
+            has_ctype = true;
+        hl = curl_slist_append(hl, h);
+    }
+    /* libcurl would add a form Content-Type to any body: only what the case says is sent. */
+    if (!has_ctype)
+        hl = curl_slist_append(hl, "Content-Type:");
+    char url[2200];
+    snprintf(url, sizeof url, "%s%s", r->server.base, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, res);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, res);
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") == 0 && payload == NULL) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        /* POST with no body text still sends "Content-Length: 0". */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload != NULL ? payload : "");
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+    bool ok = true;
+    if (rc != CURLE_OK && res->status == 0) {
+        why(r, "%s %s: no response: %s", method, path, curl_easy_strerror(rc));
+        ok = false;
+    } else if (res->too_big) {
+        why(r, "response body larger than %u bytes", MAX_BODY_BYTES);
+        ok = false;
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    free(fill);
+    free(copy);
+    return ok;
+}
+
+/* ---- Expectations ---- */
+
+/* Follows a dotted path ("user.roles.0"); "." is the whole document. */
+static json_t *json_path(json_t *root, const char *path)
+{
+    if (root == NULL || strcmp(path, ".") == 0)
+        return root;
+    char *copy = xstrdup(path);
+    json_t *cur = root;
+    for (char *save = NULL, *k = strtok_r(copy, ".", &save); k && cur;
+         k = strtok_r(NULL, ".", &save)) {
+        char *end = NULL;
+        unsigned long idx = strtoul(k, &end, 10);
+        if (json_is_array(cur) && *end == '\0' && end != k)
+            cur = json_array_get(cur, idx);
+        else
+            cur = json_object_get(cur, k);
+    }
+    free(copy);
+    return cur;
+}
+
+static bool json_has_type(const json_t *v, const char *type)
+{
+    static const struct {
+        const char *name;
+        json_type type;
+    } types[] = {{"object", JSON_OBJECT},   {"array", JSON_ARRAY}, {"string", JSON_STRING},
+                 {"integer", JSON_INTEGER}, {"real", JSON_REAL},   {"true", JSON_TRUE},
+                 {"false", JSON_FALSE},     {"null", JSON_NULL}};
+    if (strcmp(type, "number") == 0)
+        return json_is_number(v);
+    if (strcmp(type, "boolean") == 0)
+        return json_is_boolean(v);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(type, types[i].name) == 0)
+            return json_typeof(v) == types[i].type;
+    return false;
+}
+
+/* The text a capture takes from a JSON value: a string as is, anything else as compact JSON. */
+static char *json_text(const json_t *v)
+{
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return d != NULL ? d : xstrdup("");
+}
+
+/* Matches text against an ERE; on a match returns group 1 (or the whole match when the
+ * pattern has no group) as a new string in *group when group is not NULL. */
+static bool regex_match(run *r, const char *pattern, const char *text, bool multiline, char **group)
+{
+    regex_t re;
+    int flags = REG_EXTENDED | (multiline ? REG_NEWLINE : 0);
+    if (regcomp(&re, pattern, flags) != 0) {
+        why(r, "bad regex '%s'", pattern);
+        return false;
+    }
+    regmatch_t m[2];
+    bool ok = regexec(&re, text, 2, m, 0) == 0;
+    if (ok && group != NULL) {
+        regmatch_t g = re.re_nsub >= 1 && m[1].rm_so >= 0 ? m[1] : m[0];
+        *group = strndup(text + g.rm_so, (size_t)(g.rm_eo - g.rm_so));
+    }
+    regfree(&re);
+    return ok;
+}
+
+static const char *first_header(const response *res, const char *name, size_t *from)
+{
+    for (size_t i = from != NULL ? *from : 0; i < res->nh; i++)
+        if (strcasecmp(res->h[i].name, name) == 0) {
+            if (from != NULL)
+                *from = i + 1;
+            return res->h[i].value;
+        }
+    return NULL;
+}
+
+/* "json PATH OP OPERAND": = JSON, != JSON, : TYPE, ~ ERE, !, # COUNT. */
+static void check_json(run *r, response *res, const char *path, const char *op, const char *arg)
+{
+    json_t *root = response_json(res);
+    if (root == NULL) {
+        why(r, "body is not JSON: %s", res->json_err);
+        return;
+    }
+    json_t *v = json_path(root, path);
+    if (strcmp(op, "!") == 0) {
+        if (v != NULL)
+            why(r, "json %s: present, expected absent", path);
+        return;
+    }
+    if (v == NULL) {
+        why(r, "json %s: absent", path);
+        return;
+    }
+    char *have = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (strcmp(op, "=") == 0 || strcmp(op, "!=") == 0) {
+        json_error_t e;
+        json_t *want = json_loads(arg, JSON_DECODE_ANY, &e);
+        if (want == NULL)
+            why(r, "json %s: the expected value is not JSON: %s", path, arg);
+        else if (json_equal(v, want) != (strcmp(op, "=") == 0))
+            why(r, "json %s: is %s, expected %s%s", path, have, op[0] == '!' ? "not " : "", arg);
+        json_decref(want);
+    } else if (strcmp(op, ":") == 0) {
+        if (!json_has_type(v, arg))
+            why(r, "json %s: is %s, expected type %s", path, have, arg);
+    } else if (strcmp(op, "~") == 0) {
+        if (!json_is_string(v))
+            why(r, "json %s: is %s, expected a string matching %s", path, have, arg);
+        else if (!regex_match(r, arg, json_string_value(v), false, NULL))
+            why(r, "json %s: %s does not match %s", path, have, arg);
+    } else if (strcmp(op, "#") == 0) {
+        size_t n = json_is_array(v)    ? json_array_size(v)
+                   : json_is_object(v) ? json_object_size(v)
+                                       : (size_t)-1;
+        char *end = NULL;
+        unsigned long want = strtoul(arg, &end, 10);
+        if (end == arg || *end != '\0')
+            why(r, "json %s: bad count '%s'", path, arg);
+        else if (n != want)
+            why(r, "json %s: has %zd elements, expected %lu", path, (ssize_t)n, want);
+    } else {
+        why(r, "unknown json operator '%s'", op);
+    }
+    free(have);
+}
+
+/* "header NAME OP OPERAND": = VALUE (some header is exactly it), ~ ERE (some header matches),
+ * !~ ERE (none matches), ! (no header of that name). */
+static void check_header(run *r, const response *res, const char *name, const char *op,
+                         const char *arg)
+{
+    size_t from = 0;
+    const char *v = first_header(res, name, &from);
+    if (strcmp(op, "!") == 0) {
+        if (v != NULL)
+            why(r, "header %s: present (%s), expected absent", name, v);
+        return;
+    }
+    bool negate = strcmp(op, "!~") == 0, found = false;
+    if (strcmp(op, "=") != 0 && strcmp(op, "~") != 0 && !negate) {
+        why(r, "unknown header operator '%s'", op);
+        return;
+    }
+    for (; v != NULL && !found; v = first_header(res, name, &from))
+        found = op[0] == '=' ? strcmp(v, arg) == 0 : regex_match(r, arg, v, false, NULL);
+    if (found == negate) {
+        from = 0;
+        const char *seen = first_header(res, name, &from);
+        why(r, "header %s: %s %s %s", name, seen != NULL ? seen : "(absent)",
+            negate ? "matches" : "is not", arg);
+    }
+}
+
+/* "capture VAR json PATH [~ ERE]" | "capture VAR header NAME [~ ERE]" | "capture VAR cookie NAME"
+ */
+static void do_capture(run *r, response *res, char *spec)
+{
+    char *w[3];
+    char *rest = NULL;
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(spec, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        w[n++] = t;
+        if (n == 3) {
+            rest = save;
+            break;
+        }
+    }
+    if (n < 3 || !is_var_name(w[0], strlen(w[0]))) {
+        why(r, "bad capture line");
+        return;
+    }
+    const char *pattern = NULL;
+    if (rest != NULL) {
+        while (*rest == ' ')
+            rest++;
+        if (rest[0] == '~' && rest[1] == ' ')
+            pattern = rest + 2;
+        else if (*rest != '\0') {
+            why(r, "bad capture line: '%s'", rest);
+            return;
+        }
+    }
+    char *value = NULL;
+    if (strcmp(w[1], "json") == 0) {
+        json_t *v = json_path(response_json(res), w[2]);
+        if (v != NULL)
+            value = json_text(v);
+    } else if (strcmp(w[1], "header") == 0) {
+        const char *v = first_header(res, w[2], NULL);
+        if (v != NULL)
+            value = xstrdup(v);
+    } else if (strcmp(w[1], "cookie") == 0) {
+        /* The value a Set-Cookie gives the cookie NAME ("NAME=value; attrs"). */
+        size_t from = 0, nl = strlen(w[2]);
+        for (const char *v = first_header(res, "Set-Cookie", &from); v && !value;
+             v = first_header(res, "Set-Cookie", &from))
+            if (strncmp(v, w[2], nl) == 0 && v[nl] == '=')
+                value = strndup(v + nl + 1, strcspn(v + nl + 1, ";"));
+    } else {
+        why(r, "capture: unknown source '%s'", w[1]);
+        return;
+    }
+    if (value == NULL) {
+        why(r, "capture %s: no %s %s in the response", w[0], w[1], w[2]);
+        return;
+    }
+    char *g = NULL;
+    if (pattern != NULL && !regex_match(r, pattern, value, false, &g)) {
+        why(r, "capture %s: '%s' does not match %s", w[0], value, pattern);
+    } else if (!var_set(r, w[0], g != NULL ? g : value)) {
+        why(r, "capture %s: too many variables", w[0]);
+    }
+    free(g);
+    free(value);
+}
+
+/* Splits "WORD ARG OP REST" where OP is the third word (REST may hold spaces). */
+static bool split_check(char *line, char **kind, char **arg, char **op, char **rest)
+{
+    *kind = strtok_r(line, " ", rest);
+    *arg = *kind != NULL ? strtok_r(NULL, " ", rest) : NULL;
+    *op = *arg != NULL ? strtok_r(NULL, " ", rest) : NULL;
+    if (*rest == NULL)
+        *rest = (char *)"";
+    while (**rest == ' ')
+        (*rest)++;
+    return *op != NULL;
+}
+
+static void check_response(run *r, response *res, const char *expect)
+{
+    char *lines = xstrdup(expect);
+    bool has_status = false;
+    for (char *save = NULL, *raw = strtok_r(lines, "\n", &save); raw;
+         raw = strtok_r(NULL, "\n", &save)) {
+        if (raw[0] == '#' || raw[strspn(raw, " \t\r")] == '\0')
+            continue;
+        /* Line by line, so that a line can use what a capture above it took. */
+        char *l = substitute(r, raw);
+        if (strncmp(l, "status ", 7) == 0) {
+            has_status = true;
+            long want = strtol(l + 7, NULL, 10);
+            if (res->status != want)
+                why(r, "status %ld, expected %ld", res->status, want);
+        } else if (strncmp(l, "capture ", 8) == 0) {
+            do_capture(r, res, l + 8);
+        } else if (strcmp(l, "body empty") == 0) {
+            if (res->len != 0)
+                why(r, "body has %zu bytes, expected none", res->len);
+        } else if (strncmp(l, "body ~ ", 7) == 0 || strncmp(l, "body !~ ", 8) == 0) {
+            bool negate = l[5] == '!';
+            const char *pat = l + (negate ? 8 : 7);
+            if (regex_match(r, pat, res->body != NULL ? res->body : "", true, NULL) == negate)
+                why(r, "body %s %s", negate ? "matches" : "does not match", pat);
+        } else {
+            char *kind, *arg, *op, *rest;
+            char *copy = xstrdup(l);
+            bool split = split_check(copy, &kind, &arg, &op, &rest);
+            if (split && strcmp(kind, "json") == 0)
+                check_json(r, res, arg, op, rest);
+            else if (split && strcmp(kind, "header") == 0)
+                check_header(r, res, arg, op, rest);
+            else
+                why(r, "bad expect line '%s'", l);
+            free(copy);
+        }
+        free(l);
+    }
+    if (!has_status)
+        why(r, "the expect section has no status line");
+    free(lines);
+}
+
+static void show_response(const response *res)
+{
+    printf("    -- response: status %ld\n", res->status);
+    for (size_t i = 0; i < res->nh; i++)
+        printf("    %s: %s\n", res->h[i].name, res->h[i].value);
+    if (res->len > 0)
+        printf("    %.*s%s\n", (int)(res->len < SHOW_BODY_BYTES ? res->len : SHOW_BODY_BYTES),
+               res->body, res->len > SHOW_BODY_BYTES ? " [...]" : "");
+}
+
+/* ---- Steps ---- */
+
+/* "--- set": lines "NAME = VALUE" or "NAME = tamper VALUE" (variables already replaced). */
+static void do_set(run *r, const char *text)
+{
+    char *lines = substitute(r, text);
+    for (char *save = NULL, *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (l[0] == '#')
+            continue;
+        char *eq = strstr(l, " = ");
+        if (eq == NULL) {
+            why(r, "bad set line '%s'", l);
+            continue;
+        }
+        *eq = '\0';
+        const char *value = eq + 3;
+        char *made = strncmp(value, "tamper ", 7) == 0 ? tamper(value + 7) : xstrdup(value);
+        if (!is_var_name(l, strlen(l)) || !var_set(r, l, made))
+            why(r, "cannot set '%s'", l);
+        free(made);
+    }
+    free(lines);
+}
+
+/* "--- request [body-bytes=N] LABEL" followed by its "--- expect". */
+static void do_request(run *r, const section *req, const section *exp)
+{
+    size_t body_bytes = 0;
+    const char *label = req->arg;
+    if (strncmp(label, "body-bytes=", 11) == 0) {
+        char *end = NULL;
+        body_bytes = strtoul(label + 11, &end, 10);
+        label = end;
+        while (*label == ' ')
+            label++;
+        if (body_bytes == 0 || body_bytes > MAX_REQUEST_BYTES)
+            why(r, "body-bytes must be 1..%u", MAX_REQUEST_BYTES);
+    }
+    char *text = substitute(r, req->text);
+    response res = {0};
+    if (r->why_len == 0 && http_request(r, text, body_bytes, &res)) {
+        check_response(r, &res, exp->text);
+    }
+    char first[128] = "";
+    sscanf(text, "%127[^\n]", first);
+    char title[512];
+    snprintf(title, sizeof title, "%s%s%s", first, label[0] ? ": " : "", label);
+    bool shown = r->why_len != 0;
+    step_end(r, title);
+    if (shown)
+        show_response(&res);
+    response_free(&res);
+    free(text);
+}
+
+/* "--- sleep SECONDS", or "--- sleep next-second": until just after the wall clock's next
+ * whole second, so that a token issued next (its iat and exp are whole seconds) gets nearly
+ * all of a 1 s TTL. */
+static void do_sleep(run *r, const section *s)
+{
+    struct timespec t = {0, 0};
+    if (strcmp(s->arg, "next-second") == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        t.tv_nsec = 1000000000L - now.tv_nsec + 20000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec = 1;
+            t.tv_nsec -= 1000000000L;
+        }
+    } else {
+        char *end = NULL;
+        double secs = strtod(s->arg, &end);
+        if (end == s->arg || *end != '\0' || secs <= 0 || secs > MAX_SLEEP_S)
+            why(r, "sleep takes next-second or 0 < seconds <= %d", MAX_SLEEP_S);
+        else
+            t = (struct timespec){(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+    }
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+    char title[300];
+    snprintf(title, sizeof title, "sleep %s", s->arg);
+    step_end(r, title);
+}
+
+/* "--- user NAME ROLE": `jwtd user add NAME --password-stdin --role ROLE --db DB`, the
+ * section's text (its first line) as the password. */
+static bool do_user(run *r, const section *s)
+{
+    char arg[256], *w[3];
+    snprintf(arg, sizeof arg, "%s", s->arg);
+    size_t n = split_words(arg, w, 3);
+    char line[1024] = "", password[1100];
+    sscanf(s->text, "%1023[^\n]", line);
+    snprintf(password, sizeof password, "%s\n", line);
+    const char *argv[16];
+    size_t k = 0;
+    argv[k++] = r->opt->jwtd;
+    argv[k++] = "user";
+    argv[k++] = "add";
+    argv[k++] = n > 0 ? w[0] : "";
+    argv[k++] = "--password-stdin";
+    argv[k++] = "--role";
+    argv[k++] = n > 1 ? w[1] : "user";
+    argv[k++] = "--db";
+    argv[k++] = r->db;
+    argv[k] = NULL;
+    if (n != 2)
+        why(r, "the user section takes NAME ROLE");
+    char out[4096];
+    int st = n == 2 ? testserver_run(argv, password, out, sizeof out) : 0;
+    if (n == 2 && st != 0)
+        why(r, "jwtd user add %s exited with %d: %s", w[0], st, out);
+    char title[300];
+    snprintf(title, sizeof title, "jwtd user add %s --role %s", n > 0 ? w[0] : "?",
+             n > 1 ? w[1] : "?");
+    return step_end(r, title);
+}
+
+static bool start_server(run *r)
+{
+    char *args[MAX_EXTRA_ARGS * 2];
+    size_t n = 0;
+    for (size_t i = 0; i < r->opt->n_serve_args; i++)
+        args[n++] = (char *)r->opt->serve_args[i];
+    char *serve_text = NULL;
+    for (size_t i = 0; i < r->tc->n && serve_text == NULL; i++)
+        if (strcmp(r->tc->sec[i].name, "serve") == 0) {
+            serve_text = substitute(r, r->tc->sec[i].text);
+            for (char *save = NULL, *l = strtok_r(serve_text, "\n", &save); l;
+                 l = strtok_r(NULL, "\n", &save))
+                if (l[0] != '#')
+                    n += split_words(l, args + n, MAX_EXTRA_ARGS * 2 - n);
+        }
+    char err[512] = "";
+    /* A serve section that names an unset variable has already failed this step. */
+    bool ok = r->why_len == 0 && testserver_start(&r->server, r->opt->jwtd, r->db, r->log,
+                                                  (const char *const *)args, n, err, sizeof err);
+    if (!ok && err[0] != '\0')
+        why(r, "%s", err);
+    char title[128];
+    snprintf(title, sizeof title, "jwtd serve is listening (port %d)", r->server.port);
+    step_end(r, title);
+    free(serve_text);
+    return ok;
+}
+
+static void run_case(const options *opt, const char *path, int *passed, int *failed)
+{
+    test_case *tc = calloc(1, sizeof *tc);
+    run *r = calloc(1, sizeof *r);
+    if (tc == NULL || r == NULL) {
+        fprintf(stderr, "http_driver: out of memory\n");
+        exit(2);
+    }
+    tc->path = path;
+    const char *base = strrchr(path, '/');
+    snprintf(tc->id, sizeof tc->id, "%s", base != NULL ? base + 1 : path);
+    char *dot = strstr(tc->id, ".case");
+    if (dot != NULL)
+        *dot = '\0';
+    r->opt = opt;
+    r->tc = tc;
+    printf("# %s\n", tc->id);
+    if (!parse_case(tc)) {
+        (*failed)++;
+        free(tc->raw);
+        free(tc);
+        free(r);
+        return;
+    }
+    /* A fresh directory: this case's SQLite file and the server's log. */
+    snprintf(r->dir, sizeof r->dir, "%s/%s", opt->tmp, tc->id);
+    nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    mkdir(opt->tmp, 0700);
+    if (mkdir(r->dir, 0700) != 0)
+        why(r, "cannot create %s: %s", r->dir, strerror(errno));
+    snprintf(r->db, sizeof r->db, "%s/jwtd.db", r->dir);
+    snprintf(r->log, sizeof r->log, "%s/server.log", r->dir);
+
+    var_set(r, "DB", r->db);
+    var_set(r, "TMP", r->dir);
+    /* Users first, on the new database; then the server. A failed setup step ends the case. */
+    bool setup_ok = r->why_len == 0 || step_end(r, "case directory");
+    for (size_t i = 0; i < tc->n && setup_ok; i++)
+        if (strcmp(tc->sec[i].name, "user") == 0)
+            setup_ok = do_user(r, &tc->sec[i]);
+    bool up = setup_ok && start_server(r);
+    if (up) {
+        var_set(r, "BASE", r->server.base);
+        char port[16];
+        snprintf(port, sizeof port, "%d", r->server.port);
+        var_set(r, "PORT", port);
+    }
+    for (size_t i = 0; up && i < tc->n; i++) {
+        const section *s = &tc->sec[i];
+        if (strcmp(s->name, "request") == 0) {
+            const section *e = i + 1 < tc->n && strcmp(tc->sec[i + 1].name, "expect") == 0
+                                   ? &tc->sec[i + 1]
+                                   : NULL;
+            if (e == NULL) {
+                why(r, "line %d: a request must be followed by an expect section", s->line);
+                step_end(r, "request");
+            } else {
+                do_request(r, s, e);
+                i++;
+            }
+        } else if (strcmp(s->name, "set") == 0) {
+            do_set(r, s->text);
+            step_end(r, "set");
+        } else if (strcmp(s->name, "sleep") == 0) {
+            do_sleep(r, s);
+        } else if (strcmp(s->name, "expect") == 0) {
+            why(r, "line %d: an expect section without a request before it", s->line);
+            step_end(r, "expect");
+        } else if (strcmp(s->name, "info") != 0 && strcmp(s->name, "serve") != 0 &&
+                   strcmp(s->name, "user") != 0) {
+            why(r, "line %d: unknown section '%s'", s->line, s->name);
+            step_end(r, s->name);
+        }
+    }
+    if (r->server.pid != 0) {
+        char how[160];
+        if (!testserver_stop(&r->server, how, sizeof how))
+            why(r, "SIGTERM: %s", how);
+        step_end(r, "jwtd serve stops cleanly on SIGTERM");
+    }
+    if (r->step == 0)
+        r->failed++;
+    if (r->failed > 0 && r->server.log_path[0] != '\0') {
+        printf("# server log (%s), last %d bytes:\n", r->log, SHOW_LOG_BYTES);
+        fflush(stdout);
+        testserver_print_log(&r->server, stdout, SHOW_LOG_BYTES);
+    }
+    *passed += r->passed;
+    *failed += r->failed;
+    for (size_t i = 0; i < r->nvars; i++)
+        free(r->vars[i].value);
+    free(tc->raw);
+    free(tc);
+    free(r);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... CASE...\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    options opt = {0};
+    int i = 1;
+    for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        if (strcmp(argv[i], "--jwtd") == 0)
+            opt.jwtd = argv[i + 1];
+        else if (strcmp(argv[i], "--tmp") == 0)
+            opt.tmp = argv[i + 1];
+        else if (strcmp(argv[i], "--serve-arg") == 0 && opt.n_serve_args < MAX_EXTRA_ARGS)
+            opt.serve_args[opt.n_serve_args++] = argv[i + 1];
+        else
+            usage();
+    }
+    if (opt.jwtd == NULL || opt.tmp == NULL || i >= argc)
+        usage();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 2;
+    int passed = 0, failed = 0;
+    for (; i < argc; i++)
+        run_case(&opt, argv[i], &passed, &failed);
+    curl_global_cleanup();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

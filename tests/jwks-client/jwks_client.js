@@ -1,0 +1,240 @@
+// A real outside client of jwtd serve: npm jose's createRemoteJWKSet verifies access tokens
+// from POST /login against /.well-known/jwks.json, before and after `jwtd keys rotate` (run
+// while the server runs). jose is found through NODE_PATH (tests/interop's npm ci fixture).
+// Usage: node jwks_client.js --jwtd BIN --work DIR [--argon2-t N --argon2-m-kib N]
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const jose = require('jose');
+
+const START_TIMEOUT_MS = 15000; // until the "listening on" line
+const ROTATE_TIMEOUT_MS = 15000; // until the server publishes the rotated key (it syncs every few s)
+const STOP_TIMEOUT_MS = 10000; // after SIGTERM, before SIGKILL
+const POLL_MS = 250;
+const CMD_TIMEOUT_MS = 60000;
+// What jwtd serve puts in its access tokens by default, pinned here as a client would.
+const ISSUER = 'jwtd';
+const AUDIENCE = 'jwtd';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let failures = 0;
+let steps = 0;
+
+function ok(what) {
+  steps++;
+  console.log(`ok ${steps} - ${what}`);
+}
+
+function fail(what, why) {
+  steps++;
+  failures++;
+  console.log(`FAIL ${steps} - ${what}\n    ${why}`);
+}
+
+function check(cond, what, why) {
+  if (cond) ok(what);
+  else fail(what, why);
+  return cond;
+}
+
+function parseArgs(argv) {
+  const a = { argon2: [] };
+  for (let i = 2; i + 1 < argv.length; i += 2) {
+    if (argv[i] === '--jwtd') a.jwtd = argv[i + 1];
+    else if (argv[i] === '--work') a.work = argv[i + 1];
+    else if (argv[i] === '--argon2-t' || argv[i] === '--argon2-m-kib') a.argon2.push(argv[i], argv[i + 1]);
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!a.jwtd || !a.work) throw new Error('usage: jwks_client.js --jwtd BIN --work DIR');
+  return a;
+}
+
+// Runs a jwtd command to completion (bounded); throws with its output when it fails.
+function jwtd(args, bin, input) {
+  const r = spawnSync(bin, args, { input: input ?? '', timeout: CMD_TIMEOUT_MS, encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new Error(`jwtd ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+// Starts jwtd serve on 127.0.0.1:0 and resolves with {child, base} once it prints its port.
+function startServer(bin, db, extra, logPath) {
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--db', db, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let seen = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS);
+    const onData = (chunk) => {
+      fs.appendFileSync(logPath, chunk);
+      if (seen.length < 65536) seen += chunk.toString('utf8');
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: `http://127.0.0.1:${m[1]}` });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`jwtd serve ended before listening (${code ?? sig})`));
+    });
+  });
+}
+
+// SIGTERM, a bounded wait, then SIGKILL. Resolves with how it ended.
+function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve('already ended');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('killed: no exit within the SIGTERM timeout');
+    }, STOP_TIMEOUT_MS);
+    child.removeAllListeners('exit');
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? 'exit 0' : `exit ${code ?? sig}`);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function login(base, username, password) {
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+    signal: AbortSignal.timeout(20000),
+  });
+  const body = await res.json();
+  if (res.status !== 200 || typeof body.access_token !== 'string')
+    throw new Error(`POST /login: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+async function jwksKids(base) {
+  const res = await fetch(`${base}/.well-known/jwks.json`, { signal: AbortSignal.timeout(20000) });
+  if (res.status !== 200) throw new Error(`GET /.well-known/jwks.json: ${res.status}`);
+  const { keys } = await res.json();
+  return keys.map((k) => k.kid);
+}
+
+// jwtVerify with everything pinned: the JWKS, the algorithm, typ at+jwt, issuer, audience.
+async function verify(jwks, token) {
+  return jose.jwtVerify(token, jwks, {
+    algorithms: ['EdDSA'],
+    typ: 'at+jwt',
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+  });
+}
+
+async function expectVerified(jwks, token, what) {
+  try {
+    const { payload, protectedHeader } = await verify(jwks, token);
+    check(payload.role === 'user' && Array.isArray(payload.roles) && payload.roles.includes('user'),
+      `${what}: verified, role user`, `claims ${JSON.stringify(payload)}`);
+    return protectedHeader.kid;
+  } catch (e) {
+    fail(`${what}: verified`, `${e.code ?? e.name}: ${e.message}`);
+    return undefined;
+  }
+}
+
+async function expectRefused(jwks, token, what, code) {
+  try {
+    await verify(jwks, token);
+    fail(what, 'jose accepted it');
+  } catch (e) {
+    check(e.code === code, what, `expected ${code}, got ${e.code ?? e.name}: ${e.message}`);
+  }
+}
+
+// One character of the signature changed (the middle one carries six bits of it alone).
+function tamper(token) {
+  const dot = token.lastIndexOf('.');
+  const i = dot + 1 + Math.floor((token.length - dot - 1) / 2);
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+}
+
+async function main() {
+  const args = parseArgs(process.argv);
+  console.log(`jose ${require('jose/package.json').version}, node ${process.version}`);
+  fs.rmSync(args.work, { recursive: true, force: true });
+  fs.mkdirSync(args.work, { recursive: true });
+  const db = path.join(args.work, 'jwtd.db');
+  const logPath = path.join(args.work, 'server.log');
+
+  jwtd(['user', 'add', 'alice', '--password-stdin', '--role', 'user', '--db', db],
+    args.jwtd, 'hunter2\n');
+  ok('jwtd user add alice');
+
+  const { child, base } = await startServer(args.jwtd, db, args.argon2, logPath);
+  // A driver that dies must not leave a server behind.
+  process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  ok(`jwtd serve is listening at ${base}`);
+  try {
+    const jwksUrl = new URL(`${base}/.well-known/jwks.json`);
+    // A long-lived client: cooldown 0 lets it refetch as soon as it meets an unknown kid.
+    const longLived = jose.createRemoteJWKSet(jwksUrl, { cooldownDuration: 0 });
+
+    const before = await jwksKids(base);
+    check(before.length === 1, 'the JWKS holds one key', `kids ${JSON.stringify(before)}`);
+    const oldToken = await login(base, 'alice', 'hunter2');
+    const oldKid = jose.decodeProtectedHeader(oldToken).kid;
+    check(before.includes(oldKid), 'the token names the published key', `kid ${oldKid}`);
+    await expectVerified(longLived, oldToken, 'token before the rotation');
+    await expectRefused(longLived, tamper(oldToken), 'a tampered token is refused',
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    try {
+      await jose.jwtVerify(oldToken, longLived, { algorithms: ['EdDSA'], issuer: ISSUER, audience: 'other' });
+      fail('another audience is refused', 'jose accepted it');
+    } catch (e) {
+      check(e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && e.claim === 'aud',
+        'another audience is refused', `${e.code}: ${e.message}`);
+    }
+
+    const out = jwtd(['keys', 'rotate', '--db', db], args.jwtd);
+    ok(`jwtd keys rotate (while the server runs): ${out.trim()}`);
+
+    let kids = before;
+    const deadline = Date.now() + ROTATE_TIMEOUT_MS;
+    while (Date.now() < deadline && !kids.some((k) => !before.includes(k))) {
+      await sleep(POLL_MS);
+      kids = await jwksKids(base);
+    }
+    const newKids = kids.filter((k) => !before.includes(k));
+    check(newKids.length === 1, `the server publishes the new key within ${ROTATE_TIMEOUT_MS} ms`,
+      `kids ${JSON.stringify(kids)}`);
+    check(kids.includes(oldKid), 'the retired key stays published', `kids ${JSON.stringify(kids)}`);
+
+    const newToken = await login(base, 'alice', 'hunter2');
+    const newKid = jose.decodeProtectedHeader(newToken).kid;
+    check(newKids.length === 1 && newKid === newKids[0], 'a new login is signed with the new key',
+      `kid ${newKid}, new kids ${JSON.stringify(newKids)}`);
+
+    const fresh = jose.createRemoteJWKSet(jwksUrl, { cooldownDuration: 0 });
+    await expectVerified(fresh, oldToken, 'old token, fresh JWKS client');
+    await expectVerified(fresh, newToken, 'new token, fresh JWKS client');
+    await expectVerified(longLived, newToken, 'new token, the long-lived client refetches');
+    await expectVerified(longLived, oldToken, 'old token, the long-lived client');
+  } catch (e) {
+    fail('the client run', e.stack ?? String(e));
+  } finally {
+    const how = await stopServer(child);
+    check(how === 'exit 0', 'jwtd serve stops cleanly on SIGTERM', how);
+    if (failures > 0) console.log(`# server log: ${logPath}\n${fs.readFileSync(logPath, 'utf8').slice(-4000)}`);
+  }
+  console.log(`${steps - failures} passed, ${failures} failed`);
+  process.exitCode = failures === 0 ? 0 : 1;
+}
+
+main().catch((e) => {
+  console.log(`FAIL ${e.stack ?? e}`);
+  process.exitCode = 1;
+});
