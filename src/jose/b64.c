@@ -53,19 +53,28 @@ void jose_b64url_encode(const unsigned char *in, size_t len, char *out)
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-unsigned char *jose_b64url_decode_alloc(const char *in, size_t in_len, size_t *out_len)
+typedef int (*b64_decoder)(const char *, size_t, unsigned char *, size_t, size_t *);
+
+/* A NUL-terminated copy decoded by `decode` (+1 byte: callers may treat it as text). */
+static unsigned char *decode_alloc(b64_decoder decode, const char *in, size_t in_len,
+                                   size_t *out_len)
 {
     size_t cap = jose_b64url_decoded_len(in_len);
-    unsigned char *out = malloc(cap + 1); /* +1: callers may NUL-terminate text */
+    unsigned char *out = malloc(cap + 1);
 
     if (out == NULL)
         return NULL;
-    if (jose_b64url_decode(in, in_len, out, cap, out_len) != 0) {
+    if (decode(in, in_len, out, cap, out_len) != 0) {
         free(out);
         return NULL;
     }
     out[*out_len] = '\0';
     return out;
+}
+
+unsigned char *jose_b64url_decode_alloc(const char *in, size_t in_len, size_t *out_len)
+{
+    return decode_alloc(jose_b64url_decode, in, in_len, out_len);
 }
 
 char *jose_b64url_encode_alloc(const unsigned char *in, size_t len)
@@ -178,17 +187,7 @@ int jose_b64url_decode_public(const char *in, size_t in_len, unsigned char *out,
 
 unsigned char *jose_b64url_decode_public_alloc(const char *in, size_t in_len, size_t *out_len)
 {
-    size_t cap = jose_b64url_decoded_len(in_len);
-    unsigned char *out = malloc(cap + 1); /* +1: callers may NUL-terminate text */
-
-    if (out == NULL)
-        return NULL;
-    if (jose_b64url_decode_public(in, in_len, out, cap, out_len) != 0) {
-        free(out);
-        return NULL;
-    }
-    out[*out_len] = '\0';
-    return out;
+    return decode_alloc(jose_b64url_decode_public, in, in_len, out_len);
 }
 
 /* Copies n characters of EVP_EncodeBlock output into base64url, four a step (callgrind: a
