@@ -69,7 +69,10 @@ typedef struct http_config {
     size_t max_body;    /* 0 = HTTP_DEFAULT_MAX_BODY */
     size_t max_header;  /* 0 = HTTP_DEFAULT_MAX_HEADER */
     unsigned idle_timeout_ms;
-    const char *tls_cert, *tls_key; /* both or neither (issue 4) */
+    /* PEM certificate chain and unencrypted PEM private key: both (HTTPS: TLS 1.2+, HTTP/1.1)
+     * or neither (plain HTTP). A file that is missing or unreadable, holds no certificate or
+     * key, an encrypted key, or a key not matching the certificate fails the start. */
+    const char *tls_cert, *tls_key;
     http_router_fn router;
     void *app;
     /* Called on an event loop every tick_ms (0: never), e.g. for auth_sync. */

@@ -93,6 +93,7 @@ struct http_server {
     pthread_cond_t ready_cv;
     unsigned ready;
     char address[HTTP_ADDRESS_MAX];
+    SSL_CTX *ssl_ctx; /* shared by every loop's accept context; NULL: plain HTTP */
 };
 
 /* http_response.c: writes resp on req (status, content type, headers copied into req->pool,
@@ -115,6 +116,12 @@ int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view,
                       http_handler_fn fn);
 /* The done_receiver callback: sends each finished job's response, unless the client left. */
 void http_jobs_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
+/* http_tls.c: the server's TLS context from a PEM certificate chain and a PEM private key
+ * (both required): TLS 1.2+, ECDHE+AEAD ciphers for TLS 1.2, ALPN http/1.1. NULL with a
+ * static reason in *why (which names the option, never a secret) on any failure. */
+SSL_CTX *http_tls_create(const char *cert_file, const char *key_file, const char **why);
+void http_tls_free(SSL_CTX *ctx);
 
 /* Blocks the signals that only the server's waiter may take (SIGINT, SIGTERM) and SIGPIPE, so
  * a write to a closed socket fails with EPIPE instead of killing the process. */

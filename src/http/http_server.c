@@ -454,6 +454,7 @@ static void loop_init(http_loop *loop)
     h2o_context_init(&loop->ctx, loop->evloop, &srv->globalconf);
     loop->accept_ctx.ctx = &loop->ctx;
     loop->accept_ctx.hosts = srv->globalconf.hosts;
+    loop->accept_ctx.ssl_ctx = srv->ssl_ctx; /* NULL: plain HTTP; else h2o does the handshake */
     h2o_linklist_init_anchor(&loop->conns);
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->done_receiver, http_jobs_on_done);
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->wake_receiver, on_wake);
@@ -547,22 +548,27 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
         *why = "no listen address or router";
         return -1;
     }
-    if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
-        *why = "TLS is not supported yet";
-        return -1;
-    }
     struct sockaddr_storage ss;
     socklen_t sslen;
     if (parse_listen(cfg->listen, &ss, &sslen) != 0) {
         *why = "invalid listen address (want IPV4:PORT or [IPV6]:PORT)";
         return -1;
     }
+    /* TLS first: a bad certificate or key fails before any socket is bound. */
+    SSL_CTX *ssl_ctx = NULL;
+    if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
+        ssl_ctx = http_tls_create(cfg->tls_cert, cfg->tls_key, why);
+        if (ssl_ctx == NULL)
+            return -1;
+    }
 
     http_server *srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
+        http_tls_free(ssl_ctx);
         *why = "out of memory";
         return -1;
     }
+    srv->ssl_ctx = ssl_ctx;
     srv->cfg = *cfg;
     srv->cfg.max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
     srv->max_header = cfg->max_header != 0 ? cfg->max_header : HTTP_DEFAULT_MAX_HEADER;
@@ -579,6 +585,7 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
     if (fds == NULL || srv->loops == NULL) {
         free(fds);
         free(srv->loops);
+        http_tls_free(srv->ssl_ctx);
         free(srv);
         *why = "out of memory";
         return -1;
@@ -586,6 +593,7 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
     if (bind_listeners(srv, &ss, sslen, fds, srv->nloops, why) != 0) {
         free(fds);
         free(srv->loops);
+        http_tls_free(srv->ssl_ctx);
         free(srv);
         return -1;
     }
@@ -692,5 +700,6 @@ void http_server_free(http_server *srv)
     pthread_mutex_destroy(&srv->ready_mu);
     pthread_cond_destroy(&srv->ready_cv);
     free(srv->loops);
+    http_tls_free(srv->ssl_ctx); /* after the loops: their connections are all closed */
     free(srv);
 }

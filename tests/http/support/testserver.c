@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LISTEN_MARK "listening on http://127.0.0.1:"
+/* "listening on http://127.0.0.1:PORT" or, with --tls-cert/--tls-key, "https://...". */
+#define LISTEN_MARK "listening on "
+#define LISTEN_HOST "://127.0.0.1:"
 #define LOG_SCAN_MAX (1024 * 1024) /* the listening line comes within the first lines */
 #define POLL_STEP_MS 20
 
@@ -41,8 +43,9 @@ static void child_die_with_parent(pid_t parent)
         _exit(127);
 }
 
-/* Reads the log from ts->log_start; returns the port from the listening line, or 0. */
-static int find_port(const testserver *ts)
+/* Reads the log from ts->log_start; returns the port from the listening line, or 0, and
+ * its scheme ("http" or "https") in scheme. */
+static int find_port(const testserver *ts, char scheme[8])
 {
     FILE *f = fopen(ts->log_path, "rb");
     if (f == NULL)
@@ -58,9 +61,18 @@ static int find_port(const testserver *ts)
     int port = 0;
     const char *m = strstr(buf, LISTEN_MARK);
     if (m != NULL) {
-        long p = strtol(m + strlen(LISTEN_MARK), NULL, 10);
-        if (p > 0 && p < 65536)
+        m += strlen(LISTEN_MARK);
+        const char *scheme_end = NULL;
+        if (strncmp(m, "http" LISTEN_HOST, 4 + strlen(LISTEN_HOST)) == 0)
+            scheme_end = m + 4;
+        else if (strncmp(m, "https" LISTEN_HOST, 5 + strlen(LISTEN_HOST)) == 0)
+            scheme_end = m + 5;
+        long p = scheme_end != NULL ? strtol(scheme_end + strlen(LISTEN_HOST), NULL, 10) : 0;
+        if (p > 0 && p < 65536) {
             port = (int)p;
+            memcpy(scheme, m, (size_t)(scheme_end - m));
+            scheme[scheme_end - m] = '\0';
+        }
     }
     free(buf);
     return port;
@@ -126,9 +138,10 @@ bool testserver_start(testserver *ts, const char *jwtd, const char *db, const ch
 
     long deadline = now_ms() + TESTSERVER_START_TIMEOUT_MS;
     while (now_ms() < deadline) {
-        ts->port = find_port(ts);
+        char scheme[8];
+        ts->port = find_port(ts, scheme);
         if (ts->port != 0) {
-            snprintf(ts->base, sizeof ts->base, "http://127.0.0.1:%d", ts->port);
+            snprintf(ts->base, sizeof ts->base, "%s://127.0.0.1:%d", scheme, ts->port);
             return true;
         }
         int status;
@@ -143,7 +156,8 @@ bool testserver_start(testserver *ts, const char *jwtd, const char *db, const ch
     }
     char how[64];
     testserver_stop(ts, how, sizeof how);
-    snprintf(err, errlen, "no \"%s\" line within %d ms", LISTEN_MARK, TESTSERVER_START_TIMEOUT_MS);
+    snprintf(err, errlen, "no \"%shttp(s)%s\" line within %d ms", LISTEN_MARK, LISTEN_HOST,
+             TESTSERVER_START_TIMEOUT_MS);
     return false;
 }
 

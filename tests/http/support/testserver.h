@@ -1,6 +1,7 @@
 /* A real `jwtd serve` for the integration tests (tests/http, tests/durability): started on
  * 127.0.0.1:0 with a SQLite file, its port read from the "listening on" line it prints, and
- * always stopped (SIGTERM, then SIGKILL after a bounded wait). Also runs other jwtd commands. */
+ * always stopped (SIGTERM, then SIGKILL after a bounded wait). Also runs other jwtd commands.
+ * A server started with --tls-cert/--tls-key prints https:// and gets an https:// base. */
 #ifndef JWTD_TESTSERVER_H
 #define JWTD_TESTSERVER_H
 
@@ -17,7 +18,7 @@
 typedef struct testserver {
     pid_t pid; /* 0 when not running */
     int port;
-    char base[64];       /* "http://127.0.0.1:PORT" */
+    char base[64];       /* "http://127.0.0.1:PORT", or "https://..." when serving TLS */
     char log_path[4096]; /* the server's stdout and stderr, appended across restarts */
     long log_start;      /* where this run's output begins in the log */
 } testserver;
