@@ -1091,13 +1091,18 @@ static void start_refuses_bad_configs(void **state)
         assert_non_null(why);
         assert_non_null(strstr(why, "invalid listen address"));
     }
+    /* TLS: the files are checked before anything is bound (tests/tls covers the rest). */
     http_config cfg = base_config();
-    cfg.tls_cert = "cert.pem";
-    cfg.tls_key = "key.pem";
-    http_server *srv = NULL;
+    cfg.tls_cert = "/nonexistent/jwtd-test/cert.pem";
+    cfg.tls_key = "/nonexistent/jwtd-test/key.pem";
+    http_server *srv = (http_server *)&cfg;
     const char *why = NULL;
     assert_int_equal(http_server_start(&cfg, &srv, &why), -1);
-    assert_string_equal(why, "TLS is not supported yet");
+    assert_null(srv);
+    assert_string_equal(why, "TLS certificate file (tls-cert) not found");
+    cfg.tls_key = NULL;
+    assert_int_equal(http_server_start(&cfg, &srv, &why), -1);
+    assert_string_equal(why, "tls-cert and tls-key must be given together");
 
     cfg = base_config();
     cfg.router = NULL;
