@@ -19,7 +19,7 @@
  *     - 30 plain-HTTP requests to the TLS port each get no HTTP answer and a closed connection
  *       within a bound, a fresh TLS connection after them works, the keep-alive TLS connection
  *       opened before them still serves, and the server log grows by a bounded amount;
- *     - the server stops cleanly (exit 0 on SIGTERM).
+ *     - the server stops cleanly (exit 0 on SIGTERM) while that keep-alive connection is open.
  * Each check prints "ok" or "FAIL"; the exit status is 1 when any failed. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -520,6 +520,10 @@ static long log_lines(const char *path)
     return lines;
 }
 
+/* The main client, kept alive until after the server was told to stop: an idle keep-alive
+ * TLS connection must not hold the shutdown up. */
+static CURL *keepalive;
+
 static void run_live(testserver *ts, const char *dir)
 {
     char cert[4096], other_cert[4096];
@@ -538,7 +542,7 @@ static void run_live(testserver *ts, const char *dir)
     curl_easy_cleanup(wrong);
 
     /* The main client: offers h2 and http/1.1 by ALPN, kept alive across the whole test. */
-    CURL *c = tls_handle(cert);
+    CURL *c = keepalive = tls_handle(cert);
     bool h2_offered = curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) ==
                       CURLE_OK;
     request(c, &r, "POST", ts->base, "/register", "{\"username\":\"" USERNAME
@@ -663,7 +667,6 @@ static void run_live(testserver *ts, const char *dir)
     check(r.code == CURLE_OK && r.status == 200 && conns == 0,
           "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)",
           r.status, conns);
-    curl_easy_cleanup(c);
     reply_free(&r);
 }
 
@@ -708,7 +711,10 @@ static int run_serve(void)
     check(true, "jwtd serve with TLS starts (%s)", ts.base);
     run_live(&ts, dir);
     char how[128];
-    check(testserver_stop(&ts, how, sizeof how), "the server stops cleanly (%s)", how);
+    check(testserver_stop(&ts, how, sizeof how),
+          "the server stops cleanly with an idle TLS connection open (%s)", how);
+    curl_easy_cleanup(keepalive);
+    keepalive = NULL;
     if (failures != 0) {
         printf("---- server log ----\n");
         testserver_print_log(&ts, stdout, 8192);
