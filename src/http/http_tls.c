@@ -12,8 +12,11 @@
  * passphrase: an encrypted key file is refused at start-up instead of prompting on the
  * terminal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -47,20 +50,52 @@ static int no_passphrase(char *buf, int size, int rwflag, void *userdata)
     return -1;
 }
 
-/* A clearer reason than OpenSSL's for a file that cannot be opened; NULL when it can. */
-static const char *unreadable(const char *path, const char *missing, const char *denied,
-                              const char *other)
+/* The largest certificate chain or key file read: far above any real chain, and a bound on
+ * what a wrong path (a log file, a device) makes OpenSSL parse. */
+#define HTTP_TLS_FILE_MAX (1024L * 1024L)
+
+/* The reasons for one of the two files, each naming its option. */
+typedef struct tls_file_reasons {
+    const char *missing, *denied, *unopenable, *not_regular, *too_large;
+} tls_file_reasons;
+
+static const tls_file_reasons CERT_REASONS = {
+    "TLS certificate file (tls-cert) not found",
+    "TLS certificate file (tls-cert) not readable: permission denied",
+    "TLS certificate file (tls-cert) cannot be opened",
+    "TLS certificate file (tls-cert) is not a regular file",
+    "TLS certificate file (tls-cert) is larger than 1 MiB",
+};
+static const tls_file_reasons KEY_REASONS = {
+    "TLS key file (tls-key) not found",
+    "TLS key file (tls-key) not readable: permission denied",
+    "TLS key file (tls-key) cannot be opened",
+    "TLS key file (tls-key) is not a regular file",
+    "TLS key file (tls-key) is larger than 1 MiB",
+};
+
+/* A clearer reason than OpenSSL's for a file that cannot be used; NULL when it can. Only
+ * regular files of bounded size: OpenSSL would read a FIFO or a device without end. */
+static const char *unusable(const char *path, const tls_file_reasons *r)
 {
-    FILE *f = fopen(path, "rb");
-    if (f != NULL) {
-        fclose(f);
-        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return r->missing;
+        if (errno == EACCES || errno == EPERM)
+            return r->denied;
+        return r->unopenable;
     }
-    if (errno == ENOENT || errno == ENOTDIR)
-        return missing;
-    if (errno == EACCES || errno == EPERM)
-        return denied;
-    return other;
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = r->unopenable;
+    else if (!S_ISREG(st.st_mode))
+        why = r->not_regular;
+    else if (st.st_size > HTTP_TLS_FILE_MAX)
+        why = r->too_large;
+    close(fd);
+    return why;
 }
 
 SSL_CTX *http_tls_create(const char *cert_file, const char *key_file, const char **why)
@@ -70,14 +105,9 @@ SSL_CTX *http_tls_create(const char *cert_file, const char *key_file, const char
         return NULL;
     }
     /* The files first, with reasons that name the option; OpenSSL's own would be vaguer. */
-    *why = unreadable(cert_file, "TLS certificate file (tls-cert) not found",
-                      "TLS certificate file (tls-cert) not readable: permission denied",
-                      "TLS certificate file (tls-cert) cannot be opened");
-    if (*why != NULL)
-        return NULL;
-    *why = unreadable(key_file, "TLS key file (tls-key) not found",
-                      "TLS key file (tls-key) not readable: permission denied",
-                      "TLS key file (tls-key) cannot be opened");
+    *why = unusable(cert_file, &CERT_REASONS);
+    if (*why == NULL)
+        *why = unusable(key_file, &KEY_REASONS);
     if (*why != NULL)
         return NULL;
 

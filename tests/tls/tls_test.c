@@ -4,7 +4,8 @@
  *
  *   tls_test startup --jwtd BIN --work DIR [--serve-arg ARG]...
  *     Every start-up failure exits with its exact message and nothing of a key in the output:
- *     missing certificate or key file, a file without a certificate or a key, a key that does
+ *     missing certificate or key file, a directory, a device or a file over 1 MiB given as one,
+ *     a file without a certificate or a key, a key that does
  *     not match the certificate (same type, and another type), an encrypted key (refused, never
  *     a passphrase prompt), and only one of the two options.
  *
@@ -164,6 +165,12 @@ static bool write_text(const char *path, const char *text)
     return ok;
 }
 
+/* An empty file extended to size bytes (zeros). */
+static bool truncate_to(const char *path, off_t size)
+{
+    return write_text(path, "") && truncate(path, size) == 0;
+}
+
 /* cert.pem + key.pem in dir: a fresh P-256 key and its certificate. */
 static bool make_pair(const char *dir, const char *cert_name, const char *key_name)
 {
@@ -235,7 +242,7 @@ static int run_startup(void)
         return 1;
     }
     char cert[4096], key[4096], other_key[4096], rsa_key[4096], enc_key[4096], garbage[4096],
-        missing[4096];
+        missing[4096], big[4096];
     path_in(cert, sizeof cert, dir, "cert.pem");
     path_in(key, sizeof key, dir, "key.pem");
     path_in(other_key, sizeof other_key, dir, "other-key.pem");
@@ -243,6 +250,7 @@ static int run_startup(void)
     path_in(enc_key, sizeof enc_key, dir, "encrypted-key.pem");
     path_in(garbage, sizeof garbage, dir, "garbage.pem");
     path_in(missing, sizeof missing, dir, "does-not-exist.pem");
+    path_in(big, sizeof big, dir, "big.pem");
     EVP_PKEY *ec = EVP_EC_gen("P-256");
     EVP_PKEY *ec2 = EVP_EC_gen("P-256");
     EVP_PKEY *rsa = EVP_RSA_gen(2048);
@@ -250,7 +258,7 @@ static int run_startup(void)
     bool made = x != NULL && ec2 != NULL && rsa != NULL && write_cert(cert, x) &&
                 write_key(key, ec, NULL) && write_key(other_key, ec2, NULL) &&
                 write_key(rsa_key, rsa, NULL) && write_key(enc_key, ec, "a passphrase") &&
-                write_text(garbage, "this is not PEM\n");
+                write_text(garbage, "this is not PEM\n") && truncate_to(big, 1024 * 1024 + 1);
     X509_free(x);
     EVP_PKEY_free(ec);
     EVP_PKEY_free(ec2);
@@ -280,6 +288,13 @@ static int run_startup(void)
     CASE("key file given as certificate", 1,
          "TLS certificate file (tls-cert) holds no valid PEM certificate", "--tls-cert", key,
          "--tls-key", key);
+    CASE("a directory as certificate", 1, "TLS certificate file (tls-cert) is not a regular file",
+         "--tls-cert", dir, "--tls-key", key);
+    CASE("a certificate file over 1 MiB", 1,
+         "TLS certificate file (tls-cert) is larger than 1 MiB", "--tls-cert", big, "--tls-key",
+         key);
+    CASE("a device as key", 1, "TLS key file (tls-key) is not a regular file", "--tls-cert", cert,
+         "--tls-key", "/dev/zero");
     CASE("key file without a key", 1, "TLS key file (tls-key) holds no valid PEM private key",
          "--tls-cert", cert, "--tls-key", garbage);
     CASE("certificate given as key", 1, "TLS key file (tls-key) holds no valid PEM private key",
