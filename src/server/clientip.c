@@ -75,8 +75,10 @@ static bool parse_cidr(const char *s, size_t len, srv_cidr *out)
     size_t alen = slash != NULL ? (size_t)(slash - s) : len;
     if (!parse_addr(s, alen, &out->family, out->addr))
         return false;
-    unsigned max = out->family == AF_INET ? 32 : 128;
-    out->bits = max;
+    /* An IPv4-mapped prefix (::ffff:10.0.0.0/104) is written in IPv6 bits. */
+    bool mapped = out->family == AF_INET && memchr(s, ':', alen) != NULL;
+    unsigned max = out->family == AF_INET && !mapped ? 32 : 128;
+    out->bits = out->family == AF_INET ? 32 : 128;
     if (slash == NULL)
         return true;
     size_t blen = len - alen - 1;
@@ -90,9 +92,7 @@ static bool parse_cidr(const char *s, size_t len, srv_cidr *out)
     }
     if (bits > max)
         return false;
-    /* An IPv4-mapped prefix (::ffff:10.0.0.0/104) counts in IPv4 bits. */
-    const char *colon = memchr(s, ':', alen);
-    if (out->family == AF_INET && colon != NULL) {
+    if (mapped) {
         if (bits < 96)
             return false;
         bits -= 96;
