@@ -32,7 +32,9 @@ int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen
 void srv_limits_close(srv_app *app);
 
 /* The router (http_router_fn): every request goes to one dispatcher, which counts and
- * logs it. */
+ * logs it, except a POST /login, /register or /refresh over its client's per-IP limit,
+ * which is answered 429 with Retry-After right on the event loop (no worker, no body
+ * parsing, no Argon2). */
 http_handler_fn srv_route(void *app, const http_request *req, bool *blocking);
 /* Periodic work on an event loop (http_config.tick): picks up rotated keys and revocations. */
 void srv_tick(void *app);

@@ -1,6 +1,7 @@
-/* The routes of jwtd serve (DESIGN.md, "The server"): one table of method, path, handler
- * and whether the handler blocks (password hashing, store writes: run on workers). Errors
- * of the auth service become HTTP statuses in exactly one place, reply_auth_error. */
+/* The routes of jwtd serve (DESIGN.md, "The server"): one table of method, path, handler,
+ * whether the handler blocks (password hashing, store writes: run on workers) and which
+ * per-IP limit it draws from. Errors of the auth service become HTTP statuses in exactly
+ * one place, reply_auth_error; the abuse limits answer 429 in one, reply_too_many. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
