@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "auth/ratelimit.h"
 #include "http/http.h"
 #include "server.h"
 
@@ -17,10 +18,23 @@ typedef struct srv_app {
     int64_t started; /* Unix seconds */
     int web_fd;      /* the web directory, or -1 when there is no demo page to serve */
     atomic_uint_least64_t responses[6]; /* by status class: [2] counts 2xx ... [5] 5xx */
+    /* Abuse limits (rate-limit on): both NULL when off. */
+    auth_limiter *ip_limits; /* per-IP buckets of /login, /register, /refresh */
+    auth_limiter *lockouts;  /* failed logins per normalised identifier */
+    srv_proxies proxies;     /* trusted-proxies, parsed */
+    auth_lockout lockout;
+    atomic_uint_least64_t limited_ip, limited_lockout; /* 429s answered, by cause */
 } srv_app;
 
+/* Creates the limiters and parses trusted-proxies when cfg->rate_limit is on (now: the
+ * clock, as auth_config.now). -1 with a message in err. */
+int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen);
+void srv_limits_close(srv_app *app);
+
 /* The router (http_router_fn): every request goes to one dispatcher, which counts and
- * logs it. */
+ * logs it, except a POST /login, /register or /refresh over its client's per-IP limit,
+ * which is answered 429 with Retry-After right on the event loop (no worker, no body
+ * parsing, no Argon2). */
 http_handler_fn srv_route(void *app, const http_request *req, bool *blocking);
 /* Periodic work on an event loop (http_config.tick): picks up rotated keys and revocations. */
 void srv_tick(void *app);

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/ratelimit.h"
 #include "server.h"
 
 #ifndef JWTD_WEB_DIR
@@ -18,6 +19,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const registrations[] = {"open", "closed", NULL};
+static const char *const switches[] = {"on", "off", NULL};
 /* Algorithms of generated signing keys: every asymmetric one (HS256 comes from JWT_SECRET). */
 static const char *const key_algs[] = {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384",
                                        "RS512", "PS256", "PS384", "PS512", NULL};
@@ -68,6 +70,24 @@ const srv_option srv_options[] = {
      OFF(jwt_secret_file), "sign HS256 with the secret in FILE (>= 32 bytes) instead of keys"},
     {"jwt-secret", "JWTD_JWT_SECRET", SRV_OPT_SECRET, "SECRET", "", NULL, 0, 0, OFF(jwt_secret),
      "sign HS256 with this secret (>= 32 bytes); environment (also JWT_SECRET) or file only"},
+    {"rate-limit", "JWTD_RATE_LIMIT", SRV_OPT_ENUM, NULL, "on", switches, 0, 0, OFF(rate_limit),
+     "per-IP limits on /login, /register, /refresh and per-account login lockout (429)"},
+    {"trusted-proxies", "JWTD_TRUSTED_PROXIES", SRV_OPT_STRING, "LIST", "", NULL, 0, 0,
+     OFF(trusted_proxies),
+     "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client"},
+    {"login-rate", "JWTD_LOGIN_RATE", SRV_OPT_RATE, "N/PERIOD", "20/1m", NULL, 0, 0,
+     OFF(login_rate), "POST /login per client IP: N at once, refilled over PERIOD"},
+    {"register-rate", "JWTD_REGISTER_RATE", SRV_OPT_RATE, "N/PERIOD", "10/1m", NULL, 0, 0,
+     OFF(register_rate), "POST /register per client IP: N at once, refilled over PERIOD"},
+    {"refresh-rate", "JWTD_REFRESH_RATE", SRV_OPT_RATE, "N/PERIOD", "60/1m", NULL, 0, 0,
+     OFF(refresh_rate), "POST /refresh per client IP: N at once, refilled over PERIOD"},
+    {"lockout-after", "JWTD_LOCKOUT_AFTER", SRV_OPT_COUNT, "N", "5", NULL, 1,
+     AUTH_LOCKOUT_MAX_AFTER, OFF(lockout_after),
+     "failed logins of one username or email before it is locked (existing or not)"},
+    {"lockout-base", "JWTD_LOCKOUT_BASE", SRV_OPT_SECONDS, "SECONDS", "1s", NULL, 1, DAY,
+     OFF(lockout_base), "first lock; each further failure doubles it"},
+    {"lockout-max", "JWTD_LOCKOUT_MAX", SRV_OPT_SECONDS, "SECONDS", "15m", NULL, 1, 7 * DAY,
+     OFF(lockout_max), "longest lock; failures are forgotten this long after the last one"},
 };
 const size_t srv_options_count = sizeof srv_options / sizeof srv_options[0];
 
@@ -92,6 +112,10 @@ static char **str_slot(srv_config *cfg, const srv_option *o)
 static int64_t *num_slot(srv_config *cfg, const srv_option *o)
 {
     return (int64_t *)(void *)((char *)cfg + o->offset);
+}
+static srv_rate *rate_slot(srv_config *cfg, const srv_option *o)
+{
+    return (srv_rate *)(void *)((char *)cfg + o->offset);
 }
 static int *enum_slot(srv_config *cfg, const srv_option *o)
 {
@@ -201,6 +225,36 @@ static int set_enum(srv_config *cfg, const srv_option *o, const char *value, con
                 value, list);
 }
 
+/* N/PERIOD: 1 <= N <= AUTH_RATE_MAX_BURST, PERIOD seconds (suffix s, m, h, d) from 1 s to a
+ * day. */
+static int set_rate(srv_config *cfg, const srv_option *o, const char *value, const char *source,
+                    char *err, size_t errlen)
+{
+    static const int64_t time_mult[] = {1, 60, 3600, DAY};
+    const char *slash = strchr(value, '/');
+    char count[24];
+    int64_t burst = 0, period = 0;
+    bool ok = slash != NULL && (size_t)(slash - value) < sizeof count;
+    if (ok) {
+        memcpy(count, value, (size_t)(slash - value));
+        count[slash - value] = '\0';
+        ok = parse_scaled(count, "", NULL, &burst) && parse_scaled(slash + 1, "smhd", time_mult,
+                                                                   &period);
+    }
+    if (!ok)
+        return fail(err, errlen,
+                    "invalid value for %s (%s): '%s' is not N/PERIOD (e.g. 20/1m: 20 requests, "
+                    "refilled over a minute)",
+                    o->name, source, value);
+    if (burst < 1 || burst > AUTH_RATE_MAX_BURST || period < 1 || period > AUTH_RATE_MAX_PERIOD)
+        return fail(err, errlen,
+                    "invalid value for %s (%s): '%s' is out of range (N from 1 to %d, PERIOD "
+                    "from 1s to 1d)",
+                    o->name, source, value, AUTH_RATE_MAX_BURST);
+    *rate_slot(cfg, o) = (srv_rate){burst, period};
+    return 0;
+}
+
 /* "HOST:PORT" with a port from 0 to 65535 and a non-empty host ("[::1]:3000" too). */
 static bool valid_listen(const char *value)
 {
@@ -228,6 +282,15 @@ static int set_string(srv_config *cfg, const srv_option *o, const char *value, c
         return fail(err, errlen,
                     "invalid value for %s (%s): '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:3000)",
                     o->name, source, value);
+    if (o->offset == OFF(trusted_proxies)) {
+        srv_proxies proxies;
+        char bad[SRV_ERRMSG / 4];
+        if (srv_proxies_parse(value, &proxies, bad, sizeof bad) != 0)
+            return fail(err, errlen,
+                        "invalid value for %s (%s): '%s' is not an IP address or CIDR "
+                        "(e.g. 10.0.0.0/8, ::1; at most %d, comma-separated)",
+                        o->name, source, bad, SRV_MAX_PROXIES);
+    }
     char *copy = strdup(value);
     if (copy == NULL)
         return fail(err, errlen, "out of memory");
@@ -245,6 +308,7 @@ int srv_config_set(srv_config *cfg, const srv_option *o, const char *value, cons
     case SRV_OPT_STRING:
     case SRV_OPT_SECRET: return set_string(cfg, o, value, source, err, errlen);
     case SRV_OPT_ENUM: return set_enum(cfg, o, value, source, err, errlen);
+    case SRV_OPT_RATE: return set_rate(cfg, o, value, source, err, errlen);
     default: return set_number(cfg, o, value, source, err, errlen);
     }
 }
@@ -435,6 +499,11 @@ int srv_config_finish(srv_config *cfg, char *err, size_t errlen)
                     cfg->jwt_secret_from, slen, AUTH_MIN_SECRET);
     if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
         return fail(err, errlen, "tls-cert and tls-key must be given together");
+    if (cfg->lockout_max < cfg->lockout_base)
+        return fail(err, errlen,
+                    "lockout-max (%" PRId64 " s) must not be shorter than lockout-base (%" PRId64
+                    " s)",
+                    cfg->lockout_max, cfg->lockout_base);
     return 0;
 }
 

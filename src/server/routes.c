@@ -1,6 +1,7 @@
-/* The routes of jwtd serve (DESIGN.md, "The server"): one table of method, path, handler
- * and whether the handler blocks (password hashing, store writes: run on workers). Errors
- * of the auth service become HTTP statuses in exactly one place, reply_auth_error. */
+/* The routes of jwtd serve (DESIGN.md, "The server"): one table of method, path, handler,
+ * whether the handler blocks (password hashing, store writes: run on workers) and which
+ * per-IP limit it draws from. Errors of the auth service become HTTP statuses in exactly
+ * one place, reply_auth_error; the abuse limits answer 429 in one, reply_too_many. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,15 @@
 #define MSG_NOT_FOUND "not found"
 #define MSG_METHOD "method not allowed"
 #define MSG_INTERNAL "internal error"
+#define MSG_TOO_MANY "too many requests"
 
 #define BEARER_MISSING "Bearer"
 #define BEARER_INVALID "Bearer error=\"invalid_token\""
 
 typedef void (*route_fn)(srv_app *app, const http_request *req, http_response *resp);
+
+/* The per-IP limits: which bucket a route draws from (its own per route). */
+enum route_limit { LIMIT_NONE, LIMIT_LOGIN, LIMIT_REGISTER, LIMIT_REFRESH };
 
 typedef struct route {
     const char *method;
@@ -36,9 +41,12 @@ typedef struct route {
     bool id_suffix;
     bool blocking;
     route_fn fn;
+    enum route_limit limit;
 } route;
 
 /* ---- Answers ---- */
+
+static void no_store(http_response *resp);
 
 /* The one mapping from the auth service's errors to HTTP statuses. */
 static int auth_status(auth_err err)
@@ -69,6 +77,16 @@ static void reply_auth_error(http_response *resp, auth_err err)
                              err == AUTH_BAD_CREDENTIALS ? BEARER_MISSING : BEARER_INVALID);
     if (status == 503)
         http_response_header(resp, "Retry-After", "1");
+}
+
+/* 429 with Retry-After (whole seconds, at least 1). */
+static void reply_too_many(http_response *resp, int64_t retry_after)
+{
+    char secs[24];
+    snprintf(secs, sizeof secs, "%" PRId64, retry_after < 1 ? 1 : retry_after);
+    http_response_error(resp, 429, MSG_TOO_MANY);
+    http_response_header(resp, "Retry-After", secs);
+    no_store(resp);
 }
 
 static void reply_missing_token(http_response *resp)
@@ -315,12 +333,30 @@ static void h_login(srv_app *app, const http_request *req, http_response *resp)
     } else if ((u == 0 && e == 0) || p == 0) {
         http_response_error(resp, 400, MSG_MISSING_FIELDS);
     } else {
+        /* The lockout is per normalised identifier whether or not the account exists, and
+         * is checked before any password work: a locked account answers 429 even to the
+         * right password. */
+        const char *ident = u == 1 ? username : email;
+        size_t ident_len = strlen(ident);
+        int64_t retry = 0;
+        if (app->lockouts != NULL &&
+            auth_lockout_check(app->lockouts, ident, ident_len, &retry)) {
+            atomic_fetch_add(&app->limited_lockout, 1);
+            reply_too_many(resp, retry);
+            srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
+            json_decref(body);
+            return;
+        }
         store_user user;
         auth_pair pair = {0};
-        auth_err err = auth_login(app->au, u == 1 ? username : email, password, &user, &pair);
+        auth_err err = auth_login(app->au, ident, password, &user, &pair);
         if (err == AUTH_OK) {
+            if (app->lockouts != NULL)
+                auth_lockout_success(app->lockouts, ident, ident_len);
             reply_tokens(resp, 200, &pair, &user);
         } else {
+            if (err == AUTH_BAD_CREDENTIALS && app->lockouts != NULL)
+                auth_lockout_failure(app->lockouts, ident, ident_len, &app->lockout);
             reply_auth_error(resp, err);
             if (err == AUTH_BAD_CREDENTIALS)
                 srv_log(SRV_LOG_INFO, "login failed", peer_field(req));
@@ -474,12 +510,18 @@ static void h_metrics(srv_app *app, const http_request *req, http_response *resp
             "# HELP jwtd_signing_keys Signing keys published in the JWKS.\n"
             "# TYPE jwtd_signing_keys gauge\n"
             "jwtd_signing_keys %zu\n"
+            "# HELP jwtd_rate_limited_total Requests answered 429: per-IP limit or account "
+            "lockout.\n"
+            "# TYPE jwtd_rate_limited_total counter\n"
+            "jwtd_rate_limited_total{reason=\"ip\"} %" PRIu64 "\n"
+            "jwtd_rate_limited_total{reason=\"lockout\"} %" PRIu64 "\n"
             "# HELP jwtd_uptime_seconds Seconds since start-up.\n"
             "# TYPE jwtd_uptime_seconds gauge\n"
             "jwtd_uptime_seconds %" PRId64 "\n",
             s.logins_ok, s.logins_failed, s.registrations, s.refreshes, s.refresh_reuse, s.logouts,
             s.verify_ok, s.verify_failed, s.verify_cache_hits, s.revoked_jtis, s.revoked_users,
-            s.signing_keys, (int64_t)time(NULL) - app->started);
+            s.signing_keys, (uint64_t)atomic_load(&app->limited_ip),
+            (uint64_t)atomic_load(&app->limited_lockout), (int64_t)time(NULL) - app->started);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
         http_response_error(resp, 500, MSG_INTERNAL);
@@ -528,6 +570,11 @@ static void h_admin_metrics(srv_app *app, const http_request *req, http_response
         (json_int_t)s.verify_ok, "verify_failed", (json_int_t)s.verify_failed, "verify_cache_hits",
         (json_int_t)s.verify_cache_hits, "revoked_jtis", (json_int_t)s.revoked_jtis,
         "revoked_users", (json_int_t)s.revoked_users, "signing_keys", (json_int_t)s.signing_keys);
+    if (doc != NULL)
+        json_object_set_new(doc, "rate_limited",
+                            json_pack("{s:I, s:I}", "ip",
+                                      (json_int_t)atomic_load(&app->limited_ip), "lockout",
+                                      (json_int_t)atomic_load(&app->limited_lockout)));
     reply_json(resp, 200, doc);
     http_response_header(resp, "Cache-Control", "no-store");
 }
@@ -664,18 +711,18 @@ static void h_admin_user_patch(srv_app *app, const http_request *req, http_respo
 /* ---- Routing ---- */
 
 static const route routes[] = {
-    {"POST", "/register", false, true, h_register},
-    {"POST", "/login", false, true, h_login},
-    {"POST", "/refresh", false, true, h_refresh},
-    {"POST", "/logout", false, true, h_logout},
-    {"POST", "/logout-all", false, true, h_logout_all},
-    {"GET", "/me", false, false, h_me},
-    {"GET", "/admin/users", false, true, h_admin_users},
-    {"PATCH", "/admin/users/", true, true, h_admin_user_patch},
-    {"GET", "/admin/metrics", false, false, h_admin_metrics},
-    {"GET", "/.well-known/jwks.json", false, false, h_jwks},
-    {"GET", "/healthz", false, false, h_healthz},
-    {"GET", "/metrics", false, false, h_metrics},
+    {"POST", "/register", false, true, h_register, LIMIT_REGISTER},
+    {"POST", "/login", false, true, h_login, LIMIT_LOGIN},
+    {"POST", "/refresh", false, true, h_refresh, LIMIT_REFRESH},
+    {"POST", "/logout", false, true, h_logout, LIMIT_NONE},
+    {"POST", "/logout-all", false, true, h_logout_all, LIMIT_NONE},
+    {"GET", "/me", false, false, h_me, LIMIT_NONE},
+    {"GET", "/admin/users", false, true, h_admin_users, LIMIT_NONE},
+    {"PATCH", "/admin/users/", true, true, h_admin_user_patch, LIMIT_NONE},
+    {"GET", "/admin/metrics", false, false, h_admin_metrics, LIMIT_NONE},
+    {"GET", "/.well-known/jwks.json", false, false, h_jwks, LIMIT_NONE},
+    {"GET", "/healthz", false, false, h_healthz, LIMIT_NONE},
+    {"GET", "/metrics", false, false, h_metrics, LIMIT_NONE},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -721,6 +768,22 @@ static const route *find_route(const srv_app *app, const http_request *req, char
     return NULL;
 }
 
+/* Counts and logs an answered request. */
+static void account(srv_app *app, const http_request *req, const http_response *resp)
+{
+    int cls = resp->status / 100;
+    if (cls >= 1 && cls <= 5)
+        atomic_fetch_add(&app->responses[cls], 1);
+    if (resp->status >= 500)
+        srv_log(SRV_LOG_ERROR, "request failed",
+                json_pack("{s:s%, s:s%, s:i}", "method", req->method, req->method_len, "path",
+                          req->path, req->path_len, "status", resp->status));
+    else if (srv_log_enabled(SRV_LOG_DEBUG))
+        srv_log(SRV_LOG_DEBUG, "request",
+                json_pack("{s:s%, s:s%, s:i, s:s}", "method", req->method, req->method_len, "path",
+                          req->path, req->path_len, "status", resp->status, "peer", req->peer));
+}
+
 static void dispatch(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
@@ -737,25 +800,101 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
     } else {
         http_response_error(resp, 404, MSG_NOT_FOUND);
     }
-    int cls = resp->status / 100;
-    if (cls >= 1 && cls <= 5)
-        atomic_fetch_add(&app->responses[cls], 1);
-    if (resp->status >= 500)
-        srv_log(SRV_LOG_ERROR, "request failed",
-                json_pack("{s:s%, s:s%, s:i}", "method", req->method, req->method_len, "path",
-                          req->path, req->path_len, "status", resp->status));
-    else if (srv_log_enabled(SRV_LOG_DEBUG))
-        srv_log(SRV_LOG_DEBUG, "request",
-                json_pack("{s:s%, s:s%, s:i, s:s}", "method", req->method, req->method_len, "path",
-                          req->path, req->path_len, "status", resp->status, "peer", req->peer));
+    account(app, req, resp);
 }
 
+/* ---- Per-IP limits ---- */
+
+/* The wait srv_route computed for the request it refused. The HTTP layer runs a non-blocking
+ * handler on the router's thread right after the router returns (http.h), so the one value
+ * in flight per event-loop thread is the one dispatch_limited reads. */
+static _Thread_local int64_t limited_retry_after;
+
+static void dispatch_limited(void *ctx, const http_request *req, http_response *resp)
+{
+    srv_app *app = ctx;
+    atomic_fetch_add(&app->limited_ip, 1);
+    reply_too_many(resp, limited_retry_after);
+    account(app, req, resp);
+}
+
+static const srv_rate *route_rate(const srv_config *cfg, enum route_limit limit)
+{
+    switch (limit) {
+    case LIMIT_LOGIN: return &cfg->login_rate;
+    case LIMIT_REGISTER: return &cfg->register_rate;
+    case LIMIT_REFRESH: return &cfg->refresh_rate;
+    case LIMIT_NONE: break;
+    }
+    return NULL;
+}
+
+/* Takes one request of the route's bucket for the client; false with *retry_after when the
+ * bucket is empty. */
+static bool within_ip_limit(srv_app *app, const route *r, const http_request *req,
+                            int64_t *retry_after)
+{
+    const srv_rate *rate = route_rate(app->cfg, r->limit);
+    if (app->ip_limits == NULL || rate == NULL)
+        return true;
+    size_t xff_len = 0, xff_count = 0;
+    const char *xff = app->proxies.n > 0
+                          ? http_header(req, "x-forwarded-for", &xff_len, &xff_count)
+                          : NULL;
+    srv_ip ip;
+    if (!srv_client_ip(&app->proxies, req->peer, xff, xff_len, xff_count, &ip))
+        memset(&ip, 0, sizeof ip); /* no address (a Unix socket): one shared bucket */
+    auth_rate ar = {rate->burst, rate->period};
+    return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar,
+                             retry_after);
+}
+
+int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen)
+{
+    const srv_config *cfg = app->cfg;
+    app->ip_limits = app->lockouts = NULL;
+    app->proxies.n = 0;
+    if (cfg->rate_limit != SRV_ON)
+        return 0;
+    char bad[SRV_ERRMSG / 4];
+    if (srv_proxies_parse(cfg->trusted_proxies, &app->proxies, bad, sizeof bad) != 0) {
+        snprintf(err, errlen, "invalid value for trusted-proxies: '%s'", bad);
+        return -1;
+    }
+    app->lockout = (auth_lockout){cfg->lockout_after, cfg->lockout_base, cfg->lockout_max};
+    app->ip_limits = auth_limiter_new(SRV_LIMIT_ENTRIES, now);
+    app->lockouts = auth_limiter_new(SRV_LOCKOUT_ENTRIES, now);
+    if (app->ip_limits == NULL || app->lockouts == NULL) {
+        srv_limits_close(app);
+        snprintf(err, errlen, "out of memory for the rate limits");
+        return -1;
+    }
+    return 0;
+}
+
+void srv_limits_close(srv_app *app)
+{
+    auth_limiter_free(app->ip_limits);
+    auth_limiter_free(app->lockouts);
+    app->ip_limits = app->lockouts = NULL;
+}
+
+/* On the event loop, before any worker is involved: the per-IP limit of /login, /register
+ * and /refresh comes first, so a refused request costs no JSON parsing, no Argon2 and no
+ * store access, and never counts against an account's lockout. Refused: 429 answered on the
+ * loop (dispatch_limited). */
 http_handler_fn srv_route(void *ctx, const http_request *req, bool *blocking)
 {
     srv_app *app = ctx;
     char allow[64];
     bool web = false;
     const route *r = find_route(app, req, allow, sizeof allow, &web);
+    int64_t retry = 0;
+    if (r != NULL && r->limit != LIMIT_NONE && !within_ip_limit(app, r, req, &retry)) {
+        limited_retry_after = retry;
+        *blocking = false;
+        return dispatch_limited;
+    }
     *blocking = r != NULL && r->blocking;
     return dispatch;
 }

@@ -55,6 +55,14 @@ int srv_run(const srv_config *cfg)
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }
+    auth_config ac;
+    srv_config_auth(cfg, &ac);
+    if (srv_limits_open(&app, ac.now, err, sizeof err) != 0) {
+        fprintf(stderr, "jwtd: %s\n", err);
+        auth_free(app.au);
+        store_close(app.st);
+        return 1;
+    }
     srv_web_open(&app);
     size_t users = 0;
     store_err serr = app.st->ops->user_count(app.st, &users);
@@ -89,8 +97,10 @@ int srv_run(const srv_config *cfg)
                http_server_address(srv), data);
         fflush(stdout);
         srv_log(SRV_LOG_INFO, "started",
-                json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "listen", http_server_address(srv),
-                          "db", data, "registration", srv_config_enum_name(cfg, "registration"),
+                json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "listen",
+                          http_server_address(srv), "db", data, "registration",
+                          srv_config_enum_name(cfg, "registration"), "rate_limit",
+                          srv_config_enum_name(cfg, "rate-limit"),
                           "hs256_secret", cfg->jwt_secret[0] != '\0', "access_ttl",
                           (json_int_t)cfg->access_ttl, "refresh_ttl",
                           (json_int_t)cfg->refresh_ttl));
@@ -99,6 +109,7 @@ int srv_run(const srv_config *cfg)
         http_server_free(srv);
     }
     srv_web_close(&app);
+    srv_limits_close(&app);
     auth_free(app.au);
     store_close(app.st);
     return rc;

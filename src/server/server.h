@@ -23,10 +23,39 @@
 #define SRV_USERS_PAGE_MAX 500
 #define SRV_SYNC_MS 2000 /* auth_sync period: keys rotated by `jwtd keys rotate` */
 #define SRV_ERRMSG 512   /* buffer for configuration error messages */
+#define SRV_LIMIT_ENTRIES 65536u /* per-IP buckets held in memory (fixed, never grows) */
+#define SRV_LOCKOUT_ENTRIES 65536u /* login identifiers with failures held in memory */
+#define SRV_MAX_PROXIES 64        /* entries of trusted-proxies */
+#define SRV_MAX_XFF_HOPS 64       /* X-Forwarded-For addresses looked at */
 
 /* Values of the enum options, in the order of their choices in config.c. */
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
 enum srv_registration { SRV_REG_OPEN, SRV_REG_CLOSED };
+enum srv_switch { SRV_ON, SRV_OFF };
+
+/* A per-IP limit (SRV_OPT_RATE): burst requests, refilled over period seconds. */
+typedef struct srv_rate {
+    int64_t burst, period;
+} srv_rate;
+
+/* One entry of trusted-proxies: an address and a prefix length. */
+typedef struct srv_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    unsigned bits;
+} srv_cidr;
+
+typedef struct srv_proxies {
+    srv_cidr v[SRV_MAX_PROXIES];
+    size_t n;
+} srv_proxies;
+
+/* A client address as the limits key it: the family and 4 or 16 bytes (IPv6 cut to its /64,
+ * the smallest block one subscriber usually gets; IPv4-mapped IPv6 is IPv4). */
+typedef struct srv_ip {
+    unsigned char family; /* 4 or 6; 0: unknown */
+    unsigned char addr[16];
+} srv_ip;
 
 /* Every option's value. Strings are owned (srv_config_free); "" means unset. */
 typedef struct srv_config {
@@ -45,6 +74,10 @@ typedef struct srv_config {
     char *jwt_secret;                     /* secret bytes, never printed */
     char *jwt_secret_file;                /* read into jwt_secret by srv_config_finish */
     char jwt_secret_from[SRV_ERRMSG / 4]; /* the source of jwt_secret, for messages */
+    int rate_limit;                       /* enum srv_switch */
+    char *trusted_proxies;                /* comma-separated IPs and CIDRs */
+    srv_rate login_rate, register_rate, refresh_rate;
+    int64_t lockout_after, lockout_base, lockout_max;
 } srv_config;
 
 typedef enum srv_opt_type {
@@ -53,7 +86,8 @@ typedef enum srv_opt_type {
     SRV_OPT_COUNT,   /* whole number */
     SRV_OPT_SECONDS, /* whole number with an optional s, m, h or d suffix */
     SRV_OPT_BYTES,   /* whole number with an optional K or M (KiB, MiB) suffix */
-    SRV_OPT_ENUM
+    SRV_OPT_ENUM,
+    SRV_OPT_RATE /* N/PERIOD: N requests refilled over PERIOD (seconds with s, m, h, d) */
 } srv_opt_type;
 
 /* One option. Its flag is --NAME and its config-file key NAME (or with '_' for '-'). */
@@ -101,6 +135,18 @@ jwtd_alg srv_config_key_alg(const srv_config *cfg);
 const char *srv_config_enum_name(const srv_config *cfg, const char *option);
 /* The auth_config a configuration describes (strings borrowed from cfg). */
 void srv_config_auth(const srv_config *cfg, auth_config *out);
+
+/* trusted-proxies: a comma-separated list of IPv4/IPv6 addresses and CIDRs (blanks around
+ * items allowed, "" is none). -1 on a bad item, copied into bad. */
+int srv_proxies_parse(const char *text, srv_proxies *out, char *bad, size_t badlen);
+/* The address of text (inet_pton: IPv4 dotted quad or IPv6) as the limits key it. */
+bool srv_ip_parse(const char *text, size_t len, srv_ip *out);
+/* The client of a request: the socket peer, or, only when the peer is a trusted proxy, the
+ * right-most X-Forwarded-For address that is not itself a trusted proxy (all trusted: the
+ * left-most). A malformed X-Forwarded-For, several such headers or too many hops: the peer.
+ * xff may be NULL (no header). false when even the peer is no address. */
+bool srv_client_ip(const srv_proxies *proxies, const char *peer, const char *xff, size_t xff_len,
+                   size_t xff_count, srv_ip *out);
 
 /* Opens the store and the auth service the configuration names. On failure returns -1 with
  * a message (no secrets) in err; nothing stays open. */

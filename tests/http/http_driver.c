@@ -29,6 +29,7 @@
 #define MAX_BODY_BYTES (8u * 1024u * 1024u)    /* a response larger than this fails the step */
 #define MAX_REQUEST_BYTES (4u * 1024u * 1024u) /* body-bytes= may ask for up to this */
 #define MAX_SLEEP_S 10
+#define MAX_REPEAT 1000u /* repeat= of one request section */
 #define MAX_EXTRA_ARGS 32
 #define REQUEST_TIMEOUT_S 30
 #define SHOW_BODY_BYTES 1500
@@ -794,29 +795,56 @@ static void do_set(run *r, const char *text)
     free(lines);
 }
 
-/* "--- request [body-bytes=N] LABEL" followed by its "--- expect". */
+/* "--- request [body-bytes=N] [repeat=N] LABEL" followed by its "--- expect". With
+ * repeat=N the request is sent N times, %REP% being 1..N, and every answer must pass the
+ * expect; the step stops at the first repetition that fails. */
 static void do_request(run *r, const section *req, const section *exp)
 {
     size_t body_bytes = 0;
+    unsigned long repeat = 1;
     const char *label = req->arg;
-    if (strncmp(label, "body-bytes=", 11) == 0) {
+    for (;;) {
         char *end = NULL;
-        body_bytes = strtoul(label + 11, &end, 10);
+        if (strncmp(label, "body-bytes=", 11) == 0) {
+            body_bytes = strtoul(label + 11, &end, 10);
+            if (body_bytes == 0 || body_bytes > MAX_REQUEST_BYTES)
+                why(r, "body-bytes must be 1..%u", MAX_REQUEST_BYTES);
+        } else if (strncmp(label, "repeat=", 7) == 0) {
+            repeat = strtoul(label + 7, &end, 10);
+            if (repeat == 0 || repeat > MAX_REPEAT)
+                why(r, "repeat must be 1..%u", MAX_REPEAT);
+        } else {
+            break;
+        }
         label = end;
         while (*label == ' ')
             label++;
-        if (body_bytes == 0 || body_bytes > MAX_REQUEST_BYTES)
-            why(r, "body-bytes must be 1..%u", MAX_REQUEST_BYTES);
     }
-    char *text = substitute(r, req->text);
+    char *text = NULL;
     response res = {0};
-    if (r->why_len == 0 && http_request(r, text, body_bytes, &res)) {
-        check_response(r, &res, exp->text);
+    for (unsigned long i = 1; i <= repeat && r->why_len == 0; i++) {
+        char rep[24];
+        snprintf(rep, sizeof rep, "%lu", i);
+        var_set(r, "REP", rep);
+        free(text);
+        response_free(&res);
+        memset(&res, 0, sizeof res);
+        text = substitute(r, req->text);
+        if (r->why_len == 0 && http_request(r, text, body_bytes, &res))
+            check_response(r, &res, exp->text);
+        if (r->why_len != 0 && repeat > 1)
+            why(r, "(repetition %lu of %lu)", i, repeat);
     }
+    if (text == NULL)
+        text = xstrdup("");
     char first[128] = "";
     sscanf(text, "%127[^\n]", first);
     char title[512];
-    snprintf(title, sizeof title, "%s%s%s", first, label[0] ? ": " : "", label);
+    if (repeat > 1)
+        snprintf(title, sizeof title, "%s%s%s (x%lu)", first, label[0] ? ": " : "", label,
+                 repeat);
+    else
+        snprintf(title, sizeof title, "%s%s%s", first, label[0] ? ": " : "", label);
     bool shown = r->why_len != 0;
     step_end(r, title);
     if (shown)

@@ -139,6 +139,57 @@ static void test_values(void **state)
          "invalid value for listen (SRC): ':3000' is not ADDRESS:PORT (e.g. 127.0.0.1:3000)"},
         {"db", "", 0, "invalid value for db (SRC): it must not be empty"},
         {"web-dir", "", 0, NULL},
+        {"rate-limit", "off", SRV_OFF, NULL},
+        {"rate-limit", "on", SRV_ON, NULL},
+        {"rate-limit", "no", 0, "invalid value for rate-limit (SRC): 'no' is not one of on, off"},
+        {"login-rate", "20/1m", 20, NULL}, /* the burst; the period: test_rates */
+        {"register-rate", "3/45", 3, NULL},
+        {"refresh-rate", "1000000/1d", 1000000, NULL},
+        {"login-rate", "20", 0,
+         "invalid value for login-rate (SRC): '20' is not N/PERIOD (e.g. 20/1m: 20 requests, "
+         "refilled over a minute)"},
+        {"login-rate", "x/1m", 0,
+         "invalid value for login-rate (SRC): 'x/1m' is not N/PERIOD (e.g. 20/1m: 20 requests, "
+         "refilled over a minute)"},
+        {"refresh-rate", "20/1w", 0,
+         "invalid value for refresh-rate (SRC): '20/1w' is not N/PERIOD (e.g. 20/1m: 20 "
+         "requests, refilled over a minute)"},
+        {"register-rate", "-1/1m", 0,
+         "invalid value for register-rate (SRC): '-1/1m' is not N/PERIOD (e.g. 20/1m: 20 "
+         "requests, refilled over a minute)"},
+        {"login-rate", "0/1m", 0,
+         "invalid value for login-rate (SRC): '0/1m' is out of range (N from 1 to 1000000, "
+         "PERIOD from 1s to 1d)"},
+        {"login-rate", "5/0", 0,
+         "invalid value for login-rate (SRC): '5/0' is out of range (N from 1 to 1000000, "
+         "PERIOD from 1s to 1d)"},
+        {"register-rate", "5/2d", 0,
+         "invalid value for register-rate (SRC): '5/2d' is out of range (N from 1 to 1000000, "
+         "PERIOD from 1s to 1d)"},
+        {"lockout-after", "10", 10, NULL},
+        {"lockout-after", "0", 0,
+         "invalid value for lockout-after (SRC): '0' is out of range (1 to 1000)"},
+        {"lockout-base", "30s", 30, NULL},
+        {"lockout-base", "1x", 0,
+         "invalid value for lockout-base (SRC): '1x' is not a positive number of seconds (e.g. "
+         "900, 15m, 7d)"},
+        {"lockout-max", "1h", 3600, NULL},
+        {"lockout-max", "8d", 0,
+         "invalid value for lockout-max (SRC): '8d' is out of range (1 to 604800)"},
+        {"trusted-proxies", "10.0.0.0/8, 192.168.1.1,::1 ,fd00::/8", 0, NULL},
+        {"trusted-proxies", "", 0, NULL},
+        {"trusted-proxies", "10.0.0.0/33", 0,
+         "invalid value for trusted-proxies (SRC): '10.0.0.0/33' is not an IP address or CIDR "
+         "(e.g. 10.0.0.0/8, ::1; at most 64, comma-separated)"},
+        {"trusted-proxies", "10.0.0.1,localhost", 0,
+         "invalid value for trusted-proxies (SRC): 'localhost' is not an IP address or CIDR "
+         "(e.g. 10.0.0.0/8, ::1; at most 64, comma-separated)"},
+        {"trusted-proxies", "10.0.0.1,,10.0.0.2", 0,
+         "invalid value for trusted-proxies (SRC): '' is not an IP address or CIDR (e.g. "
+         "10.0.0.0/8, ::1; at most 64, comma-separated)"},
+        {"trusted-proxies", "10.1/8", 0,
+         "invalid value for trusted-proxies (SRC): '10.1/8' is not an IP address or CIDR (e.g. "
+         "10.0.0.0/8, ::1; at most 64, comma-separated)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         srv_config cfg;
@@ -339,6 +390,53 @@ static void test_tls_pair(void **state)
     srv_config_free(&cfg);
 }
 
+/* The rate options keep both halves; the lockout's bounds are checked together. */
+static void test_rates(void **state)
+{
+    srv_config cfg;
+    char err[SRV_ERRMSG] = "";
+    srv_config_init(&cfg);
+    assert_int_equal(cfg.rate_limit, SRV_ON);
+    assert_string_equal(cfg.trusted_proxies, "");
+    assert_int_equal(cfg.login_rate.burst, 20);
+    assert_int_equal(cfg.login_rate.period, 60);
+    assert_int_equal(cfg.register_rate.burst, 10);
+    assert_int_equal(cfg.register_rate.period, 60);
+    assert_int_equal(cfg.refresh_rate.burst, 60);
+    assert_int_equal(cfg.refresh_rate.period, 60);
+    assert_int_equal(cfg.lockout_after, 5);
+    assert_int_equal(cfg.lockout_base, 1);
+    assert_int_equal(cfg.lockout_max, 900);
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("login-rate"), "3/2h", "--login-rate",
+                                    err, sizeof err),
+                     0);
+    assert_int_equal(cfg.login_rate.burst, 3);
+    assert_int_equal(cfg.login_rate.period, 7200);
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("lockout-base"), "20m",
+                                    "--lockout-base", err, sizeof err),
+                     0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
+    assert_string_equal(err, "lockout-max (900 s) must not be shorter than lockout-base (1200 s)");
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("lockout-max"), "20m", "--lockout-max",
+                                    err, sizeof err),
+                     0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), 0);
+    srv_config_free(&cfg);
+    /* From the environment, like every option. */
+    setenv("JWTD_RATE_LIMIT", "off", 1);
+    setenv("JWTD_REFRESH_RATE", "7/7s", 1);
+    assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(cfg.rate_limit, SRV_OFF);
+    assert_int_equal(cfg.refresh_rate.burst, 7);
+    assert_int_equal(cfg.refresh_rate.period, 7);
+    srv_config_free(&cfg);
+    setenv("JWTD_LOGIN_RATE", "lots", 1);
+    assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value for login-rate (JWTD_LOGIN_RATE): 'lots' is not "
+                             "N/PERIOD (e.g. 20/1m: 20 requests, refilled over a minute)");
+    srv_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup(test_secret, clean_env),
         cmocka_unit_test_setup(test_file, clean_env),
         cmocka_unit_test_setup(test_tls_pair, clean_env),
+        cmocka_unit_test_setup(test_rates, clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

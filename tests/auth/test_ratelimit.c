@@ -1,0 +1,294 @@
+/* src/auth/ratelimit: the token buckets (burst, refill, Retry-After, separate kinds and keys),
+ * the lockout arithmetic and flow (threshold, exponential back-off and its cap, no bypass while
+ * locked, reset on success, case folding, forgetting), the fixed memory bound under a key
+ * spray, the clock hook (every test moves a fake clock, never sleeps), and exact counting
+ * under concurrent callers. Usage: test_ratelimit (no database needed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/ratelimit.h"
+
+static int64_t fake_now = 1700000000;
+
+static int64_t test_now(void) { return fake_now; }
+
+static bool take(auth_limiter *l, unsigned kind, const char *key, const auth_rate *r,
+                 int64_t *retry)
+{
+    return auth_limiter_take(l, kind, key, strlen(key), r, retry);
+}
+
+static void test_bucket_burst_and_refill(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(4096, test_now);
+    assert_non_null(l);
+    const auth_rate r = {20, 60}; /* one request per 3 s on average */
+    int64_t retry = -1;
+    for (int i = 0; i < 20; i++)
+        assert_true(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_false(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_int_equal(retry, 3);
+    /* Refused requests take nothing: the wait does not grow. */
+    assert_false(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_int_equal(retry, 3);
+    /* Other keys and other kinds have their own buckets. */
+    assert_true(take(l, 1, "192.0.2.2", &r, NULL));
+    assert_true(take(l, 2, "192.0.2.1", &r, NULL));
+    /* The clock hook: 2 s later still nothing, 3 s later exactly one request. */
+    fake_now += 2;
+    assert_false(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_int_equal(retry, 1);
+    fake_now += 1;
+    assert_true(take(l, 1, "192.0.2.1", &r, NULL));
+    assert_false(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_int_equal(retry, 3);
+    /* A full period later the whole burst is back, and never more than the burst. */
+    fake_now += 3600;
+    for (int i = 0; i < 20; i++)
+        assert_true(take(l, 1, "192.0.2.1", &r, NULL));
+    assert_false(take(l, 1, "192.0.2.1", &r, &retry));
+    assert_true(retry >= 1);
+    auth_limiter_free(l);
+}
+
+static void test_bucket_retry_after_long_period(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_rate r = {1, 3600};
+    int64_t retry = 0;
+    assert_true(take(l, 7, "k", &r, &retry));
+    assert_false(take(l, 7, "k", &r, &retry));
+    assert_int_equal(retry, 3600);
+    fake_now += 3599;
+    assert_false(take(l, 7, "k", &r, &retry));
+    assert_int_equal(retry, 1);
+    fake_now += 1;
+    assert_true(take(l, 7, "k", &r, &retry));
+    /* Binary keys: only the bytes count. */
+    const unsigned char a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    assert_true(auth_limiter_take(l, 7, a, sizeof a, &r, NULL));
+    assert_false(auth_limiter_take(l, 7, a, sizeof a, &r, NULL));
+    assert_true(auth_limiter_take(l, 7, b, sizeof b, &r, NULL));
+    auth_limiter_free(l);
+}
+
+/* However many keys arrive, the table keeps its size; full (refilled) buckets are reused
+ * without counting as evictions, live ones are evicted only when the table is full. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(1000, test_now);
+    assert_non_null(l);
+    size_t cap = auth_limiter_capacity(l);
+    assert_true(cap >= AUTH_LIMITER_MIN_ENTRIES && cap <= 1000);
+    assert_int_equal(cap & (cap - 1), 0);
+    const auth_rate r = {5, 60};
+    char key[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, sizeof key, "spray-%d", i);
+        assert_true(take(l, 1, key, &r, NULL)); /* a new key always gets a fresh bucket */
+    }
+    assert_int_equal(auth_limiter_capacity(l), cap);
+    assert_true(auth_limiter_entries(l) <= cap);
+    assert_true(auth_limiter_entries(l) > cap / 2);
+    uint64_t evicted = auth_limiter_evictions(l);
+    assert_true(evicted >= 100000 - cap);
+    /* A minute later every bucket is full again: they no longer matter, and new keys take
+     * their places without evicting anything. */
+    fake_now += 61;
+    assert_int_equal(auth_limiter_entries(l), 0);
+    for (int i = 0; i < (int)cap / 4; i++) {
+        snprintf(key, sizeof key, "later-%d", i);
+        assert_true(take(l, 1, key, &r, NULL));
+    }
+    assert_int_equal(auth_limiter_evictions(l), evicted);
+    auth_limiter_free(l);
+}
+
+static void test_lockout_duration(void **state)
+{
+    (void)state;
+    const auth_lockout p = {5, 1, 900};
+    assert_int_equal(auth_lockout_duration(&p, 0), 0);
+    assert_int_equal(auth_lockout_duration(&p, 4), 0);
+    assert_int_equal(auth_lockout_duration(&p, 5), 1);
+    assert_int_equal(auth_lockout_duration(&p, 6), 2);
+    assert_int_equal(auth_lockout_duration(&p, 7), 4);
+    assert_int_equal(auth_lockout_duration(&p, 14), 512);
+    assert_int_equal(auth_lockout_duration(&p, 15), 900); /* 1024 capped */
+    assert_int_equal(auth_lockout_duration(&p, 66), 900);
+    assert_int_equal(auth_lockout_duration(&p, 67), 900);
+    assert_int_equal(auth_lockout_duration(&p, INT64_MAX), 900); /* no overflow */
+    const auth_lockout q = {1, 86400, 7 * 86400};
+    assert_int_equal(auth_lockout_duration(&q, 1), 86400);
+    assert_int_equal(auth_lockout_duration(&q, 3), 4 * 86400);
+    assert_int_equal(auth_lockout_duration(&q, 4), 7 * 86400);
+    const auth_lockout same = {3, 10, 10};
+    assert_int_equal(auth_lockout_duration(&same, 2), 0);
+    assert_int_equal(auth_lockout_duration(&same, 3), 10);
+    assert_int_equal(auth_lockout_duration(&same, 40), 10);
+}
+
+static bool locked(auth_limiter *l, const char *ident, int64_t *retry)
+{
+    return auth_lockout_check(l, ident, strlen(ident), retry);
+}
+
+static void fail_login(auth_limiter *l, const char *ident, const auth_lockout *p)
+{
+    auth_lockout_failure(l, ident, strlen(ident), p);
+}
+
+static void test_lockout_flow(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {5, 10, 60};
+    int64_t retry = 0;
+    for (int i = 0; i < 4; i++) {
+        fail_login(l, "Alice", &p);
+        assert_false(locked(l, "alice", NULL));
+    }
+    fail_login(l, "ALICE", &p); /* the 5th, whatever the case: locked for base */
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 10);
+    assert_false(locked(l, "bob", NULL)); /* other accounts unaffected */
+    assert_false(locked(l, "alice@example.com", NULL));
+    /* A success while locked cannot happen through the server (it checks first); were one
+     * to race in, it would not lift the lock either. */
+    auth_lockout_success(l, "alice", 5);
+    assert_true(locked(l, "alice", &retry));
+    /* Failures while locked are not counted (they never reach a password check). */
+    fail_login(l, "alice", &p);
+    fake_now += 9;
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 1);
+    fake_now += 1;
+    assert_false(locked(l, "alice", NULL));
+    /* The 6th failure doubles the lock, the 7th doubles it again, the cap holds after. */
+    fail_login(l, "alice", &p);
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 20);
+    fake_now += 20;
+    fail_login(l, "alice", &p);
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 40);
+    fake_now += 40;
+    fail_login(l, "alice", &p);
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 60);
+    /* A success resets the count: 4 failures, a success, 4 failures lock nothing. */
+    for (int i = 0; i < 4; i++)
+        fail_login(l, "dave", &p);
+    auth_lockout_success(l, "Dave", 4);
+    for (int i = 0; i < 4; i++)
+        fail_login(l, "dave", &p);
+    assert_false(locked(l, "dave", NULL));
+    fail_login(l, "dave", &p);
+    assert_true(locked(l, "dave", &retry));
+    assert_int_equal(retry, 10);
+    auth_limiter_free(l);
+}
+
+/* Failures are forgotten lockout-max after the last one: a slow trickle never locks. */
+static void test_lockout_forgets(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {3, 1, 30};
+    fail_login(l, "carol", &p);
+    fail_login(l, "carol", &p);
+    fake_now += 29;
+    fail_login(l, "carol", &p); /* the 3rd within 30 s of the 2nd: locked */
+    assert_true(locked(l, "carol", NULL));
+    fake_now += 31;
+    fail_login(l, "carol", &p); /* 31 s after the last one: counted from 1 again */
+    fail_login(l, "carol", &p);
+    assert_false(locked(l, "carol", NULL));
+    auth_limiter_free(l);
+}
+
+/* Lockout entries are bounded like buckets: spraying identifiers keeps the table's size. */
+static void test_lockout_memory_bound(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(512, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {5, 1, 900};
+    char ident[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(ident, sizeof ident, "user%d", i);
+        fail_login(l, ident, &p);
+    }
+    assert_int_equal(auth_limiter_capacity(l), 512);
+    assert_true(auth_limiter_entries(l) <= 512);
+    auth_limiter_free(l);
+}
+
+#define THREAD_BURST 200000
+#define THREAD_TRIES 80000 /* per thread: 4 threads ask for more than the burst */
+
+typedef struct worker_arg {
+    auth_limiter *l;
+    int allowed;
+} worker_arg;
+
+static void *hammer(void *p)
+{
+    worker_arg *w = p;
+    const auth_rate r = {THREAD_BURST, 86400};
+    for (int i = 0; i < THREAD_TRIES; i++)
+        if (auth_limiter_take(w->l, 3, "shared", 6, &r, NULL))
+            w->allowed++;
+    return NULL;
+}
+
+/* Four threads on one key: exactly the burst is allowed, no more, no less (without the
+ * shard locks, lost updates let more through). */
+static void test_threads_exact(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    pthread_t t[4];
+    worker_arg w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker_arg){l, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, hammer, &w[i]), 0);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].allowed;
+    }
+    assert_int_equal(total, THREAD_BURST);
+    auth_limiter_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bucket_burst_and_refill),
+        cmocka_unit_test(test_bucket_retry_after_long_period),
+        cmocka_unit_test(test_memory_bound),
+        cmocka_unit_test(test_lockout_duration),
+        cmocka_unit_test(test_lockout_flow),
+        cmocka_unit_test(test_lockout_forgets),
+        cmocka_unit_test(test_lockout_memory_bound),
+        cmocka_unit_test(test_threads_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
