@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "httpc.h"
 #include "testserver.h"
@@ -53,6 +54,7 @@ static void report(bool ok, const char *fmt, ...)
 typedef struct account {
     char name[32];
     char *access, *refresh;
+    long long id; /* from the 201 of its registration */
 } account;
 
 static account users[USERS], late, admin;
@@ -84,6 +86,11 @@ static long post_tokens(const char *path, const char *json, account *a, httpc_re
         if (at != NULL && rt != NULL) {
             set_token(&a->access, at);
             set_token(&a->refresh, rt);
+            json_t *doc = json_loads(r.body, 0, NULL);
+            json_t *id = json_object_get(json_object_get(doc, "user"), "id");
+            if (json_is_integer(id))
+                a->id = (long long)json_integer_value(id);
+            json_decref(doc);
         } else {
             free(at);
             free(rt);
@@ -105,6 +112,15 @@ static bool refused(long status, const httpc_resp *r, const char *what, int roun
         report(ok, "during the fault: %s -> %ld %s%s", what, status,
                r->body != NULL ? r->body : "(no body)", r->retry_after ? " (Retry-After)" : "");
     return ok;
+}
+
+/* An administrator gives users[4] the roles user and auditor. */
+static long admin_set_roles(httpc_resp *r)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/admin/users/%lld", users[4].id);
+    return httpc_request("PATCH", base, path, admin.access, "{\"roles\":[\"user\",\"auditor\"]}",
+                         r);
 }
 
 /* Every write of the list, tried FAULT_ROUNDS times, must be refused with 503. The tokens
@@ -136,6 +152,10 @@ static void writes_refused(void)
 
         st = httpc_request("POST", base, "/logout-all", users[2].access, NULL, &r);
         refused(st, &r, "logout-all", round);
+        httpc_resp_free(&r);
+
+        st = admin_set_roles(&r);
+        refused(st, &r, "PATCH /admin/users/{id} (roles)", round);
         httpc_resp_free(&r);
     }
 }
@@ -177,7 +197,7 @@ static void writes_recover(void)
     report(st == 201, "after the fault: register the user refused before -> %ld", st);
 
     creds(&users[0], json, sizeof json);
-    account fresh = {{0}, NULL, NULL};
+    account fresh = {{0}, NULL, NULL, 0};
     st = post_tokens("/login", json, &fresh, NULL);
     report(st == 200, "after the fault: login -> %ld", st);
     free(fresh.access);
@@ -205,6 +225,11 @@ static void writes_recover(void)
     httpc_resp_free(&r);
     st = httpc_request("GET", base, "/me", users[2].access, NULL, NULL);
     report(st == 401, "after the fault: the access token of the logout-all is refused -> %ld", st);
+
+    st = admin_set_roles(&r);
+    report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+           "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
+    httpc_resp_free(&r);
 }
 
 /* Everything acknowledged is there: every user logs in, the tokens are in their state. */
@@ -220,6 +245,12 @@ static void all_there(const char *when)
     creds(&late, json, sizeof json);
     long st = post_tokens("/login", json, NULL, NULL);
     report(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when, late.name, st);
+    creds(&users[4], json, sizeof json);
+    httpc_resp r;
+    st = post_tokens("/login", json, NULL, &r);
+    report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+           "%s: the roles set after the fault hold -> %ld", when, st);
+    httpc_resp_free(&r);
     refresh_body(users[1].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
     report(st == 401, "%s: the logged-out refresh token stays refused -> %ld", when, st);
