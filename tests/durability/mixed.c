@@ -24,12 +24,12 @@
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -247,8 +247,8 @@ static bool op_logout(client *c, muser *u, int f)
 static bool op_logout_all(client *c, muser *u)
 {
     httpc_resp r;
-    outcome o = load_request(c, "logout-all", "/logout-all", u->access[u->naccess - 1], NULL, 204,
-                             &r);
+    outcome o =
+        load_request(c, "logout-all", "/logout-all", u->access[u->naccess - 1], NULL, 204, &r);
     for (int f = 0; f < FAMILIES; f++) {
         if (o == UNKNOWN)
             u->fam[f].revoke_unknown = true;
@@ -272,8 +272,8 @@ static void *client_main(void *arg)
         muser *u = &c->users[k];
         snprintf(u->name, sizeof u->name, "mixed%d_%02d", c->id, k);
         c->nusers = k + 1;
-        if (!op_register(c, u) || !op_refresh(c, u, 0) || !op_refresh(c, u, 0) ||
-            !op_login(c, u) || !op_refresh(c, u, 1))
+        if (!op_register(c, u) || !op_refresh(c, u, 0) || !op_refresh(c, u, 0) || !op_login(c, u) ||
+            !op_refresh(c, u, 1))
             break;
         bool go = true;
         switch (k % 4) {
@@ -408,8 +408,10 @@ static void check_user(checks *k, int cid, int n, muser *u)
             long st = httpc_request("GET", k->base, "/me", u->access[i], NULL, NULL);
             k->done++;
             if (st != 401)
-                wrong(k, u, "GET /me with access token %d of %d -> %ld, expected 401 "
-                      "(its logout-all got 204)", i + 1, u->naccess, st);
+                wrong(k, u,
+                      "GET /me with access token %d of %d -> %ld, expected 401 "
+                      "(its logout-all got 204)",
+                      i + 1, u->naccess, st);
         }
     } else if (!u->logout_all_unknown && u->naccess > 0) {
         long st = httpc_request("GET", k->base, "/me", u->access[u->naccess - 1], NULL, NULL);
@@ -424,8 +426,10 @@ static void check_user(checks *k, int cid, int n, muser *u)
             rtoken *t = &u->fam[f].tok[i];
             if (t->pre_uses + t->post_uses > 1) {
                 k->twice++;
-                wrong(k, u, "a refresh token of family %c rotated %d time(s) before the crash "
-                      "and %d after it", 'A' + f, t->pre_uses, t->post_uses);
+                wrong(k, u,
+                      "a refresh token of family %c rotated %d time(s) before the crash "
+                      "and %d after it",
+                      'A' + f, t->pre_uses, t->post_uses);
             }
         }
     }
@@ -525,7 +529,8 @@ int main(int argc, char **argv)
             loa += c->acks_logout_all;
             unknown += c->unknown;
         }
-        report(crashed, "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
+        report(crashed,
+               "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
                "%d rotations, %d logouts, %d logout-alls), %d in flight",
                atomic_load(&acks), reg, login, rot, lo, loa, unknown);
         report(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
@@ -545,7 +550,8 @@ int main(int argc, char **argv)
         report(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
         report(k.wrong == 0,
                "after the restart every acknowledged registration, rotation and revocation "
-               "holds (%d users, %d requests, %d wrong)", users, k.done, k.wrong);
+               "holds (%d users, %d requests, %d wrong)",
+               users, k.done, k.wrong);
         report(k.twice == 0, "no refresh token was usable twice across the crash (%d were)",
                k.twice);
         char how[160];

@@ -96,8 +96,7 @@ static int fault_for(int fd, const char *call)
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
         ssize_t len = readlink(link, path, sizeof path - 1);
         size_t dlen = strlen(dir);
-        if (len <= 0 || (size_t)len <= dlen || strncmp(path, dir, dlen) != 0 ||
-            path[dlen] != '/')
+        if (len <= 0 || (size_t)len <= dlen || strncmp(path, dir, dlen) != 0 || path[dlen] != '/')
             inject = 0;
         if (inject != 0)
             note(name, call);

@@ -2,20 +2,20 @@
  * fills up (ENOSPC) or whose file system turns read-only (EROFS) while it runs, through the
  * LD_PRELOAD shim enospc.c (no privilege needed). The test proves that
  *   1. while the fault lasts, every request that needs a write (register, login — it stores a
- *      refresh token —, refresh, logout, logout-all) is answered 503 with
- *      {"error": "service unavailable"} and Retry-After, never 500 and never a false success;
- *   2. reads keep working: GET /me with an access token issued before, the JWKS, /healthz
- *      and GET /admin/users;
+ *      refresh token —, refresh, logout, logout-all, PATCH /admin/users/{id}) is answered
+ *      503 with {"error": "service unavailable"} and Retry-After, never 500 and never a false
+ *      success;
+ *   2. reads keep working: GET /me with an access token issued before, the JWKS, /healthz,
+ *      /metrics and GET /admin/users;
  *   3. when the fault ends the server recovers by itself, without a restart: the very same
  *      requests succeed at once (a refresh token whose rotation failed is still unspent);
  *   4. nothing acknowledged before the fault is lost, and everything acknowledged after it
  *      survives a restart of the server on the same file.
  * Usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|EROFS [--serve-arg ARG]... */
-
 #include <errno.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +29,8 @@
 #include "httpc.h"
 #include "testserver.h"
 
-#define USERS 5          /* registered before the fault */
-#define FAULT_ROUNDS 3   /* each write request is tried this many times during the fault */
+#define USERS 5        /* registered before the fault */
+#define FAULT_ROUNDS 3 /* each write request is tried this many times during the fault */
 #define MAX_EXTRA_ARGS 32
 #define UNAVAILABLE "service unavailable" /* auth_err_message(AUTH_UNAVAILABLE) */
 
@@ -82,7 +82,8 @@ static long post_tokens(const char *path, const char *json, account *a, httpc_re
     httpc_resp r;
     long status = httpc_request("POST", base, path, NULL, json, &r);
     if ((status == 200 || status == 201) && a != NULL) {
-        char *at = httpc_json_string(&r, "access_token"), *rt = httpc_json_string(&r, "refresh_token");
+        char *at = httpc_json_string(&r, "access_token"),
+             *rt = httpc_json_string(&r, "refresh_token");
         if (at != NULL && rt != NULL) {
             set_token(&a->access, at);
             set_token(&a->refresh, rt);
@@ -178,6 +179,10 @@ static void reads_work(const char *when)
     report(st == 200, "%s: GET /healthz -> %ld", when, st);
     httpc_resp_free(&r);
 
+    st = httpc_request("GET", base, "/metrics", NULL, NULL, &r);
+    report(st == 200, "%s: GET /metrics -> %ld", when, st);
+    httpc_resp_free(&r);
+
     st = httpc_request("GET", base, "/admin/users", admin.access, NULL, &r);
     bool all = st == 200 && r.body != NULL;
     for (int i = 0; all && i < USERS; i++)
@@ -259,8 +264,8 @@ static void all_there(const char *when)
     report(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when, st);
     refresh_body(users[3].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[3], NULL);
-    report(st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld",
-           when, st);
+    report(st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld", when,
+           st);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -342,8 +347,8 @@ int main(int argc, char **argv)
     snprintf(admin.name, sizeof admin.name, "admin");
 
     /* The administrator, created by the CLI before the server starts. */
-    const char *add[] = {jwtd, "user", "add", "admin", "--password-stdin", "--role", "admin",
-                         "--db", db, NULL};
+    const char *add[] = {jwtd,     "user",  "add",  "admin", "--password-stdin",
+                         "--role", "admin", "--db", db,      NULL};
     int rc = testserver_run(add, "password of admin\n", out, sizeof out);
     report(rc == 0, "jwtd user add admin --role admin (exit %d)", rc);
 
@@ -375,8 +380,8 @@ int main(int argc, char **argv)
         report(st == 200, "before the fault: admin logs in -> %ld", st);
         reads_work("before the fault");
 
-        report(write_file(control, fault), "the fault begins: %s on every write under %s",
-               fault, data);
+        report(write_file(control, fault), "the fault begins: %s on every write under %s", fault,
+               data);
         writes_refused();
         reads_work("during the fault");
         long n = faults_injected(faultlog);

@@ -11,11 +11,11 @@
 #define HTTPC_TIMEOUT_S 20 /* each request, connection included */
 
 typedef struct httpc_resp {
-    long status;       /* 0: no answer (connection refused or reset, timeout) */
-    char *body;        /* NUL-terminated, owned; NULL when empty */
+    long status; /* 0: no answer (connection refused or reset, timeout) */
+    char *body;  /* NUL-terminated, owned; NULL when empty */
     size_t len;
-    bool retry_after;  /* a Retry-After header came */
-    bool json_type;    /* Content-Type: application/json */
+    bool retry_after; /* a Retry-After header came */
+    bool json_type;   /* Content-Type: application/json */
 } httpc_resp;
 
 /* METHOD base+path with an optional bearer token and an optional JSON body. Returns the
