@@ -3,8 +3,11 @@
  * mount, no quota). While the control file JWTD_FAULT_CONTROL exists, every write-like call
  * on a file descriptor whose path lies under the directory JWTD_FAULT_DIR (an absolute path
  * without symbolic links) fails with the errno named in the control file: "ENOSPC" (disk
- * full, the default), "EROFS" (file system remounted read-only) or "EACCES". Once the control
- * file is removed the calls pass again: the "space returns" of the tests.
+ * full, the default), "EROFS" (file system remounted read-only) or "EACCES". "ENOSPC-PARTIAL"
+ * is a disk that fills up in the middle of a commit: every other such call passes and the
+ * others fail with ENOSPC, so a commit (at least two calls: a WAL frame's header, then its
+ * page) always fails after some of its bytes reached the file. Once the control file is
+ * removed the calls pass again: the "space returns" of the tests.
  *
  * Interposed: write, pwrite, pwrite64, writev, pwritev, pwritev64, fallocate, fallocate64,
  * posix_fallocate, posix_fallocate64, ftruncate, ftruncate64, fsync, fdatasync. `strace -f` of
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,11 +96,16 @@ static int fault_for(int fd, const char *call)
             inject = EACCES;
             name = "EACCES";
         }
+        bool partial = n >= 14 && strncmp(mode, "ENOSPC-PARTIAL", 14) == 0;
         char link[64], path[PATH_MAX];
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
         ssize_t len = readlink(link, path, sizeof path - 1);
         size_t dlen = strlen(dir);
         if (len <= 0 || (size_t)len <= dlen || strncmp(path, dir, dlen) != 0 || path[dlen] != '/')
+            inject = 0;
+        /* The calls under the directory alternate: pass, fail, pass, ... */
+        static unsigned long calls;
+        if (inject != 0 && partial && __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) % 2 == 0)
             inject = 0;
         if (inject != 0)
             note(name, call);

@@ -1,6 +1,10 @@
-/* faults.disk_full and faults.read_only: a real `jwtd serve` on a real SQLite file whose disk
- * fills up (ENOSPC) or whose file system turns read-only (EROFS) while it runs, through the
- * LD_PRELOAD shim enospc.c (no privilege needed). The test proves that
+/* faults.disk_full, faults.disk_full_partial and faults.read_only: a real `jwtd serve` on a
+ * real SQLite file whose disk fills up (ENOSPC on every write, or on every other write, so that
+ * commits fail half-written) or whose file system turns read-only (EROFS) while it runs,
+ * through the LD_PRELOAD shim enospc.c (no privilege needed). faults.disk_full_tmpfs is the
+ * same with a real full file system where the privilege exists (root with CAP_SYS_ADMIN,
+ * else it is skipped): a 2 MiB tmpfs mounted in a mount namespace of the test's own, filled
+ * up by a file that is then deleted. The test proves that
  *   1. while the fault lasts, every request that needs a write (register, login — it stores a
  *      refresh token —, refresh, logout, logout-all, PATCH /admin/users/{id}) is answered
  *      503 with {"error": "service unavailable"} and Retry-After, never 500 and never a false
@@ -11,7 +15,8 @@
  *      requests succeed at once (a refresh token whose rotation failed is still unspent);
  *   4. nothing acknowledged before the fault is lost, and everything acknowledged after it
  *      survives a restart of the server on the same file.
- * Usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|EROFS [--serve-arg ARG]... */
+ * Usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|ENOSPC-PARTIAL|EROFS [--serve-arg
+ * ARG]... */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -20,7 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -290,6 +299,50 @@ static long faults_injected(const char *log)
     return n;
 }
 
+#define SKIPPED 77              /* CTest's SKIP_RETURN_CODE */
+#define TMPFS_OPTIONS "size=2m,mode=0700"
+
+/* A tmpfs on dir, in a private mount namespace of this process (and its children), so that
+ * the mount ends with the test whatever happens. False when there is no privilege. */
+static bool tmpfs_mount(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) != 0) {
+        printf("# no mount namespace (%s)\n", strerror(errno));
+        return false;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTIONS) != 0) {
+        printf("# cannot mount a tmpfs on %s (%s)\n", dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* Fills the file system of path with the file path, to the last byte; returns its size, or -1
+ * if the disk did not end up full. */
+static long long fill(const char *path)
+{
+    static char chunk[65536];
+    long long total = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    for (size_t size = sizeof chunk; size > 0; size /= 2) {
+        for (int i = 0; i < 1 << 16; i++) {
+            ssize_t n = write(fd, chunk, size);
+            if (n <= 0)
+                break;
+            total += n;
+        }
+    }
+    bool full = errno == ENOSPC;
+    close(fd);
+    struct statvfs vfs;
+    if (!full || statvfs(path, &vfs) != 0 || vfs.f_bavail != 0)
+        return -1;
+    return total;
+}
+
 static bool write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -318,15 +371,20 @@ int main(int argc, char **argv)
         else
             jwtd = NULL;
     }
-    if (jwtd == NULL || shim == NULL || work_arg == NULL || fault == NULL ||
-        (strcmp(fault, "ENOSPC") != 0 && strcmp(fault, "EROFS") != 0)) {
-        fprintf(stderr, "usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|EROFS "
-                        "[--serve-arg ARG]...\n");
+    bool tmpfs = fault != NULL && strcmp(fault, "TMPFS") == 0;
+    if (jwtd == NULL || (shim == NULL && !tmpfs) || work_arg == NULL || fault == NULL ||
+        (strcmp(fault, "ENOSPC") != 0 && strcmp(fault, "ENOSPC-PARTIAL") != 0 &&
+         strcmp(fault, "EROFS") != 0 && !tmpfs)) {
+        fprintf(
+            stderr,
+            "usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|ENOSPC-PARTIAL|EROFS|TMPFS "
+            "[--serve-arg ARG]...\n");
         return 2;
     }
     nftw(work_arg, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     char work[PATH_MAX], data[PATH_MAX + 8], db[PATH_MAX + 32], log[PATH_MAX + 32],
-        control[PATH_MAX + 32], faultlog[PATH_MAX + 32], err[512], out[4096];
+        control[PATH_MAX + 32], faultlog[PATH_MAX + 32], filler[PATH_MAX + 32], err[512],
+        out[4096];
     if (mkdir(work_arg, 0700) != 0 || realpath(work_arg, work) == NULL) {
         fprintf(stderr, "faults: cannot create %s: %s\n", work_arg, strerror(errno));
         return 2;
@@ -336,9 +394,14 @@ int main(int argc, char **argv)
     snprintf(log, sizeof log, "%s/server.log", work);
     snprintf(control, sizeof control, "%s/fault", work);
     snprintf(faultlog, sizeof faultlog, "%s/faults.log", work);
+    snprintf(filler, sizeof filler, "%s/filler", data);
     if (mkdir(data, 0700) != 0) {
         fprintf(stderr, "faults: cannot create %s: %s\n", data, strerror(errno));
         return 2;
+    }
+    if (tmpfs && !tmpfs_mount(data)) {
+        printf("skipped: a tmpfs needs root with CAP_SYS_ADMIN\n");
+        return SKIPPED;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < USERS; i++)
@@ -357,7 +420,8 @@ int main(int argc, char **argv)
     setenv("JWTD_FAULT_DIR", data, 1);
     setenv("JWTD_FAULT_CONTROL", control, 1);
     setenv("JWTD_FAULT_LOG", faultlog, 1);
-    setenv("LD_PRELOAD", shim, 1);
+    if (!tmpfs)
+        setenv("LD_PRELOAD", shim, 1);
     const char *asan = getenv("ASAN_OPTIONS");
     char asan_opts[1024];
     snprintf(asan_opts, sizeof asan_opts, "%s%sverify_asan_link_order=0", asan != NULL ? asan : "",
@@ -366,7 +430,10 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    report(up, "%s", up ? "jwtd serve is listening (with the fault shim preloaded)" : err);
+    report(up, "%s",
+           !up     ? err
+           : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
+                   : "jwtd serve is listening (with the fault shim preloaded)");
     if (up) {
         base = ts.base;
         char json[8192];
@@ -380,14 +447,21 @@ int main(int argc, char **argv)
         report(st == 200, "before the fault: admin logs in -> %ld", st);
         reads_work("before the fault");
 
-        report(write_file(control, fault), "the fault begins: %s on every write under %s", fault,
-               data);
+        if (tmpfs) {
+            long long filled = fill(filler);
+            report(filled > 0, "the fault begins: %lld bytes fill the file system of %s", filled,
+                   data);
+        } else {
+            report(write_file(control, fault), "the fault begins: %s on writes under %s", fault,
+                   data);
+        }
         writes_refused();
         reads_work("during the fault");
-        long n = faults_injected(faultlog);
-        report(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault, n);
-
-        report(unlink(control) == 0, "the fault ends (no restart)");
+        if (!tmpfs) {
+            long n = faults_injected(faultlog);
+            report(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault, n);
+        }
+        report(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
         writes_recover();
         reads_work("after the fault");
         all_there("after the fault");
@@ -399,7 +473,7 @@ int main(int argc, char **argv)
     unsetenv("LD_PRELOAD");
     if (up) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        report(up, "%s", up ? "jwtd serve restarts on the same file (no shim)" : err);
+        report(up, "%s", up ? "jwtd serve restarts on the same file (no fault)" : err);
     }
     if (up) {
         base = ts.base;
