@@ -49,7 +49,7 @@
 #define SHOW_FAILURES 12
 #define FAMILIES 2
 #define FAMILY_TOKENS 3
-#define ACCESS_TOKENS 4
+#define ACCESS_TOKENS 6 /* a user gets 5: register, two rotations, login, one rotation */
 
 typedef struct rtoken {
     char *value;
