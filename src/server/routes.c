@@ -398,11 +398,17 @@ static void h_logout(srv_app *app, const http_request *req, http_response *resp)
     const char *tok = NULL;
     size_t tok_len = 0;
     http_response tmp = {0};
-    /* Logout always succeeds: an invalid or missing token has nothing left to revoke. */
+    /* Logout succeeds for an invalid or missing token: it has nothing left to revoke. A
+     * valid token's family that the store cannot revoke now is no success (503). */
+    auth_err err = AUTH_OK;
     if (refresh_token_of(req, body, &tmp, &tok, &tok_len) == 1)
-        auth_logout(app->au, tok, tok_len);
+        err = auth_logout(app->au, tok, tok_len);
     http_response_clear(&tmp);
     json_decref(body);
+    if (err != AUTH_OK) {
+        reply_auth_error(resp, err);
+        return;
+    }
     http_response_json(resp, 204, NULL);
     set_refresh_cookie(resp, "", 0);
     no_store(resp);

@@ -295,10 +295,16 @@ static store_err map_rc(conn *c, int rc, const char *what)
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
             return STORE_NOT_FOUND; /* the user (or family) it refers to does not exist */
         break;
+    /* Conditions of the machine, not of the data: a full disk (SQLITE_FULL), a file or file
+     * system turned read-only (SQLITE_READONLY_*, or SQLITE_IOERR_WRITE for EROFS), any I/O
+     * error (every SQLITE_IOERR_* extended code), a file that cannot be opened now, a lock
+     * held past the busy timeout. The caller answers 503 and the next call tries again:
+     * tests/faults proves that the server recovers by itself once the condition ends. */
     case SQLITE_READONLY:
     case SQLITE_FULL:
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
     case SQLITE_IOERR: err = STORE_UNAVAILABLE; break;
     default: break;
     }
@@ -320,7 +326,10 @@ static store_err exec_stmt(conn *c, enum stmt_id id)
 }
 
 /* Ends the transaction of c: commits when err is STORE_OK (the commit's own failure is
- * returned), else rolls back. */
+ * returned), else rolls back. A COMMIT that fails with SQLITE_FULL or SQLITE_IOERR leaves the
+ * transaction open (SQLite keeps it so that the caller may retry): the ROLLBACK after any
+ * failure is what keeps the writer connection usable; without it every later BEGIN would
+ * fail with "cannot start a transaction within a transaction" (tests/faults shows it). */
 static store_err tx_end(conn *c, store_err err)
 {
     if (err == STORE_OK)
