@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -650,9 +651,49 @@ static long rss_kib(long pid)
     return kib;
 }
 
+/* CPU seconds (user + system) of the process pid (all its threads), or -1. */
+static double cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime) come after the ")" that ends the command name. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, stime = 0;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &stime) != 2)
+        return -1;
+    return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 /* ---- The report ---- */
 
 static int step, failed;
+static char loadavg[64] = "?\n";
+
+static void read_loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fgets(loadavg, sizeof loadavg, f) == NULL)
+            snprintf(loadavg, sizeof loadavg, "?\n");
+        fclose(f);
+    }
+}
 
 static void report(bool ok, const char *what)
 {
@@ -722,6 +763,7 @@ static double run_load(int seconds, long pid)
                 break;
         pump();
     }
+    read_loadavg();
     /* The last sample is the end of the load, taken before the drain. */
     if (pid > 0 && rss.n < MAX_SECONDS + 8) {
         rss.t[rss.n] = now_s() - t0;
@@ -902,9 +944,13 @@ int main(int argc, char **argv)
         slots[i].c = curl_easy_init();
 
     /* The load. */
-    double elapsed = run_load((int)seconds, url == NULL || pid > 0 ? pid : 0);
-    printf("# load: %.1f s (with the drain), %d users registered, %d sessions (%d live)\n",
-           elapsed, nusers, nsessions, nlive);
+    double srv_cpu0 = pid > 0 ? cpu_s(pid) : -1, my_cpu0 = self_cpu_s();
+    double elapsed = run_load((int)seconds, pid);
+    double srv_cpu = pid > 0 ? cpu_s(pid) - srv_cpu0 : -1, my_cpu = self_cpu_s() - my_cpu0;
+    printf("# load: %.1f s (with the drain), %d users registered, %d sessions (%d live); "
+           "CPU: server %.0f%%, this client %.0f%% (of one core; %ld cores), load average %s",
+           elapsed, nusers, nsessions, nlive, srv_cpu0 >= 0 ? 100.0 * srv_cpu / elapsed : -1.0,
+           100.0 * my_cpu / elapsed, sysconf(_SC_NPROCESSORS_ONLN), loadavg);
     print_table(0, NLOAD, elapsed);
     uint64_t load_5xx = count_5xx(0, NLOAD);
     int load_unexpected = unexpected, load_transport = transport_errors;
