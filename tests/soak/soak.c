@@ -491,7 +491,7 @@ static void note_unexpected(const slot *sl, long status, const char *why)
 {
     unexpected++;
     if (shown_unexpected++ < SHOW_UNEXPECTED)
-        printf("# unexpected: %s -> %ld, expected %ld%s%s: %.300s\n", kind_name[sl->k], status,
+        printf("# unexpected: %s -> %ld, expected %ld%s%s: %.200s\n", kind_name[sl->k], status,
                want_status[sl->k], why[0] ? ", " : "", why, sl->body != NULL ? sl->body : "");
 }
 
