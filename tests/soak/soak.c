@@ -14,7 +14,8 @@
  *     too short to check at least CHECK_MIN of each kind fails;
  *   - RSS flat after warm-up: warm-up is the first 25% of the run; the RSS at the end of the
  *     load must not exceed the RSS at the end of warm-up by more than 10% + 8 MiB (the
- *     margin is explained in docs/BENCHMARKS.md, "Soak").
+ *     margin is explained in docs/BENCHMARKS.md, "Soak");
+ *   - no line at level error in the server log, and a clean exit on SIGTERM.
  * Nothing asserts a rate: the short version runs beside other tests on a loaded machine.
  * Every wait is bounded; the server it started is always stopped.
  * Usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S] [--inflight N]
@@ -49,6 +50,7 @@
 #define MAX_EXTRA_ARGS 32
 #define CHECK_MIN 100          /* of each kind of check, at least this many (or all) */
 #define SHOW_UNEXPECTED 20
+#define BADLOGIN_MIN_USERS 1000 /* wrong passwords for real users only once there are this many */
 #define WARMUP_PERCENT 25      /* of the run */
 #define RSS_MARGIN_PERCENT 10  /* of the post-warm-up RSS ... */
 #define RSS_MARGIN_KIB 8192    /* ... plus this: see docs/BENCHMARKS.md, "Soak" */
@@ -473,7 +475,9 @@ static bool start_load(slot *sl)
             k = K_REGISTER;
         break;
     case K_BADLOGIN:
-        u = (rnd() & 1) ? pick_user() : -1;
+        /* Half of them against real users, once there are many: few failures per account,
+         * so that a per-account lockout never turns a later correct login into a 429. */
+        u = (rnd() & 1) && nusers >= BADLOGIN_MIN_USERS ? pick_user() : -1;
         break;
     default:
         break;
@@ -851,6 +855,27 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* Lines of this run's server log at level error and warn. */
+static void count_log_levels(const testserver *ts, int *errors, int *warnings)
+{
+    *errors = *warnings = 0;
+    FILE *f = fopen(ts->log_path, "r");
+    if (f == NULL || fseek(f, ts->log_start, SEEK_SET) != 0) {
+        if (f != NULL)
+            fclose(f);
+        *errors = -1;
+        return;
+    }
+    char line[4096];
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, "\"level\":\"error\"") != NULL)
+            (*errors)++;
+        else if (strstr(line, "\"level\":\"warn\"") != NULL)
+            (*warnings)++;
+    }
+    fclose(f);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S]\n"
@@ -1031,6 +1056,11 @@ int main(int argc, char **argv)
         bool clean = testserver_stop(&ts, how, sizeof how);
         snprintf(what, sizeof what, "jwtd serve stops cleanly on SIGTERM (%s)", how);
         report(clean, what);
+        int errors = 0, warnings = 0;
+        count_log_levels(&ts, &errors, &warnings);
+        snprintf(what, sizeof what, "no error in the server log (%d error, %d warn lines)", errors,
+                 warnings);
+        report(errors == 0, what);
         if (failed > 0) {
             printf("# server log (%s), this run's end:\n", log);
             fflush(stdout);
