@@ -19,7 +19,10 @@
  * Nothing asserts a rate: the short version runs beside other tests on a loaded machine.
  * Every wait is bounded; the server it started is always stopped.
  * Usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S] [--inflight N]
- *             [--check-seconds S] [--seed N] [--url http://HOST:PORT [--pid PID]] */
+ *             [--check-seconds S] [--seed N] [--rss-check on|off]
+ *             [--url http://HOST:PORT [--pid PID]]
+ * --rss-check off: the RSS curve is printed but not judged (sanitizer builds, whose allocator
+ * holds freed memory in quarantine, so their RSS grows by design). */
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -879,7 +882,7 @@ static void count_log_levels(const testserver *ts, int *errors, int *warnings)
 static void usage(void)
 {
     fprintf(stderr, "usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S]\n"
-                    "            [--inflight N] [--check-seconds S] [--seed N]\n"
+                    "            [--inflight N] [--check-seconds S] [--seed N] [--rss-check on|off]\n"
                     "       soak --url http://HOST:PORT [--pid PID] [--seconds S] ...\n");
 }
 
@@ -888,6 +891,7 @@ int main(int argc, char **argv)
     const char *jwtd = NULL, *work = NULL, *url = NULL, *extra[MAX_EXTRA_ARGS];
     size_t n_extra = 0;
     long seconds = 180, inflight = DEFAULT_INFLIGHT, check_s = -1, pid = 0;
+    bool rss_check = true;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     for (int i = 1; i < argc; i += 2) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -911,6 +915,8 @@ int main(int argc, char **argv)
             check_s = strtol(v, NULL, 10);
         else if (strcmp(o, "--pid") == 0)
             pid = strtol(v, NULL, 10);
+        else if (strcmp(o, "--rss-check") == 0 && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0))
+            rss_check = strcmp(v, "on") == 0;
         else if (strcmp(o, "--seed") == 0)
             seed = strtoull(v, NULL, 10);
         else {
@@ -1041,7 +1047,10 @@ int main(int argc, char **argv)
                  WARMUP_PERCENT, (double)warm / 1024.0, rss.t[w], (double)end / 1024.0,
                  (double)peak / 1024.0, (double)limit / 1024.0, RSS_MARGIN_PERCENT,
                  RSS_MARGIN_KIB / 1024);
-        report(warm > 0 && end > 0 && end <= limit, what);
+        if (rss_check)
+            report(warm > 0 && end > 0 && end <= limit, what);
+        else
+            printf("# not checked (--rss-check off): %s\n", what);
     } else {
         printf("# RSS not sampled (no server pid)\n");
     }
