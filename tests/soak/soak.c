@@ -92,6 +92,7 @@ typedef struct user {
     char name[64];
     int inflight; /* requests of this user in flight */
     bool locked;  /* its logout-all is in flight: nothing else starts for it */
+    bool wrong_pw; /* got its one wrong-password login */
 } user;
 
 typedef struct session {
@@ -478,9 +479,13 @@ static bool start_load(slot *sl)
             k = K_REGISTER;
         break;
     case K_BADLOGIN:
-        /* Half of them against real users, once there are many: few failures per account,
-         * so that a per-account lockout never turns a later correct login into a 429. */
+        /* Half of them against real users, once there are many, and at most one per
+         * account, so that a per-account lockout never turns a correct login into a 429. */
         u = (rnd() & 1) && nusers >= BADLOGIN_MIN_USERS ? pick_user() : -1;
+        if (u >= 0 && users[u].wrong_pw)
+            u = -1;
+        if (u >= 0)
+            users[u].wrong_pw = true;
         break;
     default:
         break;
