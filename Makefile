@@ -5,8 +5,10 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
+SOAK_SECONDS ?= 180
+SOAK_ARGS  ?=
 
-.PHONY: all build deps run test bench asan fuzz lint install clean
+.PHONY: all build deps run test bench soak asan fuzz lint install clean
 
 all: build
 
@@ -28,6 +30,11 @@ test: deps build
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+
+# The long soak of jwtd serve (tests/soak): mixed traffic for SOAK_SECONDS on loopback, then
+# lost-write and RSS checks. Its `jwtd serve` arguments are in tests/soak/CMakeLists.txt.
+soak: deps build
+	sh $(BUILD)/tests/soak/soak.sh --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJWTD_SANITIZE=ON -DJWTD_BENCH=OFF $(CMAKE_ARGS)

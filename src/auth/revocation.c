@@ -263,11 +263,20 @@ auth_err auth_revs_init(auth *a)
 auth_err auth_revoke_user_access(auth *a, int64_t user_id)
 {
     store_revocation rec;
+    auth_revs *r;
+    int64_t prev;
     auth_err rc;
 
     memset(&rec, 0, sizeof rec);
     rec.user_id = user_id;
     rec.before = auth_now(a);
+    /* A token issued after an earlier logout-all of this same second is dated one second
+     * later (sign_pair), so it is not born revoked; this logout-all must reach it too. */
+    r = auth_revs_acquire(a, NULL);
+    prev = auth_revs_user_before(a, r, user_id);
+    auth_revs_release(r);
+    if (prev >= rec.before)
+        rec.before = prev + 1;
     /* Every token issued up to `before` is dead by before + access_ttl. */
     rec.expires = rec.before + a->cfg.access_ttl + 1;
     if ((rc = auth_from_store(a->s->ops->revocation_add(a->s, &rec))) != AUTH_OK)

@@ -26,8 +26,12 @@
 /* ---- Fixture: a store file, one or two auth instances, a clock the tests move ---- */
 
 static int64_t clock_offset;
+static int64_t frozen_now; /* when not 0, the clock stands still there */
 
-static int64_t test_now(void) { return (int64_t)time(NULL) + clock_offset; }
+static int64_t test_now(void)
+{
+    return frozen_now != 0 ? frozen_now : (int64_t)time(NULL) + clock_offset;
+}
 
 typedef struct fixture {
     char dir[64];
@@ -52,6 +56,7 @@ static fixture *fixture_new(void)
 
     assert_non_null(f);
     clock_offset = 0;
+    frozen_now = 0;
     strcpy(f->dir, "/tmp/jwtd-auth-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/jwtd.db", f->dir);
@@ -781,6 +786,32 @@ static void test_logout_all(void **state)
     auth_pair_clear(&next);
 }
 
+/* Found by the soak (tests/soak): logout-all, a login in the same second (its token dated one
+ * second later so as not to be born revoked), then a second logout-all in that second: the
+ * second logout-all must revoke that token too. */
+static void test_logout_all_twice_in_one_second(void **state)
+{
+    fixture *f = *state;
+    auth_pair a = {0}, b = {0}, c = {0}, next = {0};
+
+    frozen_now = (int64_t)time(NULL);
+    store_user u = register_user(f, "alice", "correct horse", &a);
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &b), AUTH_OK);
+    assert_int_equal(verify(f->a, b.access_token, NULL), AUTH_OK);
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    assert_int_equal(verify(f->a, b.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(refresh(f->a, b.refresh_token, &next), AUTH_INVALID_TOKEN);
+    /* and a login after the second one is still not born revoked */
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &c), AUTH_OK);
+    assert_int_equal(verify(f->a, c.access_token, NULL), AUTH_OK);
+    assert_int_equal(verify(f->a, a.access_token, NULL), AUTH_INVALID_TOKEN);
+    frozen_now = 0;
+    auth_pair_clear(&a);
+    auth_pair_clear(&b);
+    auth_pair_clear(&c);
+}
+
 static void test_disable_user(void **state)
 {
     fixture *f = *state;
@@ -1134,6 +1165,7 @@ int main(int argc, char **argv)
         T(test_logout_revokes_family),
         T_CFG(test_logout_with_expired_token),
         T(test_logout_all),
+        T(test_logout_all_twice_in_one_second),
         T(test_disable_user),
         T(test_revocations_survive_restart),
         T(test_revocation_seen_by_other_instance),
