@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "filecheck.h"
 #include "log.h"
 
 /* The database file as an absolute path for the start-up line; the URL as given when it
@@ -55,6 +56,7 @@ int srv_run(const srv_config *cfg)
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }
+    srv_filecheck(cfg, stderr); /* key files and database readable by group/others */
     srv_web_open(&app);
     size_t users = 0;
     store_err serr = app.st->ops->user_count(app.st, &users);
