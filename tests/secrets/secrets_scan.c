@@ -203,13 +203,14 @@ static void allow_issued_tokens(response *r, const char *where)
     r->body.data = rest;
     r->body.len = rest != NULL ? strlen(rest) : 0;
 
-    /* The headers: only "Set-Cookie: jwtd_refresh=<this refresh token>;" is allowed. */
+    /* The headers: only "Set-Cookie: jwtd_refresh=<this refresh token>;" is allowed (the
+     * header name in any case). */
     char cookie[4096];
     snprintf(cookie, sizeof cookie, "Set-Cookie: jwtd_refresh=%s;", ref);
-    if (r->headers.data == NULL || strstr(r->headers.data, cookie) == NULL) {
+    if (r->headers.data == NULL || strcasestr(r->headers.data, cookie) == NULL) {
         fail("%s: no refresh cookie with the issued refresh token", where);
     } else {
-        char *p = strstr(r->headers.data, cookie) + strlen("Set-Cookie: jwtd_refresh=");
+        char *p = strcasestr(r->headers.data, cookie) + strlen("Set-Cookie: jwtd_refresh=");
         memmove(p, p + strlen(ref), r->headers.len - (size_t)(p - r->headers.data) -
                                         strlen(ref) + 1);
         r->headers.len -= strlen(ref);
