@@ -275,7 +275,7 @@ int main(int argc, char **argv)
             diff = d;
             noise = n;
         }
-        if (diff <= MAX_DIFF)
+        if (diff <= MAX_DIFF || d > GROSS) /* within the limit, or beyond any noise */
             break;
     }
     if (diff < 0) {
