@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "filecheck.h"
 #include "log.h"
 
 /* The database file as an absolute path for the start-up line; the URL as given when it
@@ -55,6 +56,7 @@ int srv_run(const srv_config *cfg)
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }
+    srv_filecheck(cfg, stderr); /* key files and database readable by group/others */
     auth_config ac;
     srv_config_auth(cfg, &ac);
     if (srv_limits_open(&app, ac.now, err, sizeof err) != 0) {
