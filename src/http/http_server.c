@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ typedef struct http_root_handler {
 static const char ERROR_NOT_FOUND[] = "{\"error\":\"not found\"}";
 static const char ERROR_BUSY[] = "{\"error\":\"service busy\"}";
 static const char ERROR_HEADERS[] = "{\"error\":\"request headers too large\"}";
+static const char ERROR_BAD_REQUEST[] = "{\"error\":\"bad request\"}";
 
 void http_thread_block_signals(void)
 {
@@ -289,6 +291,22 @@ static size_t request_head_size(const h2o_req_t *req)
     return size;
 }
 
+/* What h2o 2.2 lets through but this server refuses: an obsolete line folding (RFC 9112 5.2
+ * allows a 400; h2o hands the continuation line over as a header without a name), and more
+ * than one Content-Type (a singleton field, RFC 9110 5.3: the body could be read as either). */
+static bool request_is_malformed(const h2o_req_t *req)
+{
+    size_t content_types = 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_iovec_t *name = req->headers.entries[i].name;
+        if (name->len == 0)
+            return true;
+        if (h2o_memis(name->base, name->len, H2O_STRLIT("content-type")) && ++content_types > 1)
+            return true;
+    }
+    return false;
+}
+
 /* Every request: a view on the stack (no allocation), the router, then the handler inline
  * or on a worker. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -299,6 +317,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (request_head_size(req) > srv->max_header) {
         req->http1_is_persistent = 0;
         http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
+        return 0;
+    }
+    if (request_is_malformed(req)) {
+        req->http1_is_persistent = 0;
+        http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
         return 0;
     }
 
@@ -519,6 +542,24 @@ static void server_shutdown(http_server *srv)
     }
 }
 
+/* Every connection holds a descriptor. The soft limit a shell or a service manager hands
+ * down is often 1024, far below what an event loop can hold idle: it goes up to the hard
+ * limit (capped at HTTP_NOFILE_MAX), so that the administrator's hard limit, not an accident
+ * of the environment, says how many clients fit. Best effort: a failure leaves it as it was. */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > HTTP_NOFILE_MAX)
+        want = HTTP_NOFILE_MAX;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static void configure_h2o(http_server *srv)
 {
     h2o_globalconf_t *g = &srv->globalconf;
@@ -563,6 +604,7 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
         *why = "out of memory";
         return -1;
     }
+    raise_nofile_limit();
     srv->cfg = *cfg;
     srv->cfg.max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
     srv->max_header = cfg->max_header != 0 ? cfg->max_header : HTTP_DEFAULT_MAX_HEADER;
