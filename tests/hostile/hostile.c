@@ -598,7 +598,7 @@ static void test_authorization(void)
             ok = is_json_error(&r, cases[i].status, cases[i].message, why, sizeof why) &&
                  strcmp(www, cases[i].www) == 0;
             size_t n = strlen(why);
-            snprintf(why + n, sizeof why - n, "; WWW-Authenticate: %s", www);
+            snprintf(why + n, sizeof why - n, "; WWW-Authenticate: %.100s", www);
         }
         check(ok, cases[i].name, "%s", why);
         response_free(&r);
@@ -732,8 +732,6 @@ static void test_bodies(void)
         ok = rc_read_response(&c, &r, HOSTILE_IO_TIMEOUT_MS) &&
              (is_json_error(&r, 413, "request body too large", why, sizeof why) ||
               is_json_error(&r, 400, "bad request", why, sizeof why));
-        if (!ok && r.status == 0)
-            ok = rc_wait_closed(&c, 2000), snprintf(why, sizeof why, "closed, no answer");
         response_free(&r);
         rc_close(&c);
     }
@@ -842,7 +840,7 @@ static void test_json(void)
             if (!exchange(req, strlen(req), &r, NULL) ||
                 !is_json_error(&r, 400, "invalid request", why, sizeof why)) {
                 if (bad++ == 0)
-                    snprintf(first, sizeof first, "%s %s: %s", fields[f].path, body, why);
+                    snprintf(first, sizeof first, "%s %.200s: %.300s", fields[f].path, body, why);
             }
             response_free(&r);
             free(req);
@@ -882,7 +880,7 @@ static void test_json(void)
         if (!exchange(req, strlen(req), &r, NULL) ||
             !is_json_error(&r, 400, "invalid request", why, sizeof why)) {
             if (bad++ == 0)
-                snprintf(first, sizeof first, "%s: %s", patch_bad[i], why);
+                snprintf(first, sizeof first, "%.100s: %.400s", patch_bad[i], why);
         }
         response_free(&r);
         free(req);
