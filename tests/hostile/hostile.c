@@ -1095,6 +1095,68 @@ static void test_duplicates_and_protocol(void)
         response_free(&r);
     }
 
+    /* Targets routes must not be confused by: the router matches the raw origin-form path
+     * exactly, so neither dot segments nor percent-encoding nor an absolute URI reach /me. */
+    {
+        char *auth_line = NULL;
+        if (asprintf(&auth_line, "Authorization: Bearer %s\r\n", g_access) < 0)
+            exit(2);
+        static const char *const paths[] = {
+            "/me/../me", "/./me", "/m%65", "/ME", "http://evil.example/me", "//me"};
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+            char name[128];
+            snprintf(name, sizeof name, "targets: GET %s -> 404 not found JSON", paths[i]);
+            req = build_request("GET", paths[i], auth_line, NULL);
+            expect_error(name, req, strlen(req), 404, "not found");
+            free(req);
+        }
+        free(auth_line);
+    }
+    req = "CONNECT evil.example:443 HTTP/1.1\r\nHost: x\r\n\r\n";
+    expect_error("methods: CONNECT -> 404 not found JSON", req, strlen(req), 404, "not found");
+
+    /* Expect and Transfer-Encoding. */
+    req = "POST /login HTTP/1.1\r\nHost: x\r\nExpect: bananas\r\nContent-Type: application/json"
+          "\r\nContent-Length: 2\r\n\r\n{}";
+    expect_error("Expect: an unknown expectation -> 417 JSON", req, strlen(req), 417,
+                 "expectation failed");
+    req = "POST /login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+          "Content-Type: application/json\r\n\r\n0\r\n\r\n";
+    expect_error("Transfer-Encoding other than chunked -> 400 bad request JSON", req, strlen(req),
+                 400, "bad request");
+    {
+        rconn c;
+        int first = 0, second = 0;
+        snprintf(why, sizeof why, "no answer");
+        if (rc_open(&c)) {
+            const char *h = "POST /login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+            rc_send(&c, h, strlen(h));
+            /* "100 Continue" has no length: read its head alone. */
+            long deadline = now_ms() + HOSTILE_IO_TIMEOUT_MS;
+            char *end = NULL;
+            while ((end = c.len > 0 ? memmem(c.buf, c.len, "\r\n\r\n", 4) : NULL) == NULL &&
+                   rc_fill(&c, deadline))
+                ;
+            if (end != NULL) {
+                sscanf(c.buf, "HTTP/1.%*d %d", &first);
+                size_t used = (size_t)(end - c.buf) + 4;
+                memmove(c.buf, c.buf + used, c.len - used);
+                c.len -= used;
+                rc_send(&c, "{}", 2);
+                if (rc_read_response(&c, &r, HOSTILE_IO_TIMEOUT_MS)) {
+                    second = r.status;
+                    is_json_error(&r, 400, "username and password are required", why, sizeof why);
+                }
+                response_free(&r);
+            }
+            rc_close(&c);
+        }
+        check(first == 100 && second == 400,
+              "Expect: 100-continue -> 100, then the body is read (400 missing fields)",
+              "%d then %s", first, why);
+    }
+
     /* Pipelining: three requests in one write, one of them blocking (a login on a worker),
      * answered in order on the one connection. */
     char *pipe3 = NULL;
