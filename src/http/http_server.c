@@ -291,11 +291,18 @@ static size_t request_head_size(const h2o_req_t *req)
     return size;
 }
 
-/* What h2o 2.2 lets through but this server refuses: an obsolete line folding (RFC 9112 5.2
- * allows a 400; h2o hands the continuation line over as a header without a name), and more
- * than one Content-Type (a singleton field, RFC 9110 5.3: the body could be read as either). */
-static bool request_is_malformed(const h2o_req_t *req)
+/* What h2o 2.2 lets through but this server refuses: an HTTP/1.1 request without Host
+ * (RFC 9112 3.2: a server MUST answer 400; h2o puts the default host's name in its place,
+ * the very string of the host configuration, which a Host line never points at), an
+ * obsolete line folding (RFC 9112 5.2 allows a 400; h2o hands the continuation line over
+ * as a header without a name), and more than one Content-Type (a singleton field, RFC 9110
+ * 5.3: the body could be read as either). */
+static bool request_is_malformed(const http_server *srv, const h2o_req_t *req)
 {
+    const char *default_host = srv->globalconf.hosts[0]->authority.hostport.base;
+    if (req->version >= 0x101 &&
+        (req->input.authority.base == NULL || req->input.authority.base == default_host))
+        return true;
     size_t content_types = 0;
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_iovec_t *name = req->headers.entries[i].name;
@@ -319,7 +326,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
         return 0;
     }
-    if (request_is_malformed(req)) {
+    if (request_is_malformed(srv, req)) {
         req->http1_is_persistent = 0;
         http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
         return 0;

@@ -1054,9 +1054,16 @@ static void test_duplicates_and_protocol(void)
     response_free(&r);
     free(r10);
     req = "GET /healthz HTTP/1.1\r\n\r\n";
-    ok = exchange(req, strlen(req), &r, NULL);
-    check(ok && (r.status == 200 || r.status == 400), "HTTP/1.1 without Host -> answered",
-          "status %d", r.status);
+    snprintf(why, sizeof why, "no answer");
+    ok = exchange(req, strlen(req), &r, &closed) &&
+         is_json_error(&r, 400, "bad request", why, sizeof why);
+    check(ok && closed, "HTTP/1.1 without Host -> 400 bad request JSON, closed (RFC 9112 3.2)",
+          "%s", why);
+    response_free(&r);
+    req = "GET /healthz HTTP/1.1\r\nHost: default\r\n\r\n";
+    ok = exchange(req, strlen(req), &r, NULL) && r.status == 200;
+    check(ok, "HTTP/1.1 with Host: default (the internal host name) -> 200", "status %d",
+          r.status);
     response_free(&r);
     req = "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n";
     snprintf(why, sizeof why, "no answer");
