@@ -196,6 +196,28 @@ static void on_conn_close(void *data)
     free(conn);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* The pause is over: listen for connections again (unless the loop is stopping). */
+static void on_accept_pause_over(h2o_timeout_entry_t *entry)
+{
+    http_loop *loop = H2O_STRUCT_FROM_MEMBER(http_loop, accept_pause_entry, entry);
+    if (loop->listener != NULL && !loop->stopping)
+        h2o_socket_read_start(loop->listener, on_accept);
+}
+
+/* Out of descriptors (or kernel memory): the connection waits in the kernel's queue, and the
+ * listener stays readable, so the loop would be woken for it again at once, and again,
+ * burning a core until a descriptor frees up. Stop reading the listener for a moment instead;
+ * idle connections closing (the request timeout) free descriptors meanwhile. */
+static void pause_accepting(http_loop *loop)
+{
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        return;
+    h2o_socket_read_stop(loop->listener);
+    h2o_timeout_link(loop->evloop, &loop->accept_pause_timeout, &loop->accept_pause_entry);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     http_loop *loop = listener->data;
@@ -207,8 +229,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         memset(&peer, 0, sizeof(peer));
         socklen_t peerlen = sizeof(peer);
         int fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN: all taken; anything else (EMFILE...): retried on the next event */
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(loop);
+            return; /* EAGAIN: all taken; anything else: retried on the next event */
+        }
         http_conn *conn = malloc(sizeof(*conn));
         if (conn == NULL) {
             close(fd);
@@ -411,6 +436,8 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     }
     if (loop->has_tick && h2o_timeout_is_linked(&loop->tick_entry))
         h2o_timeout_unlink(&loop->tick_entry);
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        h2o_timeout_unlink(&loop->accept_pause_entry);
     /* No more keep-alive: answers say "Connection: close". (Not h2o_context_request_shutdown,
      * whose HTTP/2 part arms a timer that h2o_context_dispose then trips on.) An idle
      * connection reads EOF and closes; one waiting for its answer gets it first, since h2o
@@ -457,6 +484,9 @@ static void loop_teardown(http_loop *loop)
     if (h2o_timeout_is_linked(&loop->grace_entry))
         h2o_timeout_unlink(&loop->grace_entry);
     h2o_timeout_dispose(loop->evloop, &loop->grace_timeout);
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        h2o_timeout_unlink(&loop->accept_pause_entry);
+    h2o_timeout_dispose(loop->evloop, &loop->accept_pause_timeout);
     h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->done_receiver);
     h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->wake_receiver);
     h2o_multithread_queue_t *queue = loop->ctx.queue;
@@ -494,6 +524,8 @@ static void loop_init(http_loop *loop)
     h2o_socket_read_start(loop->listener, on_accept);
     h2o_timeout_init(loop->evloop, &loop->grace_timeout, HTTP_SHUTDOWN_GRACE_MS);
     loop->grace_entry.cb = on_grace_over;
+    h2o_timeout_init(loop->evloop, &loop->accept_pause_timeout, HTTP_ACCEPT_PAUSE_MS);
+    loop->accept_pause_entry.cb = on_accept_pause_over;
     if (loop->index == 0 && srv->cfg.tick != NULL && srv->cfg.tick_ms > 0) {
         h2o_timeout_init(loop->evloop, &loop->tick_timeout, srv->cfg.tick_ms);
         loop->tick_entry.cb = on_tick;

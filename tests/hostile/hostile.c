@@ -47,9 +47,11 @@
 #define HOSTILE_IDLE_CONNS 10000          /* the figure */
 #define HOSTILE_RSS_BOUND_KIB (64 * 1024) /* the server's VmRSS, whole test incl. 10k idle */
 #define HOSTILE_SLOWLORIS_CONNS 5
-#define HOSTILE_IO_TIMEOUT_MS 10000 /* one answer on a raw socket */
-#define HOSTILE_ME_PAUSE_MS 20      /* between two GET /me of the loop */
-#define HOSTILE_ME_MAX_S 600        /* the loop's own bound, whatever happens */
+#define HOSTILE_EXHAUSTED_WINDOW_MS 3000 /* CPU measured while out of descriptors */
+#define HOSTILE_EXHAUSTED_CPU_S 0.5      /* spinning on accept burned 1.5 s in 3 s */
+#define HOSTILE_IO_TIMEOUT_MS 10000      /* one answer on a raw socket */
+#define HOSTILE_ME_PAUSE_MS 20           /* between two GET /me of the loop */
+#define HOSTILE_ME_MAX_S 600             /* the loop's own bound, whatever happens */
 #define HOSTILE_MAX_SERVE_ARGS 32
 #define LIT(s) s, sizeof(s) - 1 /* a byte string that may hold NULs, and its length */
 
@@ -1330,6 +1332,63 @@ static void test_idle_connections(void)
     check(fresh_me_ok(), "idle: GET /me on a new connection after they are gone", NULL);
 }
 
+/* The server's CPU time (user + system) in seconds, or -1. */
+static double server_cpu_s(void)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)g_server_pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* More clients than the server has descriptors: its soft limit is lowered (prlimit) to 50
+ * above what it holds, and 300 connections come. The ones it cannot accept wait in the
+ * kernel's queue; the server must not spin on a listener it cannot accept from (it pauses
+ * accepting), must keep serving the connections it has (the /me loop), and must accept again
+ * once descriptors are free. The bound is on CPU burned, like the RSS bound on memory. */
+static void test_fd_exhaustion(void)
+{
+    struct rlimit orig, low;
+    if (prlimit(g_server_pid, RLIMIT_NOFILE, NULL, &orig) != 0) {
+        check(false, "descriptors exhausted: prlimit on the server", "%s", strerror(errno));
+        return;
+    }
+    low.rlim_cur = (rlim_t)server_fd_count() + 50;
+    low.rlim_max = orig.rlim_max;
+    if (prlimit(g_server_pid, RLIMIT_NOFILE, &low, NULL) != 0) {
+        check(false, "descriptors exhausted: prlimit on the server", "%s", strerror(errno));
+        return;
+    }
+    enum { NCONN = 300 };
+    int fds[NCONN], n = 0;
+    for (; n < NCONN; n++)
+        if ((fds[n] = tcp_connect()) < 0)
+            break;
+    sleep_ms(500);
+    double c0 = server_cpu_s();
+    sleep_ms(HOSTILE_EXHAUSTED_WINDOW_MS);
+    double c1 = server_cpu_s();
+    check(n == NCONN && c0 >= 0 && c1 - c0 < HOSTILE_EXHAUSTED_CPU_S,
+          "descriptors exhausted: the server does not spin on the listener",
+          "%d connections, %.2f s of CPU in %.1f s, bound %.1f s", n, c1 - c0,
+          HOSTILE_EXHAUSTED_WINDOW_MS / 1000.0, HOSTILE_EXHAUSTED_CPU_S);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    prlimit(g_server_pid, RLIMIT_NOFILE, &orig, NULL);
+    check(fresh_me_ok(), "descriptors exhausted: once they are free, a new client is answered",
+          NULL);
+}
+
 /* ---- main ---- */
 
 static void usage(void)
@@ -1447,6 +1506,7 @@ int main(int argc, char **argv)
     test_duplicates_and_protocol();
     test_slow_clients();
     test_idle_connections();
+    test_fd_exhaustion();
 
     atomic_store(&me.stop, true);
     pthread_join(me.thread, NULL);
