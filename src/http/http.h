@@ -13,7 +13,10 @@
 #define HTTP_MAX_RESPONSE_HEADERS 8
 #define HTTP_DEFAULT_MAX_BODY (64u * 1024u)      /* bytes; larger -> 413 */
 #define HTTP_DEFAULT_MAX_HEADER (16u * 1024u)    /* all request headers together */
-#define HTTP_DEFAULT_IDLE_TIMEOUT_MS 30000
+/* h2o's HTTP/1 request timeout (its own default too): a connection is closed when a whole
+ * request (head and body) has not arrived this long after the previous answer or the
+ * accept. It is both the keep-alive idle timeout and the slow-client (slowloris) bound. */
+#define HTTP_DEFAULT_IDLE_TIMEOUT_MS 10000
 #define HTTP_PEER_MAX 64
 
 typedef struct http_request {

@@ -20,6 +20,8 @@
 #define HTTP_ACCEPT_BATCH 16         /* accept() calls per readiness event, to stay fair */
 #define HTTP_SHUTDOWN_GRACE_MS 5000u /* after a stop, connections still open are cut */
 #define HTTP_ADDRESS_MAX 64          /* "[" IPv6 "]:" port */
+#define HTTP_NOFILE_MAX 1048576      /* the open-files soft limit is raised to at most this */
+#define HTTP_ACCEPT_PAUSE_MS 100u    /* out of descriptors: accept again after this long */
 
 /* What http_request.impl points at, so that http_header works both on the event loop (the
  * live h2o request) and on a worker (the job's private copy of the headers). */
@@ -74,6 +76,8 @@ typedef struct http_loop {
     bool has_tick;
     h2o_timeout_t grace_timeout;
     h2o_timeout_entry_t grace_entry;
+    h2o_timeout_t accept_pause_timeout; /* accepting paused: out of descriptors */
+    h2o_timeout_entry_t accept_pause_entry;
 } http_loop;
 
 struct http_server {

@@ -168,8 +168,10 @@ void http_send_response(h2o_req_t *req, const http_response *resp)
  * max_request_entity_size -> 413, broken chunked encoding -> 400, unknown Expect -> 417, a path
  * no pathconf matches -> 404) with h2o_send_error_generic, which binds the request to the
  * host's fallback pathconf and sends text/plain. A filter on that pathconf replaces the body
- * with our JSON. (Requests h2o cannot parse at all, or headers over H2O_MAX_REQLEN, get no
- * response: h2o closes the connection.) */
+ * with our JSON. Requests h2o cannot parse at all (picohttpparser refuses the head, more than
+ * H2O_MAX_HEADERS headers, a head over H2O_MAX_REQLEN) never reach a pathconf: h2o writes its
+ * fixed "400 Bad Request" text/plain bytes straight to the socket and closes, and no filter
+ * can see them (docs/OPERATIONS.md, "Limits and timeouts": a known gap). */
 
 typedef struct error_ostream {
     h2o_ostream_t super;

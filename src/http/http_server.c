@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ typedef struct http_root_handler {
 static const char ERROR_NOT_FOUND[] = "{\"error\":\"not found\"}";
 static const char ERROR_BUSY[] = "{\"error\":\"service busy\"}";
 static const char ERROR_HEADERS[] = "{\"error\":\"request headers too large\"}";
+static const char ERROR_BAD_REQUEST[] = "{\"error\":\"bad request\"}";
 
 void http_thread_block_signals(void)
 {
@@ -194,6 +196,28 @@ static void on_conn_close(void *data)
     free(conn);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* The pause is over: listen for connections again (unless the loop is stopping). */
+static void on_accept_pause_over(h2o_timeout_entry_t *entry)
+{
+    http_loop *loop = H2O_STRUCT_FROM_MEMBER(http_loop, accept_pause_entry, entry);
+    if (loop->listener != NULL && !loop->stopping)
+        h2o_socket_read_start(loop->listener, on_accept);
+}
+
+/* Out of descriptors (or kernel memory): the connection waits in the kernel's queue, and the
+ * listener stays readable, so the loop would be woken for it again at once, and again,
+ * burning a core until a descriptor frees up. Stop reading the listener for a moment instead;
+ * idle connections closing (the request timeout) free descriptors meanwhile. */
+static void pause_accepting(http_loop *loop)
+{
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        return;
+    h2o_socket_read_stop(loop->listener);
+    h2o_timeout_link(loop->evloop, &loop->accept_pause_timeout, &loop->accept_pause_entry);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     http_loop *loop = listener->data;
@@ -205,8 +229,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         memset(&peer, 0, sizeof(peer));
         socklen_t peerlen = sizeof(peer);
         int fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN: all taken; anything else (EMFILE...): retried on the next event */
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(loop);
+            return; /* EAGAIN: all taken; anything else: retried on the next event */
+        }
         http_conn *conn = malloc(sizeof(*conn));
         if (conn == NULL) {
             close(fd);
@@ -289,6 +316,29 @@ static size_t request_head_size(const h2o_req_t *req)
     return size;
 }
 
+/* What h2o 2.2 lets through but this server refuses: an HTTP/1.1 request without Host
+ * (RFC 9112 3.2: a server MUST answer 400; h2o puts the default host's name in its place,
+ * the very string of the host configuration, which a Host line never points at), an
+ * obsolete line folding (RFC 9112 5.2 allows a 400; h2o hands the continuation line over
+ * as a header without a name), and more than one Content-Type (a singleton field, RFC 9110
+ * 5.3: the body could be read as either). */
+static bool request_is_malformed(const http_server *srv, const h2o_req_t *req)
+{
+    const char *default_host = srv->globalconf.hosts[0]->authority.hostport.base;
+    if (req->version >= 0x101 &&
+        (req->input.authority.base == NULL || req->input.authority.base == default_host))
+        return true;
+    size_t content_types = 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_iovec_t *name = req->headers.entries[i].name;
+        if (name->len == 0)
+            return true;
+        if (h2o_memis(name->base, name->len, H2O_STRLIT("content-type")) && ++content_types > 1)
+            return true;
+    }
+    return false;
+}
+
 /* Every request: a view on the stack (no allocation), the router, then the handler inline
  * or on a worker. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -299,6 +349,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (request_head_size(req) > srv->max_header) {
         req->http1_is_persistent = 0;
         http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
+        return 0;
+    }
+    if (request_is_malformed(srv, req)) {
+        req->http1_is_persistent = 0;
+        http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
         return 0;
     }
 
@@ -381,6 +436,8 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     }
     if (loop->has_tick && h2o_timeout_is_linked(&loop->tick_entry))
         h2o_timeout_unlink(&loop->tick_entry);
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        h2o_timeout_unlink(&loop->accept_pause_entry);
     /* No more keep-alive: answers say "Connection: close". (Not h2o_context_request_shutdown,
      * whose HTTP/2 part arms a timer that h2o_context_dispose then trips on.) An idle
      * connection reads EOF and closes; one waiting for its answer gets it first, since h2o
@@ -427,6 +484,9 @@ static void loop_teardown(http_loop *loop)
     if (h2o_timeout_is_linked(&loop->grace_entry))
         h2o_timeout_unlink(&loop->grace_entry);
     h2o_timeout_dispose(loop->evloop, &loop->grace_timeout);
+    if (h2o_timeout_is_linked(&loop->accept_pause_entry))
+        h2o_timeout_unlink(&loop->accept_pause_entry);
+    h2o_timeout_dispose(loop->evloop, &loop->accept_pause_timeout);
     h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->done_receiver);
     h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->wake_receiver);
     h2o_multithread_queue_t *queue = loop->ctx.queue;
@@ -465,6 +525,8 @@ static void loop_init(http_loop *loop)
     h2o_socket_read_start(loop->listener, on_accept);
     h2o_timeout_init(loop->evloop, &loop->grace_timeout, HTTP_SHUTDOWN_GRACE_MS);
     loop->grace_entry.cb = on_grace_over;
+    h2o_timeout_init(loop->evloop, &loop->accept_pause_timeout, HTTP_ACCEPT_PAUSE_MS);
+    loop->accept_pause_entry.cb = on_accept_pause_over;
     if (loop->index == 0 && srv->cfg.tick != NULL && srv->cfg.tick_ms > 0) {
         h2o_timeout_init(loop->evloop, &loop->tick_timeout, srv->cfg.tick_ms);
         loop->tick_entry.cb = on_tick;
@@ -520,6 +582,24 @@ static void server_shutdown(http_server *srv)
     }
 }
 
+/* Every connection holds a descriptor. The soft limit a shell or a service manager hands
+ * down is often 1024, far below what an event loop can hold idle: it goes up to the hard
+ * limit (capped at HTTP_NOFILE_MAX), so that the administrator's hard limit, not an accident
+ * of the environment, says how many clients fit. Best effort: a failure leaves it as it was. */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > HTTP_NOFILE_MAX)
+        want = HTTP_NOFILE_MAX;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static void configure_h2o(http_server *srv)
 {
     h2o_globalconf_t *g = &srv->globalconf;
@@ -569,6 +649,7 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
         return -1;
     }
     srv->ssl_ctx = ssl_ctx;
+    raise_nofile_limit();
     srv->cfg = *cfg;
     srv->cfg.max_body = cfg->max_body != 0 ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
     srv->max_header = cfg->max_header != 0 ? cfg->max_header : HTTP_DEFAULT_MAX_HEADER;

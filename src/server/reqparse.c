@@ -31,10 +31,13 @@ bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *t
 {
     static const char scheme[] = "Bearer";
     const size_t n = sizeof scheme - 1;
-    if (len <= n || strncasecmp(value, scheme, n) != 0 || !is_ws(value[n]))
+    /* RFC 6750 2.1: credentials = "Bearer" 1*SP b64token. Spaces only between the scheme
+     * and the token (a tab is not SP); trailing spaces or tabs are the field's optional
+     * white space (RFC 9110 5.5), which the HTTP parser may or may not have trimmed. */
+    if (len <= n || strncasecmp(value, scheme, n) != 0 || value[n] != ' ')
         return false;
     size_t start = n;
-    while (start < len && is_ws(value[start]))
+    while (start < len && value[start] == ' ')
         start++;
     size_t end = len;
     while (end > start && is_ws(value[end - 1]))

@@ -14,9 +14,9 @@
 /* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
 bool srv_is_b64token(const char *s, size_t len);
 
-/* "Bearer TOKEN": the scheme case-insensitive, then one or more spaces or tabs, then a
- * b64token, then optional trailing spaces. Returns true and points *tok at the token;
- * false for any other scheme or a malformed token. */
+/* "Bearer TOKEN": the scheme case-insensitive, then one or more spaces (not tabs: RFC 6750
+ * says 1*SP), then a b64token, then optional trailing spaces or tabs. Returns true and points
+ * *tok at the token; false for any other scheme or a malformed token. */
 bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *tok_len);
 
 /* The value of cookie `name` in a Cookie header ("a=1; name=v"), unquoted. Returns false

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -231,13 +232,22 @@ static int get_string(json_t *obj, const char *key, const char **out)
     return 1;
 }
 
+/* Whether an Authorization value names the Bearer scheme (case-insensitive, RFC 9110 11.1),
+ * whatever follows it. Another scheme (Basic ...) or an empty value presents no bearer
+ * token at all: RFC 6750 3.1 answers that without an error code. */
+static bool names_bearer(const char *h, size_t len)
+{
+    return len >= 6 && strncasecmp(h, "Bearer", 6) == 0 &&
+           (len == 6 || h[6] == ' ' || h[6] == '\t');
+}
+
 /* The access token's principal; false after answering 401. */
 static bool authenticate(srv_app *app, const http_request *req, http_response *resp,
                          auth_principal *who)
 {
     size_t len = 0, count = 0, tok_len = 0;
     const char *tok = NULL, *h = http_header(req, "authorization", &len, &count);
-    if (h == NULL) {
+    if (h == NULL || (count == 1 && !names_bearer(h, len))) {
         reply_missing_token(resp);
         return false;
     }
@@ -399,11 +409,20 @@ static void h_logout(srv_app *app, const http_request *req, http_response *resp)
     size_t tok_len = 0;
     http_response tmp = {0};
     /* Logout succeeds for an invalid or missing token: it has nothing left to revoke. A
-     * valid token's family that the store cannot revoke now is no success (503). */
+     * body that is not what the API takes (refresh_token not a string) is still malformed
+     * input: 400, as for /refresh. A valid token's family that the store cannot revoke now
+     * is no success (503). */
     auth_err err = AUTH_OK;
-    if (refresh_token_of(req, body, &tmp, &tok, &tok_len) == 1)
+    int found = refresh_token_of(req, body, &tmp, &tok, &tok_len);
+    if (found == 1)
         err = auth_logout(app->au, tok, tok_len);
+    bool malformed = found < 0 && tmp.status == 400;
     http_response_clear(&tmp);
+    if (malformed) {
+        json_decref(body);
+        http_response_error(resp, 400, MSG_INVALID_REQUEST);
+        return;
+    }
     json_decref(body);
     if (err != AUTH_OK) {
         reply_auth_error(resp, err);

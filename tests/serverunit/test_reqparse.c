@@ -20,7 +20,9 @@ static void test_bearer(void **state)
         {"bearer abc", "abc"},
         {"BEARER abc", "abc"},
         {"Bearer   abc  ", "abc"},
-        {"Bearer\tabc", "abc"},
+        {"Bearer\tabc", NULL}, /* RFC 6750: 1*SP, and a tab is not SP */
+        {"Bearer \tabc", NULL},
+        {"Bearer abc\t", "abc"}, /* trailing OWS */
         {"Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIn0.c2ln",
          "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxIn0.c2ln"},
         {"Bearer a-b_c~d+e/f==", "a-b_c~d+e/f=="},
