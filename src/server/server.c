@@ -74,7 +74,7 @@ int srv_run(const srv_config *cfg)
         .threads = (unsigned)cfg->threads,
         .workers = (unsigned)cfg->workers,
         .max_body = (size_t)cfg->max_body,
-        .idle_timeout_ms = HTTP_DEFAULT_IDLE_TIMEOUT_MS,
+        .idle_timeout_ms = (unsigned)cfg->request_timeout * 1000u,
         .tls_cert = cfg->tls_cert[0] != '\0' ? cfg->tls_cert : NULL,
         .tls_key = cfg->tls_key[0] != '\0' ? cfg->tls_key : NULL,
         .router = srv_route,

@@ -67,6 +67,7 @@ typedef struct srv_config {
     int log_level;    /* enum srv_log_level */
     int registration; /* enum srv_registration */
     int64_t max_body;
+    int64_t request_timeout; /* seconds */
     char *web_dir;
     int64_t argon2_t, argon2_m_kib;
     int key_alg; /* index into the key-alg choices; srv_config_key_alg converts */

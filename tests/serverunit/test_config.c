@@ -59,6 +59,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.refresh_ttl, 604800);
     assert_int_equal(cfg.refresh_grace, 10);
     assert_int_equal(cfg.max_body, 65536);
+    assert_int_equal(cfg.request_timeout, 10);
     assert_int_equal(cfg.log_level, SRV_LOG_INFO);
     assert_int_equal(cfg.registration, SRV_REG_OPEN);
     assert_int_equal(srv_config_key_alg(&cfg), JWTD_ALG_EDDSA);
@@ -111,6 +112,12 @@ static void test_values(void **state)
          "invalid value for max-body (SRC): '100' is out of range (1024 to 16777216)"},
         {"max-body", "1G", 0,
          "invalid value for max-body (SRC): '1G' is not a number of bytes (e.g. 65536, 64K, 1M)"},
+        {"request-timeout", "30", 30, NULL},
+        {"request-timeout", "2m", 120, NULL},
+        {"request-timeout", "0", 0,
+         "invalid value for request-timeout (SRC): '0' is out of range (1 to 3600)"},
+        {"request-timeout", "2h", 0,
+         "invalid value for request-timeout (SRC): '2h' is out of range (1 to 3600)"},
         {"threads", "4", 4, NULL},
         {"threads", "4k", 0, "invalid value for threads (SRC): '4k' is not a whole number"},
         {"threads", "1000", 0,
