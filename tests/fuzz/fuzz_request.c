@@ -23,11 +23,12 @@
  * 503, header values without CR/LF, and no password hash or signing secret in the body.
  *
  * State: the database and the auth service are built once per process in a temporary
- * directory (Argon2id t=1, 8 KiB; users admin (id 1, role admin), alice (2, user) and
- * mallory (3, disabled)) and kept as a template file. Before every input the working
- * database is a fresh copy of the template and the auth service is reopened on it, so an
- * input's effect (a registration, a rotation, a disabled admin) never reaches the next one:
- * each input runs the same in libFuzzer and in the replay, and the database never grows.
+ * directory (/dev/shm when it exists, else $TMPDIR or /tmp; removed at exit) (Argon2id t=1, 8 KiB; users admin (id 1, role admin), alice (2, user) and
+ * mallory (3, disabled)) and kept as a template file. Before every input that follows one
+ * that reached a blocking handler (the only ones that write), the working database is a
+ * fresh copy of the template and the auth service is reopened on it, so an input's effect (a
+ * registration, a rotation, a disabled admin) never reaches the next one: each input runs
+ * the same in libFuzzer and in the replay, and the database never grows.
  *
  * JWTD_FUZZ_VERBOSE=1 prints each request's status and the start of its body.
  * JWTD_FUZZ_WRITE_SEEDS=DIR: on its first input, the harness writes its seed corpus (one
@@ -75,6 +76,7 @@ typedef struct fuzz_state {
     /* Live tokens of the template database (its refresh tokens are unspent in every copy). */
     char *access, *refresh, *admin_access, *admin_refresh;
     bool verbose; /* JWTD_FUZZ_VERBOSE=1: one line per request on stderr */
+    bool dirty;   /* an input reached a blocking handler since the last copy */
 } fuzz_state;
 
 static fuzz_state S;
@@ -179,11 +181,15 @@ static void setup(void)
     ready = 1;
     srv_log_set_level(SRV_LOG_ERROR);
     S.verbose = getenv("JWTD_FUZZ_VERBOSE") != NULL;
+    /* tmpfs when there is one: SQLite's fsyncs on a disk would make most of the time. */
     const char *tmp = getenv("TMPDIR");
-    snprintf(S.dir, sizeof S.dir, "%s/jwtd-fuzz-XXXXXX",
-             tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (mkdtemp(S.dir) == NULL)
-        fail("mkdtemp");
+    snprintf(S.dir, sizeof S.dir, "/dev/shm/jwtd-fuzz-XXXXXX");
+    if (mkdtemp(S.dir) == NULL) {
+        snprintf(S.dir, sizeof S.dir, "%s/jwtd-fuzz-XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 40 ? tmp : "/tmp");
+        if (mkdtemp(S.dir) == NULL)
+            fail("mkdtemp");
+    }
     snprintf(S.template_db, sizeof S.template_db, "%s/template.db", S.dir);
     snprintf(S.work_db, sizeof S.work_db, "%s/work.db", S.dir);
 
@@ -464,6 +470,7 @@ static void handle(const char *p, size_t len, const char *in, size_t in_len)
     parse_request(p, len, &pr);
     bool blocking = false;
     http_handler_fn fn = srv_route(&S.app, &pr.req, &blocking);
+    S.dirty |= blocking; /* only blocking handlers write to the store */
     http_response resp = {0};
     if (fn != NULL)
         fn(&S.app, &pr.req, &resp);
@@ -485,10 +492,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *in = expand((const char *)data, size, &len);
     if (in == NULL)
         return 0;
-    /* A fresh copy of the template: nothing an input does reaches the next one. */
-    remove_work_db();
-    copy_file(S.template_db, S.work_db);
-    open_service(S.work_db);
+    /* A fresh copy of the template after any input that may have written (it reached a
+     * blocking handler): nothing an input does reaches the next one. */
+    if (S.dirty || S.app.au == NULL) {
+        close_service();
+        remove_work_db();
+        copy_file(S.template_db, S.work_db);
+        open_service(S.work_db);
+        S.dirty = false;
+    }
     const char *p = in;
     size_t left = len;
     const size_t sep_len = sizeof FUZZ_SEPARATOR - 1;
@@ -504,7 +516,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = sep + sep_len;
         left -= n + sep_len;
     }
-    close_service();
     free(in);
     return 0;
 }
