@@ -30,7 +30,8 @@
  * registration, a rotation, a disabled admin) never reaches the next one: each input runs
  * the same in libFuzzer and in the replay, and the database never grows.
  *
- * JWTD_FUZZ_VERBOSE=1 prints each request's status and the start of its body.
+ * JWTD_FUZZ_VERBOSE=1 prints each request's status and the start of its body;
+ * JWTD_FUZZ_LOG_LEVEL=info|debug turns the server's JSON log lines on (stderr).
  * JWTD_FUZZ_WRITE_SEEDS=DIR: on its first input, the harness writes its seed corpus (one
  * realistic request for every route, with literal tokens) into DIR and exits. */
 #include <errno.h>
@@ -179,7 +180,12 @@ static void setup(void)
     if (ready)
         return;
     ready = 1;
-    srv_log_set_level(SRV_LOG_ERROR);
+    /* JWTD_FUZZ_LOG_LEVEL=debug also runs the request log lines (noisy: with libFuzzer, add
+     * -close_fd_mask=2). Default: error, which only a 5xx would print. */
+    const char *lvl = getenv("JWTD_FUZZ_LOG_LEVEL");
+    srv_log_set_level(lvl != NULL && strcmp(lvl, "debug") == 0  ? SRV_LOG_DEBUG
+                      : lvl != NULL && strcmp(lvl, "info") == 0 ? SRV_LOG_INFO
+                                                                 : SRV_LOG_ERROR);
     S.verbose = getenv("JWTD_FUZZ_VERBOSE") != NULL;
     /* tmpfs when there is one: SQLite's fsyncs on a disk would make most of the time. */
     const char *tmp = getenv("TMPDIR");
