@@ -347,9 +347,9 @@ int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t e
         return fail(err, errlen, "out of memory");
     }
     size_t len = fread(text, 1, SRV_MAX_CONFIG_FILE + 1, f);
-    int rc = ferror(f) ? fail(err, errlen, "cannot read config file '%s': %s", path,
-                              strerror(errno))
-                       : srv_config_apply_text(cfg, text, len, path, err, errlen);
+    int rc = ferror(f)
+                 ? fail(err, errlen, "cannot read config file '%s': %s", path, strerror(errno))
+                 : srv_config_apply_text(cfg, text, len, path, err, errlen);
     fclose(f);
     /* The text may hold the secret. */
     OPENSSL_cleanse(text, len);

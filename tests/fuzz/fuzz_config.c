@@ -105,11 +105,11 @@ static void check_message(int rc, const char *err, size_t errlen, const char *wh
 }
 
 /* One call into out with a full buffer: call_with(err, errlen) is a macro naming the call. */
-#define STEP(out, what, call_with)                                                            \
-    do {                                                                                      \
-        memset((out)->msg, FILL, sizeof(out)->msg);                                           \
-        (out)->rc = call_with((out)->msg, sizeof(out)->msg);                                  \
-        check_message((out)->rc, (out)->msg, sizeof(out)->msg, what);                         \
+#define STEP(out, what, call_with)                                                                 \
+    do {                                                                                           \
+        memset((out)->msg, FILL, sizeof(out)->msg);                                                \
+        (out)->rc = call_with((out)->msg, sizeof(out)->msg);                                       \
+        check_message((out)->rc, (out)->msg, sizeof(out)->msg, what);                              \
     } while (0)
 
 static bool same(const outcome *a, const outcome *b)

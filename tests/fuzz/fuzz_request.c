@@ -11,7 +11,8 @@
  * Placeholders anywhere in the input are replaced by live tokens of the seeded users before
  * parsing: @ACCESS@ / @REFRESH@ (alice, role user), @ADMIN@ / @ADMIN_REFRESH@ (admin).
  * The seeds also carry literal access tokens, valid in every run because the service signs
- * HS256 with a fixed secret and runs on a fixed clock (FUZZ_NOW, below): the fuzzer mutates those.
+ * HS256 with a fixed secret and runs on a fixed clock (FUZZ_NOW, below): the fuzzer mutates
+ * those.
  *
  * Each request is parsed into an http_request whose parts are exact-size heap copies (no
  * terminating NUL, so ASan sees any read past a length) and whose headers are the plain
@@ -23,8 +24,9 @@
  * 503, header values without CR/LF, and no password hash or signing secret in the body.
  *
  * State: the database and the auth service are built once per process in a temporary
- * directory (/dev/shm when it exists, else $TMPDIR or /tmp; removed at exit) (Argon2id t=1, 8 KiB; users admin (id 1, role admin), alice (2, user) and
- * mallory (3, disabled)) and kept as a template file. Before every input that follows one
+ * directory (/dev/shm when it exists, else $TMPDIR or /tmp; removed at exit), with Argon2id
+ * t=1, 8 KiB and three users: admin (id 1, role admin), alice (2, user) and mallory (3,
+ * disabled); the database is kept as a template file. Before every input that follows one
  * that reached a blocking handler (the only ones that write), the working database is a
  * fresh copy of the template and the auth service is reopened on it, so an input's effect (a
  * registration, a rotation, a disabled admin) never reaches the next one: each input runs
@@ -185,7 +187,7 @@ static void setup(void)
     const char *lvl = getenv("JWTD_FUZZ_LOG_LEVEL");
     srv_log_set_level(lvl != NULL && strcmp(lvl, "debug") == 0  ? SRV_LOG_DEBUG
                       : lvl != NULL && strcmp(lvl, "info") == 0 ? SRV_LOG_INFO
-                                                                 : SRV_LOG_ERROR);
+                                                                : SRV_LOG_ERROR);
     S.verbose = getenv("JWTD_FUZZ_VERBOSE") != NULL;
     /* tmpfs when there is one: SQLite's fsyncs on a disk would make most of the time. */
     const char *tmp = getenv("TMPDIR");
@@ -202,8 +204,8 @@ static void setup(void)
     char err[SRV_ERRMSG];
     srv_config_init(&S.cfg);
     static const char *const set[][2] = {
-        {"argon2-t", "1"},       {"argon2-m-kib", "8"}, {"access-ttl", "1h"},
-        {"refresh-ttl", "7d"},   {"refresh-grace", "0"}, /* a second use is reuse */
+        {"argon2-t", "1"},     {"argon2-m-kib", "8"},  {"access-ttl", "1h"},
+        {"refresh-ttl", "7d"}, {"refresh-grace", "0"}, /* a second use is reuse */
     };
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         if (srv_config_set(&S.cfg, srv_option_find(set[i][0]), set[i][1], "fuzz", err,
@@ -216,7 +218,7 @@ static void setup(void)
         fail(err);
     S.app.cfg = &S.cfg;
     S.app.started = (int64_t)time(NULL); /* the handlers count uptime on time() */
-    srv_web_open(&S.app); /* the repository's web/: GET / and the static files */
+    srv_web_open(&S.app);                /* the repository's web/: GET / and the static files */
 
     open_service(S.template_db);
     static const char *const admin_roles[] = {"admin"};
@@ -407,7 +409,8 @@ static bool leaks(const http_response *resp, const char *in, size_t in_len, cons
 
 static void violated(const http_request *r, const http_response *resp, const char *what)
 {
-    fprintf(stderr, "fuzz_request: invariant broken: %s\n  request: %.*s %.*s\n  status %d, body: %.*s\n",
+    fprintf(stderr,
+            "fuzz_request: invariant broken: %s\n  request: %.*s %.*s\n  status %d, body: %.*s\n",
             what, (int)r->method_len, r->method, (int)r->path_len, r->path, resp->status,
             (int)(resp->body_len > 400 ? 400 : resp->body_len), resp->body ? resp->body : "");
     abort();
@@ -417,8 +420,19 @@ static void check_response(const http_request *r, const http_response *resp, con
                            size_t in_len)
 {
     switch (resp->status) {
-    case 200: case 201: case 204: case 400: case 401: case 403: case 404: case 405: case 409:
-    case 413: case 415: case 429: case 503: break;
+    case 200:
+    case 201:
+    case 204:
+    case 400:
+    case 401:
+    case 403:
+    case 404:
+    case 405:
+    case 409:
+    case 413:
+    case 415:
+    case 429:
+    case 503: break;
     default: violated(r, resp, "status is not one of the documented ones (or a 5xx but 503)");
     }
     if (resp->body_len > 0 && resp->body == NULL)
@@ -552,33 +566,44 @@ static void write_seeds(const char *dir)
     const char *a = S.access, *adm = S.admin_access, *r = S.refresh;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         fail("cannot create the seed directory");
-    seed(dir, "register", "POST /register\n" JSON_CT "\n"
+    seed(dir, "register",
+         "POST /register\n" JSON_CT "\n"
          "{\"username\":\"bob\",\"password\":\"bob-password-1\",\"email\":\"bob@example.com\","
          "\"name\":\"Bob\"}");
-    seed(dir, "register_then_login", "POST /register\n" JSON_CT "\n"
-         "{\"username\":\"carol\",\"password\":\"carol-password\"}" SEP
-         "POST /login\n" JSON_CT "\n{\"username\":\"carol\",\"password\":\"carol-password\"}");
-    seed(dir, "register_taken", "POST /register\n" JSON_CT "\n"
+    seed(dir, "register_then_login",
+         "POST /register\n" JSON_CT "\n"
+         "{\"username\":\"carol\",\"password\":\"carol-password\"}" SEP "POST /login\n" JSON_CT
+         "\n{\"username\":\"carol\",\"password\":\"carol-password\"}");
+    seed(dir, "register_taken",
+         "POST /register\n" JSON_CT "\n"
          "{\"username\":\"alice\",\"password\":\"another-password\"}");
-    seed(dir, "register_short_password", "POST /register\n" JSON_CT "\n"
+    seed(dir, "register_short_password",
+         "POST /register\n" JSON_CT "\n"
          "{\"username\":\"dave\",\"password\":\"short\"}");
-    seed(dir, "register_wrong_types", "POST /register\n" JSON_CT "\n"
+    seed(dir, "register_wrong_types",
+         "POST /register\n" JSON_CT "\n"
          "{\"username\":1,\"password\":[\"x\"],\"email\":{},\"name\":true}");
-    seed(dir, "register_bad_username", "POST /register\ncontent-type: Application/JSON; "
+    seed(dir, "register_bad_username",
+         "POST /register\ncontent-type: Application/JSON; "
          "charset=utf-8\n\n{\"username\":\"a\\u0000b\\u00e9\",\"password\":\"password-123\"}");
     seed(dir, "register_text_plain", "POST /register\nContent-Type: text/plain\n\nusername=bob");
-    seed(dir, "login", "POST /login\n" JSON_CT "\n{\"username\":\"alice\",\"password\":\""
-         PW_ALICE "\"}");
-    seed(dir, "login_email", "POST /login\n" JSON_CT "\n{\"email\":\"admin@example.com\","
+    seed(dir, "login",
+         "POST /login\n" JSON_CT "\n{\"username\":\"alice\",\"password\":\"" PW_ALICE "\"}");
+    seed(dir, "login_email",
+         "POST /login\n" JSON_CT "\n{\"email\":\"admin@example.com\","
          "\"password\":\"" PW_ADMIN "\"}");
-    seed(dir, "login_wrong_password", "POST /login\n" JSON_CT "\n{\"username\":\"alice\","
+    seed(dir, "login_wrong_password",
+         "POST /login\n" JSON_CT "\n{\"username\":\"alice\","
          "\"password\":\"wrong-password\"}");
-    seed(dir, "login_disabled", "POST /login\n" JSON_CT "\n{\"username\":\"mallory\","
+    seed(dir, "login_disabled",
+         "POST /login\n" JSON_CT "\n{\"username\":\"mallory\","
          "\"password\":\"" PW_MALLORY "\"}");
-    seed(dir, "login_unknown", "POST /login\n" JSON_CT "\n{\"username\":\"nobody\","
+    seed(dir, "login_unknown",
+         "POST /login\n" JSON_CT "\n{\"username\":\"nobody\","
          "\"password\":\"whatever-password\"}");
     seed(dir, "login_invalid_json", "POST /login\n" JSON_CT "\n{\"username\":\"alice\",");
-    seed(dir, "login_duplicate_keys", "POST /login\n" JSON_CT "\n{\"username\":\"alice\","
+    seed(dir, "login_duplicate_keys",
+         "POST /login\n" JSON_CT "\n{\"username\":\"alice\","
          "\"username\":\"admin\",\"password\":\"" PW_ALICE "\"}");
     seed(dir, "login_deep_json", "POST /login\n" JSON_CT "\n{\"a\":[[[[[[[[[[{}]]]]]]]]]]}");
     seed(dir, "refresh_body", "POST /refresh\n" JSON_CT "\n{\"refresh_token\":\"@REFRESH@\"}");
@@ -586,39 +611,47 @@ static void write_seeds(const char *dir)
     seed(dir, "refresh_bearer", "POST /refresh\nAuthorization: Bearer @REFRESH@\n\n");
     seed(dir, "refresh_cookie", "POST /refresh\nCookie: theme=dark; jwtd_refresh=@REFRESH@\n\n");
     seed(dir, "refresh_access_token", "POST /refresh\nAuthorization: Bearer %s\n\n", a);
-    seed(dir, "refresh_reuse", "POST /refresh\nAuthorization: Bearer @REFRESH@\n\n" SEP
+    seed(dir, "refresh_reuse",
+         "POST /refresh\nAuthorization: Bearer @REFRESH@\n\n" SEP
          "POST /refresh\nAuthorization: Bearer @REFRESH@\n\n" SEP
          "POST /refresh\nCookie: jwtd_refresh=@REFRESH@\n\n");
     seed(dir, "refresh_missing", "POST /refresh\n\n");
-    seed(dir, "logout", "POST /logout\n" JSON_CT "\n{\"refresh_token\":\"@REFRESH@\"}" SEP
+    seed(dir, "logout",
+         "POST /logout\n" JSON_CT "\n{\"refresh_token\":\"@REFRESH@\"}" SEP
          "POST /refresh\n" JSON_CT "\n{\"refresh_token\":\"@REFRESH@\"}");
     seed(dir, "logout_cookie", "POST /logout\nCookie: jwtd_refresh=\"@ADMIN_REFRESH@\"\n\n");
-    seed(dir, "logout_all", "POST /logout-all\nAuthorization: Bearer %s\n\n" SEP
-         "GET /me\nAuthorization: Bearer %s\n\n", a, a);
+    seed(dir, "logout_all",
+         "POST /logout-all\nAuthorization: Bearer %s\n\n" SEP
+         "GET /me\nAuthorization: Bearer %s\n\n",
+         a, a);
     seed(dir, "me", "GET /me\nAuthorization: Bearer %s\n\n", a);
     seed(dir, "me_placeholder", "GET /me\nAuthorization: Bearer @ACCESS@\n\n");
-    seed(dir, "me_admin", "GET /me\nAuthorization: Bearer %s\nAccept: application/json\n\n",
-         adm);
+    seed(dir, "me_admin", "GET /me\nAuthorization: Bearer %s\nAccept: application/json\n\n", adm);
     seed(dir, "me_lower_case_tabs", "GET /me\nauthorization: bearer \t %s  \n\n", a);
     seed(dir, "me_no_token", "GET /me\n\n");
     seed(dir, "me_duplicate_authorization",
          "GET /me\nAuthorization: Bearer %s\nAuthorization: Bearer %s\n\n", a, adm);
     seed(dir, "me_basic", "GET /me\nAuthorization: Basic YWxpY2U6cHc=\n\n");
     seed(dir, "me_refresh_token", "GET /me\nAuthorization: Bearer @REFRESH@\n\n");
-    seed(dir, "admin_users", "GET /admin/users?limit=2&after=0\nAuthorization: Bearer %s\n\n",
+    seed(dir, "admin_users", "GET /admin/users?limit=2&after=0\nAuthorization: Bearer %s\n\n", adm);
+    seed(dir, "admin_users_bad_query",
+         "GET /admin/users?limit=-1&after=x\nAuthorization: "
+         "Bearer %s\n\n",
          adm);
-    seed(dir, "admin_users_bad_query", "GET /admin/users?limit=-1&after=x\nAuthorization: "
-         "Bearer %s\n\n", adm);
     seed(dir, "admin_users_forbidden", "GET /admin/users\nAuthorization: Bearer %s\n\n", a);
-    seed(dir, "admin_patch", "PATCH /admin/users/2\nAuthorization: Bearer %s\n" JSON_CT "\n"
-         "{\"roles\":[\"user\",\"editor\"],\"disabled\":false}", adm);
-    seed(dir, "admin_patch_disable_self", "PATCH /admin/users/1\nAuthorization: Bearer %s\n"
-         JSON_CT "\n{\"disabled\":true}" SEP "GET /admin/metrics\nAuthorization: Bearer %s\n\n",
+    seed(dir, "admin_patch",
+         "PATCH /admin/users/2\nAuthorization: Bearer %s\n" JSON_CT "\n"
+         "{\"roles\":[\"user\",\"editor\"],\"disabled\":false}",
+         adm);
+    seed(dir, "admin_patch_disable_self",
+         "PATCH /admin/users/1\nAuthorization: Bearer %s\n" JSON_CT "\n{\"disabled\":true}" SEP
+         "GET /admin/metrics\nAuthorization: Bearer %s\n\n",
          adm, adm);
-    seed(dir, "admin_patch_unknown", "PATCH /admin/users/999\nAuthorization: Bearer %s\n" JSON_CT
-         "\n{\"roles\":[]}", adm);
-    seed(dir, "admin_patch_bad_id", "PATCH /admin/users/01\nAuthorization: Bearer %s\n" JSON_CT
-         "\n{\"disabled\":\"yes\"}", adm);
+    seed(dir, "admin_patch_unknown",
+         "PATCH /admin/users/999\nAuthorization: Bearer %s\n" JSON_CT "\n{\"roles\":[]}", adm);
+    seed(dir, "admin_patch_bad_id",
+         "PATCH /admin/users/01\nAuthorization: Bearer %s\n" JSON_CT "\n{\"disabled\":\"yes\"}",
+         adm);
     seed(dir, "admin_metrics", "GET /admin/metrics\nAuthorization: Bearer %s\n\n", adm);
     seed(dir, "jwks", "GET /.well-known/jwks.json\n\n");
     seed(dir, "healthz", "GET /healthz\n\n");
