@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer harness of a fuzz build (make fuzz: clang, -DJWTD_FUZZ=ON) for a bounded time,
-# starting from tests/fuzz/seeds/<harness> and tests/fuzz/regressions/<harness>.
+# starting from tests/fuzz/seeds/<harness> and tests/fuzz/regressions/<harness>, with the
+# dictionary tests/fuzz/<harness>.dict when there is one (else jose.dict).
 # Usage: scripts/fuzz.sh BUILD_DIR [SECONDS_PER_HARNESS (default 60)]. Exit 1 if any harness crashed.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_src="$root/tests/fuzz"
 work="$build/fuzz"
-harnesses=(fuzz_verify fuzz_jwk fuzz_pem)
+harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_request fuzz_config)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -28,9 +29,12 @@ for h in "${harnesses[@]}"; do
     # New inputs go to the first directory (in the build tree); seeds and regressions are only read.
     dirs=("$corpus" "$fuzz_src/seeds/$h")
     [[ -d "$fuzz_src/regressions/$h" ]] && dirs+=("$fuzz_src/regressions/$h")
+    # A harness's own dictionary (tests/fuzz/<harness>.dict), else the JOSE one.
+    dict="$fuzz_src/$h.dict"
+    [[ -f "$dict" ]] || dict="$fuzz_src/jose.dict"
     echo "fuzz: $h for ${secs}s (log: $log)"
     if "$bin" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -dict="$fuzz_src/jose.dict" -artifact_prefix="$artifacts/" \
+        -print_final_stats=1 -dict="$dict" -artifact_prefix="$artifacts/" \
         "${dirs[@]}" >"$log" 2>&1; then
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | sed "s/^/  $h: /" || true
         echo "  $h: corpus $(find "$corpus" -type f | wc -l) files, no crash"

@@ -19,6 +19,14 @@
 #define HTTP_DEFAULT_IDLE_TIMEOUT_MS 10000
 #define HTTP_PEER_MAX 64
 
+/* One request header as plain bytes, for requests built without h2o (http_request.headers). */
+typedef struct http_req_header {
+    const char *name; /* any case */
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} http_req_header;
+
 typedef struct http_request {
     const char *method;
     size_t method_len;
@@ -30,6 +38,10 @@ typedef struct http_request {
     size_t body_len;
     char peer[HTTP_PEER_MAX]; /* the socket's address, e.g. "127.0.0.1" */
     void *impl;               /* adapter-private */
+    /* Used by http_header only when impl is NULL: requests made outside the adapter (the
+     * fuzz harness tests/fuzz/fuzz_request.c hands them straight to the router). */
+    const http_req_header *headers;
+    size_t nheaders;
 } http_request;
 
 /* The value of the first header called name (case-insensitive), or NULL; *count (may be

@@ -256,56 +256,6 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 /* ---- requests ---- */
 
-const char *http_header(const http_request *req, const char *name, size_t *len, size_t *count)
-{
-    if (count != NULL)
-        *count = 0;
-    if (req == NULL || name == NULL || req->impl == NULL)
-        return NULL;
-    const http_req_impl *impl = req->impl;
-    size_t name_len = strlen(name);
-    const char *found = NULL;
-    size_t found_len = 0, n = 0;
-    /* h2o_lcstris lowercases its first argument and compares it with the second, which is
-     * lowercase: h2o stores header names that way. */
-    if (impl->kind == HTTP_REQ_H2O) {
-        const h2o_req_t *r = impl->h2o;
-        if (r->input.authority.base != NULL && h2o_lcstris(name, name_len, H2O_STRLIT("host"))) {
-            found = r->input.authority.base; /* h2o keeps Host apart from the other headers */
-            found_len = r->input.authority.len;
-            n = 1;
-        }
-        for (size_t i = 0; i < r->headers.size; i++) {
-            const h2o_header_t *h = &r->headers.entries[i];
-            if (h2o_lcstris(name, name_len, h->name->base, h->name->len)) {
-                if (n++ == 0) {
-                    found = h->value.base;
-                    found_len = h->value.len;
-                }
-                if (count == NULL)
-                    break;
-            }
-        }
-    } else {
-        for (size_t i = 0; i < impl->nheaders; i++) {
-            const http_hdr_copy *h = &impl->headers[i];
-            if (h2o_lcstris(name, name_len, h->name, h->name_len)) {
-                if (n++ == 0) {
-                    found = h->value;
-                    found_len = h->value_len;
-                }
-                if (count == NULL)
-                    break;
-            }
-        }
-    }
-    if (count != NULL)
-        *count = n;
-    if (found != NULL && len != NULL)
-        *len = found_len;
-    return found;
-}
-
 /* The request line and headers, about as they came on the wire. */
 static size_t request_head_size(const h2o_req_t *req)
 {

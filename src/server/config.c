@@ -368,25 +368,29 @@ static int apply_line(srv_config *cfg, char *line, const char *where, char *err,
     return srv_config_set(cfg, o, value, where, err, errlen);
 }
 
-int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t errlen)
+int srv_config_apply_text(srv_config *cfg, const char *text, size_t len, const char *name,
+                          char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return fail(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
-    char line[SRV_MAX_CONFIG_LINE + 2];
+    if (len > SRV_MAX_CONFIG_FILE)
+        return fail(err, errlen, "config file '%s' is larger than %u bytes", name,
+                    SRV_MAX_CONFIG_FILE);
+    char line[SRV_MAX_CONFIG_LINE + 1];
     char where[SRV_ERRMSG / 2];
-    size_t total = 0;
     int rc = 0;
-    for (unsigned n = 1; rc == 0 && fgets(line, sizeof line, f) != NULL; n++) {
-        size_t len = strlen(line);
-        snprintf(where, sizeof where, "%s line %u", path, n);
-        total += len;
-        if (total > SRV_MAX_CONFIG_FILE)
-            rc = fail(err, errlen, "config file '%s' is larger than %u bytes", path,
-                      SRV_MAX_CONFIG_FILE);
-        else if (len > SRV_MAX_CONFIG_LINE && line[len - 1] != '\n')
+    size_t pos = 0;
+    for (unsigned n = 1; rc == 0 && pos < len; n++) {
+        const char *start = text + pos;
+        const char *nl = memchr(start, '\n', len - pos);
+        size_t line_len = nl != NULL ? (size_t)(nl - start) : len - pos;
+        pos += line_len + (nl != NULL);
+        snprintf(where, sizeof where, "%s line %u", name, n);
+        if (line_len > SRV_MAX_CONFIG_LINE) {
             rc = fail(err, errlen, "%s: longer than %d bytes", where, SRV_MAX_CONFIG_LINE);
-        else {
+        } else if (memchr(start, '\0', line_len) != NULL) {
+            rc = fail(err, errlen, "%s: contains a NUL byte", where);
+        } else {
+            memcpy(line, start, line_len);
+            line[line_len] = '\0';
             /* '#' starts a comment only at the start of a line: values (a secret) may
              * contain '#'. */
             char *s = trim(line);
@@ -394,10 +398,29 @@ int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t e
                 rc = apply_line(cfg, s, where, err, errlen);
         }
     }
-    if (rc == 0 && ferror(f))
-        rc = fail(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
     OPENSSL_cleanse(line, sizeof line);
+    return rc;
+}
+
+int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return fail(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+    /* One byte more than the limit, so that a larger file is told apart. */
+    char *text = malloc(SRV_MAX_CONFIG_FILE + 1);
+    if (text == NULL) {
+        fclose(f);
+        return fail(err, errlen, "out of memory");
+    }
+    size_t len = fread(text, 1, SRV_MAX_CONFIG_FILE + 1, f);
+    int rc = ferror(f)
+                 ? fail(err, errlen, "cannot read config file '%s': %s", path, strerror(errno))
+                 : srv_config_apply_text(cfg, text, len, path, err, errlen);
     fclose(f);
+    /* The text may hold the secret. */
+    OPENSSL_cleanse(text, len);
+    free(text);
     return rc;
 }
 

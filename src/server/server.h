@@ -121,6 +121,11 @@ int srv_config_set(srv_config *cfg, const srv_option *opt, const char *value, co
 /* "key = value" lines; '#' starts a comment; blank lines are skipped; a value may be
  * double-quoted. Unknown keys are errors. */
 int srv_config_apply_file(srv_config *cfg, const char *path, char *err, size_t errlen);
+/* The same over text in memory (apply_file reads the file, then calls it); name stands for
+ * the file in messages. Lines over SRV_MAX_CONFIG_LINE bytes, NUL bytes and texts over
+ * SRV_MAX_CONFIG_FILE bytes are errors. */
+int srv_config_apply_text(srv_config *cfg, const char *text, size_t len, const char *name,
+                          char *err, size_t errlen);
 /* JWTD_* variables, and before them the tutorials' JWT_SECRET, JWT_EXPIRATION_SECONDS,
  * JWT_EXPIRATION_MINUTES, JWT_EXPIRATION_HOURS and REFRESH_TOKEN_EXPIRATION_DAYS (so that
  * a JWTD_* variable wins over its tutorial twin). Empty variables count as unset. */
