@@ -47,7 +47,11 @@ typedef struct auth_config {
     const unsigned char *jwt_secret; /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
     size_t jwt_secret_len;
     jwtd_alg key_alg;         /* algorithm of generated signing keys, default EdDSA */
-    int64_t (*now)(void);     /* the clock (Unix seconds); NULL: time(). Tests move it forward */
+    /* The clock (Unix seconds); NULL: time(). Tests move it forward. It dates what the
+     * service issues and decides rotation, grace, revocation and lockout; the exp check inside
+     * libjwtd's verification still reads the real clock, so a test clock must never run
+     * behind real time (tokens would be seen as expired). */
+    int64_t (*now)(void);
 } auth_config;
 
 /* Defaults above. */
