@@ -65,6 +65,7 @@ static size_t nsecrets, nhay;
 static int failures;
 static const char *mode;
 
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
 {
     va_list ap;
@@ -76,6 +77,8 @@ static void fail(const char *fmt, ...)
     failures++;
 }
 
+static void add_item(item *list, size_t *n, const char *data, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static void add_item(item *list, size_t *n, const char *data, size_t len, const char *fmt, ...)
 {
     if (*n >= MAX_ITEMS) {

@@ -62,6 +62,7 @@ static const char *work;
 static const char *extra_args[MAX_EXTRA_ARGS];
 static size_t nextra;
 
+static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void check(bool ok, const char *fmt, ...)
 {
     va_list ap;
