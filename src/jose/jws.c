@@ -807,7 +807,7 @@ static size_t sign_cache_key(jwtd_alg alg, const char *typ, const char *kid, con
         size_t len = parts[i] != NULL ? strnlen(parts[i], JOSE_SIGN_CACHE_MAX_KEY) : 0;
         if (n + 2 + len > JOSE_SIGN_CACHE_MAX_KEY)
             return 0;
-        buf[n++] = parts[i] != NULL;
+        buf[n++] = (char)(parts[i] != NULL);
         if (parts[i] != NULL) {
             memcpy(buf + n, parts[i], len + 1);
             n += len + 1;
@@ -828,13 +828,13 @@ static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
                                  hdr != NULL ? hdr->extra_json : NULL, ckey),
            jlen;
     json_t *h;
-    jwtd_err rc;
+    jwtd_err rc = JWTD_ERR_NO_MEMORY;
 
     *owned = NULL;
     if (klen != 0 && (*b64 = jose_sign_cache_get(ckey, klen, b64_len)) != NULL)
         return JWTD_OK;
     if ((h = build_header(kid, alg, hdr, &rc)) == NULL)
-        return rc;
+        return rc != JWTD_OK ? rc : JWTD_ERR_NO_MEMORY; /* never OK without a header */
     hjson = jose_json_dump(h);
     json_decref(h);
     if (hjson == NULL)
