@@ -31,6 +31,9 @@
 #define MAX_SLEEP_S 10
 #define MAX_REPEAT 1000u /* repeat= of one request section */
 #define MAX_EXTRA_ARGS 32
+#define MAX_SECRETS 1024      /* --scan-secrets: passwords and tokens remembered per case */
+#define MIN_SECRET_BYTES 8    /* shorter strings are not searched for (false matches) */
+#define MAX_LOG_SCAN (64u * 1024u * 1024u)
 #define REQUEST_TIMEOUT_S 30
 #define SHOW_BODY_BYTES 1500
 #define SHOW_LOG_BYTES 6000
@@ -75,7 +78,14 @@ typedef struct options {
     const char *jwtd, *tmp;
     const char *serve_args[MAX_EXTRA_ARGS];
     size_t n_serve_args;
+    bool scan_secrets; /* search the server's log for every password and token used */
 } options;
+
+/* A password or token the case used or received, searched for in the server's log. */
+typedef struct secret {
+    char *value;
+    const char *what; /* "password", "access token", ...: printed instead of the value */
+} secret;
 
 /* One case's run: its variables, its server and its step counts. */
 typedef struct run {
@@ -88,6 +98,8 @@ typedef struct run {
     int step, passed, failed;
     char *why; /* the reasons the current step fails, one per line */
     size_t why_len;
+    secret secrets[MAX_SECRETS];
+    size_t nsecrets;
 } run;
 
 /* ---- Small helpers ---- */
@@ -391,6 +403,121 @@ static json_t *response_json(response *res)
     return res->json;
 }
 
+/* ---- --scan-secrets: no password or token in the server's log ---- */
+
+static void secret_add(run *r, const char *value, size_t len, const char *what)
+{
+    if (!r->opt->scan_secrets || value == NULL || len < MIN_SECRET_BYTES)
+        return;
+    for (size_t i = 0; i < r->nsecrets; i++)
+        if (strlen(r->secrets[i].value) == len && memcmp(r->secrets[i].value, value, len) == 0)
+            return;
+    if (r->nsecrets == MAX_SECRETS)
+        return;
+    r->secrets[r->nsecrets].value = strndup(value, len);
+    r->secrets[r->nsecrets].what = what;
+    if (r->secrets[r->nsecrets].value != NULL)
+        r->nsecrets++;
+}
+
+/* A token and, on its own, its signature (the part a log could show without the rest). */
+static void secret_add_token(run *r, const char *token, const char *what)
+{
+    if (token == NULL)
+        return;
+    secret_add(r, token, strlen(token), what);
+    const char *dot = strrchr(token, '.');
+    if (dot != NULL)
+        secret_add(r, dot + 1, strlen(dot + 1), what);
+}
+
+/* The secrets of one exchange: "password" members of a JSON request body, the tokens of a
+ * JSON answer and of Set-Cookie, and a bearer token sent. */
+static void secrets_collect(run *r, const char *body, size_t body_len, const char *headers,
+                            const response *res)
+{
+    if (!r->opt->scan_secrets)
+        return;
+    json_t *doc = body != NULL ? json_loadb(body, body_len, JSON_DECODE_ANY, NULL) : NULL;
+    const char *keys[] = {"password", "new_password", "refresh_token"};
+    for (size_t i = 0; json_is_object(doc) && i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(doc, keys[i]);
+        if (json_is_string(v))
+            secret_add(r, json_string_value(v), json_string_length(v), "a password or token sent");
+    }
+    json_decref(doc);
+    for (const char *h = headers; h != NULL && *h != '\0';) {
+        const char *eol = strchr(h, '\n');
+        size_t n = eol != NULL ? (size_t)(eol - h) : strlen(h);
+        if (n > 22 && strncasecmp(h, "Authorization: Bearer ", 22) == 0) {
+            char *tok = strndup(h + 22, n - 22);
+            secret_add_token(r, tok, "a bearer token sent");
+            free(tok);
+        }
+        h = eol != NULL ? eol + 1 : NULL;
+    }
+    json_t *answer = res->body != NULL
+                         ? json_loadb(res->body, res->len, JSON_DECODE_ANY, NULL)
+                         : NULL;
+    if (json_is_object(answer)) {
+        secret_add_token(r, json_string_value(json_object_get(answer, "access_token")),
+                         "an access token received");
+        secret_add_token(r, json_string_value(json_object_get(answer, "refresh_token")),
+                         "a refresh token received");
+    }
+    json_decref(answer);
+    for (size_t i = 0; i < res->nh; i++) {
+        if (strcasecmp(res->h[i].name, "Set-Cookie") != 0)
+            continue;
+        const char *eq = strchr(res->h[i].value, '=');
+        const char *semi = eq != NULL ? strchr(eq, ';') : NULL;
+        if (eq != NULL) {
+            char *v = strndup(eq + 1, semi != NULL ? (size_t)(semi - eq - 1) : strlen(eq + 1));
+            secret_add_token(r, v, "a cookie received");
+            free(v);
+        }
+    }
+}
+
+/* After the server stopped: none of the case's secrets may appear in this run's log. */
+static void secrets_scan_log(run *r)
+{
+    FILE *f = fopen(r->server.log_path, "rb");
+    if (f == NULL) {
+        why(r, "cannot read the server log %s", r->server.log_path);
+        step_end(r, "no password or token in the server log");
+        return;
+    }
+    fseek(f, r->server.log_start, SEEK_SET);
+    char *log = xmalloc(MAX_LOG_SCAN + 1);
+    size_t n = fread(log, 1, MAX_LOG_SCAN, f);
+    fclose(f);
+    log[n] = '\0';
+    size_t lines = 0, debug_lines = 0;
+    for (const char *p = log; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    for (const char *p = log; (p = strstr(p, "\"level\":\"debug\"")) != NULL; p++)
+        debug_lines++;
+    if (debug_lines == 0)
+        why(r, "the server log has no debug line: is the server at --log-level debug?");
+    for (size_t i = 0; i < r->nsecrets; i++) {
+        const char *hit = memmem(log, n, r->secrets[i].value, strlen(r->secrets[i].value));
+        if (hit != NULL) {
+            size_t line = 1;
+            for (const char *p = log; p < hit; p++)
+                line += *p == '\n';
+            why(r, "%s (secret #%zu) appears in the server log, line %zu of this run", r->secrets[i].what,
+                i + 1, line);
+        }
+    }
+    free(log);
+    char title[200];
+    snprintf(title, sizeof title,
+             "no password or token in the server log (%zu secrets, %zu lines, %zu at debug)",
+             r->nsecrets, lines, debug_lines);
+    step_end(r, title);
+}
+
 /* Sends "METHOD PATH\nHeader: v\n...\n\nbody" (already substituted). Returns false with a
  * reason recorded when no HTTP response came back. */
 static bool http_request(run *r, const char *req, size_t body_bytes, response *res)
@@ -468,6 +595,7 @@ static bool http_request(run *r, const char *req, size_t body_bytes, response *r
     }
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+    secrets_collect(r, payload, payload_len, nl != NULL ? nl + 1 : NULL, res);
     bool ok = true;
     if (rc != CURLE_OK && res->status == 0) {
         why(r, "%s %s: no response: %s", method, path, curl_easy_strerror(rc));
@@ -906,6 +1034,7 @@ static bool do_user(run *r, const section *s)
     argv[k] = NULL;
     if (n != 2)
         why(r, "the user section takes NAME ROLE");
+    secret_add(r, line, strlen(line), "a user's password");
     char out[4096];
     int st = n == 2 ? testserver_run(argv, password, out, sizeof out) : 0;
     if (n == 2 && st != 0)
@@ -1023,6 +1152,8 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
         if (!testserver_stop(&r->server, how, sizeof how))
             why(r, "SIGTERM: %s", how);
         step_end(r, "jwtd serve stops cleanly on SIGTERM");
+        if (r->opt->scan_secrets)
+            secrets_scan_log(r);
     }
     if (r->step == 0)
         r->failed++;
@@ -1035,6 +1166,8 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
     *failed += r->failed;
     for (size_t i = 0; i < r->nvars; i++)
         free(r->vars[i].value);
+    for (size_t i = 0; i < r->nsecrets; i++)
+        free(r->secrets[i].value);
     free(tc->raw);
     free(tc);
     free(r);
@@ -1042,7 +1175,8 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... CASE...\n");
+    fprintf(stderr, "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... [--scan-secrets]\n"
+                    "                   CASE...\n");
     exit(2);
 }
 
@@ -1051,7 +1185,10 @@ int main(int argc, char **argv)
     options opt = {0};
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-        if (strcmp(argv[i], "--jwtd") == 0)
+        if (strcmp(argv[i], "--scan-secrets") == 0) {
+            opt.scan_secrets = true;
+            i--; /* takes no value */
+        } else if (strcmp(argv[i], "--jwtd") == 0)
             opt.jwtd = argv[i + 1];
         else if (strcmp(argv[i], "--tmp") == 0)
             opt.tmp = argv[i + 1];
