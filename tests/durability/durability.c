@@ -320,11 +320,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: durability --jwtd BIN --work DIR [--serve-arg ARG]...\n");
         return 2;
     }
-    testutil_remove_tree(work);
-    if (mkdir(work, 0700) != 0) {
-        fprintf(stderr, "durability: cannot create %s: %s\n", work, strerror(errno));
+    if (!testutil_fresh_dir(work, "durability"))
         return 2;
-    }
     char db[4200], log[4200], err[512], what[256];
     snprintf(db, sizeof db, "%s/jwtd.db", work);
     snprintf(log, sizeof log, "%s/server.log", work);

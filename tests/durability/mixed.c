@@ -437,11 +437,8 @@ int main(int argc, char **argv)
     /* No grace window: any second presentation of a spent token is reuse. */
     extra[n_extra++] = "--refresh-grace";
     extra[n_extra++] = "0";
-    testutil_remove_tree(work);
-    if (mkdir(work, 0700) != 0) {
-        fprintf(stderr, "durability_mixed: cannot create %s: %s\n", work, strerror(errno));
+    if (!testutil_fresh_dir(work, "durability_mixed"))
         return 2;
-    }
     char db[4200], log[4200], err[512];
     snprintf(db, sizeof db, "%s/jwtd.db", work);
     snprintf(log, sizeof log, "%s/server.log", work);

@@ -891,11 +891,8 @@ int main(int argc, char **argv)
     testserver ts = {0};
     char err[512], what[512], log[4200], db[4200];
     if (url == NULL) {
-        testutil_remove_tree(work);
-        if (mkdir(work, 0700) != 0) {
-            fprintf(stderr, "soak: cannot create %s: %s\n", work, strerror(errno));
+        if (!testutil_fresh_dir(work, "soak"))
             return 2;
-        }
         snprintf(db, sizeof db, "%s/jwtd.db", work);
         snprintf(log, sizeof log, "%s/server.log", work);
         bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);

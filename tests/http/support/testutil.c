@@ -87,6 +87,16 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void testutil_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+bool testutil_fresh_dir(const char *dir, const char *prog)
+{
+    testutil_remove_tree(dir);
+    if (mkdir(dir, 0700) != 0) {
+        fprintf(stderr, "%s: cannot create %s: %s\n", prog, dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 void testutil_remove_db(const char *db, const char *log)
 {
     static const char *const suffix[] = {"", "-wal", "-shm"};

@@ -42,6 +42,10 @@ bool testutil_append(char **buf, size_t *len, size_t max, const void *data, size
 /* Removes path and everything below it (not following links); a missing path is fine. */
 void testutil_remove_tree(const char *path);
 
+/* Makes dir anew and empty (mode 0700), whatever an earlier run left in it. Returns false,
+ * with "PROG: cannot create DIR: REASON" on stderr, when it cannot. */
+bool testutil_fresh_dir(const char *dir, const char *prog);
+
 /* Removes a SQLite database with its -wal and -shm files, and the log file (if not NULL),
  * left by an earlier run. */
 void testutil_remove_db(const char *db, const char *log);
