@@ -75,6 +75,8 @@ typedef struct testutil_args {
 bool testutil_take_arg(testutil_args *a, int argc, char **argv, int *i);
 
 /* ---- the report ---- */
+/* A program uses one of the two reporters, testutil_report or testutil_fail: they share the
+ * failure count, and testutil_summary counts the checks of testutil_report only. */
 
 /* Prints "ok N - MESSAGE" or "FAIL N - MESSAGE" (N counts the checks from 1) on stdout and
  * flushes it; counts the failures. */
