@@ -5,7 +5,6 @@
  * have revoked its refresh token, and every other acknowledged refresh token must still work.
  * Usage: durability --jwtd BIN --work DIR [--serve-arg ARG]... */
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <jansson.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define USERS 200
 #define KILL_AFTER 100     /* 201s before the SIGKILL */
@@ -25,7 +25,6 @@
 #define PHASE_TIMEOUT_S 90 /* each phase, all requests together */
 #define REQUEST_TIMEOUT_S 30
 #define MAX_BODY 65536
-#define MAX_EXTRA_ARGS 32
 #define SHOW_FAILURES 10
 
 typedef enum job_kind { JOB_REGISTER, JOB_LOGOUT, JOB_LOGIN, JOB_REFRESH } job_kind;
@@ -55,27 +54,12 @@ typedef struct phase {
 
 static user users[USERS];
 
-static long now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec;
-}
+static long now_s(void) { return testutil_now_ms() / 1000; }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     job *j = ud;
-    size_t len = size * n;
-    if (j->len + len > MAX_BODY)
-        return 0;
-    char *grown = realloc(j->body, j->len + len + 1);
-    if (grown == NULL)
-        return 0;
-    j->body = grown;
-    memcpy(j->body + j->len, data, len);
-    j->len += len;
-    j->body[j->len] = '\0';
-    return len;
+    return testutil_append(&j->body, &j->len, MAX_BODY, data, size * n, NULL) ? size * n : 0;
 }
 
 static void username_of(int i, char *out, size_t len) { snprintf(out, len, "durable%03d", i); }
@@ -324,48 +308,20 @@ static int check_after_restart(const testserver *ts, int *checked)
     return wrong;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int step, failed;
-
-static void report(bool ok, const char *what)
-{
-    step++;
-    if (!ok)
-        failed++;
-    printf("%s %d - %s\n", ok ? "ok" : "FAIL", step, what);
-    fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *work = NULL, *extra[MAX_EXTRA_ARGS];
-    size_t n_extra = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--jwtd") == 0)
-            jwtd = argv[i + 1];
-        else if (strcmp(argv[i], "--work") == 0)
-            work = argv[i + 1];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && n_extra < MAX_EXTRA_ARGS)
-            extra[n_extra++] = argv[i + 1];
-        else
-            jwtd = NULL;
-    }
+    testutil_args opt = {0};
+    for (int i = 1; i < argc; i++)
+        if (!testutil_take_arg(&opt, argc, argv, &i))
+            opt.jwtd = NULL, i = argc;
+    const char *jwtd = opt.jwtd, *work = opt.dir, *const *extra = opt.serve;
+    size_t n_extra = opt.nserve;
     if (jwtd == NULL || work == NULL) {
         fprintf(stderr, "usage: durability --jwtd BIN --work DIR [--serve-arg ARG]...\n");
         return 2;
     }
-    nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (mkdir(work, 0700) != 0) {
-        fprintf(stderr, "durability: cannot create %s: %s\n", work, strerror(errno));
+    if (!testutil_fresh_dir(work, "durability"))
         return 2;
-    }
     char db[4200], log[4200], err[512], what[256];
     snprintf(db, sizeof db, "%s/jwtd.db", work);
     snprintf(log, sizeof log, "%s/server.log", work);
@@ -373,20 +329,20 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    report(up, up ? "jwtd serve is listening" : err);
+    testutil_report(up, "%s", up ? "jwtd serve is listening" : err);
     int created = -1, logouts = 0, unexpected = 0;
     if (up) {
         created = register_until_kill(&ts, &logouts, &unexpected);
         snprintf(what, sizeof what, "%d registrations (and %d logouts) acknowledged, then kill -9",
                  created, logouts);
-        report(created >= KILL_AFTER, what);
+        testutil_report(created >= KILL_AFTER, "%s", what);
         snprintf(what, sizeof what, "no unexpected answer before the crash (%d)", unexpected);
-        report(unexpected == 0, what);
-        report(logouts > 0, "some logouts were acknowledged before the crash");
+        testutil_report(unexpected == 0, "%s", what);
+        testutil_report(logouts > 0, "some logouts were acknowledged before the crash");
     }
     if (created >= KILL_AFTER) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        report(up, up ? "jwtd serve restarts on the same database" : err);
+        testutil_report(up, "%s", up ? "jwtd serve restarts on the same database" : err);
     }
     if (created >= KILL_AFTER && up) {
         int checked = 0, wrong = check_after_restart(&ts, &checked);
@@ -394,20 +350,16 @@ int main(int argc, char **argv)
                  "after the restart every acknowledged user logs in and every acknowledged "
                  "logout holds (%d checks, %d wrong)",
                  checked, wrong);
-        report(wrong == 0 && checked == created * 2, what);
+        testutil_report(wrong == 0 && checked == created * 2, "%s", what);
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
         snprintf(what, sizeof what, "jwtd serve stops cleanly on SIGTERM (%s)", how);
-        report(clean, what);
+        testutil_report(clean, "%s", what);
     }
-    if (failed > 0) {
-        printf("# server log (%s), this run's end:\n", log);
-        fflush(stdout);
-        testserver_print_log(&ts, stdout, 4000);
-    }
+    if (testutil_failed() > 0)
+        testserver_print_log_end(&ts, 4000);
     for (int i = 0; i < USERS; i++)
         free(users[i].refresh);
     curl_global_cleanup();
-    printf("%d passed, %d failed\n", step - failed, failed);
-    return failed == 0 ? 0 : 1;
+    return testutil_summary();
 }

@@ -22,7 +22,6 @@
  *     one, also for the tokens whose rotation was in flight at the crash.
  * Usage: durability_mixed --jwtd BIN --work DIR [--serve-arg ARG]... */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,13 +38,13 @@
 
 #include "httpc.h"
 #include "testserver.h"
+#include "testutil.h"
 
 #define CLIENTS 4
 #define USERS_PER_CLIENT 64
 #define KILL_AFTER 240      /* acknowledged requests before the SIGKILL */
 #define LOAD_TIMEOUT_S 90   /* until the kill */
 #define CHECK_TIMEOUT_S 120 /* all the checks after the restart */
-#define MAX_EXTRA_ARGS 32
 #define SHOW_FAILURES 12
 #define FAMILIES 2
 #define FAMILY_TOKENS 3
@@ -92,19 +91,7 @@ static atomic_bool killed;
 static pid_t server_pid; /* set before the clients start */
 static long load_deadline;
 
-static long now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
+static long now_s(void) { return testutil_now_ms() / 1000; }
 
 static void creds(const muser *u, char *out, size_t len)
 {
@@ -435,45 +422,14 @@ static void check_user(checks *k, int cid, int n, muser *u)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int step, failed;
-
-static void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    step++;
-    if (!ok)
-        failed++;
-    printf("%s %d - ", ok ? "ok" : "FAIL", step);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *work = NULL, *extra[MAX_EXTRA_ARGS + 2];
-    size_t n_extra = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--jwtd") == 0)
-            jwtd = argv[i + 1];
-        else if (strcmp(argv[i], "--work") == 0)
-            work = argv[i + 1];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && n_extra < MAX_EXTRA_ARGS)
-            extra[n_extra++] = argv[i + 1];
-        else
-            jwtd = NULL;
-    }
+    testutil_args opt = {0};
+    for (int i = 1; i < argc; i++)
+        if (!testutil_take_arg(&opt, argc, argv, &i))
+            opt.jwtd = NULL, i = argc;
+    const char *jwtd = opt.jwtd, *work = opt.dir, **extra = opt.serve;
+    size_t n_extra = opt.nserve;
     if (jwtd == NULL || work == NULL) {
         fprintf(stderr, "usage: durability_mixed --jwtd BIN --work DIR [--serve-arg ARG]...\n");
         return 2;
@@ -481,11 +437,8 @@ int main(int argc, char **argv)
     /* No grace window: any second presentation of a spent token is reuse. */
     extra[n_extra++] = "--refresh-grace";
     extra[n_extra++] = "0";
-    nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (mkdir(work, 0700) != 0) {
-        fprintf(stderr, "durability_mixed: cannot create %s: %s\n", work, strerror(errno));
+    if (!testutil_fresh_dir(work, "durability_mixed"))
         return 2;
-    }
     char db[4200], log[4200], err[512];
     snprintf(db, sizeof db, "%s/jwtd.db", work);
     snprintf(log, sizeof log, "%s/server.log", work);
@@ -493,7 +446,7 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    report(up, "%s", up ? "jwtd serve is listening (--refresh-grace 0)" : err);
+    testutil_report(up, "%s", up ? "jwtd serve is listening (--refresh-grace 0)" : err);
     bool crashed = false;
     if (up) {
         load_deadline = now_s() + LOAD_TIMEOUT_S;
@@ -507,9 +460,9 @@ int main(int argc, char **argv)
             else
                 clients[i].thread = 0;
         }
-        report(started == CLIENTS, "%d concurrent clients started", started);
+        testutil_report(started == CLIENTS, "%d concurrent clients started", started);
         while (!atomic_load(&killed) && now_s() <= load_deadline)
-            sleep_ms(2);
+            testutil_sleep_ms(2);
         crashed = atomic_load(&killed);
         atomic_store(&killed, true);
         testserver_kill9(&ts); /* reaps the server the client killed */
@@ -529,17 +482,17 @@ int main(int argc, char **argv)
             loa += c->acks_logout_all;
             unknown += c->unknown;
         }
-        report(crashed,
-               "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
-               "%d rotations, %d logouts, %d logout-alls), %d in flight",
-               atomic_load(&acks), reg, login, rot, lo, loa, unknown);
-        report(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
-        report(reg > 0 && rot > 0 && login > 0 && lo > 0 && loa > 0,
-               "every kind of write was acknowledged before the crash");
+        testutil_report(crashed,
+                        "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
+                        "%d rotations, %d logouts, %d logout-alls), %d in flight",
+                        atomic_load(&acks), reg, login, rot, lo, loa, unknown);
+        testutil_report(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
+        testutil_report(reg > 0 && rot > 0 && login > 0 && lo > 0 && loa > 0,
+                        "every kind of write was acknowledged before the crash");
     }
     if (crashed) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        report(up, "%s", up ? "jwtd serve restarts on the same database" : err);
+        testutil_report(up, "%s", up ? "jwtd serve restarts on the same database" : err);
     }
     if (crashed && up) {
         checks k = {ts.base, now_s() + CHECK_TIMEOUT_S, 0, 0, 0, 0};
@@ -547,22 +500,20 @@ int main(int argc, char **argv)
         for (int i = 0; i < CLIENTS && in_time(&k); i++)
             for (int n = 0; n < clients[i].nusers && in_time(&k); n++, users++)
                 check_user(&k, i, n, &clients[i].users[n]);
-        report(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
-        report(k.wrong == 0,
-               "after the restart every acknowledged registration, rotation and revocation "
-               "holds (%d users, %d requests, %d wrong)",
-               users, k.done, k.wrong);
-        report(k.twice == 0, "no refresh token was usable twice across the crash (%d were)",
-               k.twice);
+        testutil_report(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
+        testutil_report(
+            k.wrong == 0,
+            "after the restart every acknowledged registration, rotation and revocation "
+            "holds (%d users, %d requests, %d wrong)",
+            users, k.done, k.wrong);
+        testutil_report(k.twice == 0,
+                        "no refresh token was usable twice across the crash (%d were)", k.twice);
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
-    if (failed > 0) {
-        printf("# server log (%s), this run's end:\n", log);
-        fflush(stdout);
-        testserver_print_log(&ts, stdout, 4000);
-    }
+    if (testutil_failed() > 0)
+        testserver_print_log_end(&ts, 4000);
     for (int i = 0; i < CLIENTS; i++) {
         for (int n = 0; n < clients[i].nusers; n++) {
             muser *u = &clients[i].users[n];
@@ -574,6 +525,5 @@ int main(int argc, char **argv)
         }
     }
     curl_global_cleanup();
-    printf("%d passed, %d failed\n", step - failed, failed);
-    return failed == 0 ? 0 : 1;
+    return testutil_summary();
 }

@@ -18,15 +18,13 @@
  * Usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|ENOSPC-PARTIAL|EROFS [--serve-arg
  * ARG]... */
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -37,28 +35,11 @@
 
 #include "httpc.h"
 #include "testserver.h"
+#include "testutil.h"
 
 #define USERS 5        /* registered before the fault */
 #define FAULT_ROUNDS 3 /* each write request is tried this many times during the fault */
-#define MAX_EXTRA_ARGS 32
 #define UNAVAILABLE "service unavailable" /* auth_err_message(AUTH_UNAVAILABLE) */
-
-static int step, failed;
-
-static void report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    step++;
-    if (!ok)
-        failed++;
-    printf("%s %d - ", ok ? "ok" : "FAIL", step);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-}
 
 typedef struct account {
     char name[32];
@@ -119,8 +100,9 @@ static bool refused(long status, const httpc_resp *r, const char *what, int roun
 {
     bool ok = status == 503 && httpc_is_error(r, UNAVAILABLE) && r->retry_after;
     if (!ok || round == 0)
-        report(ok, "during the fault: %s -> %ld %s%s", what, status,
-               r->body != NULL ? r->body : "(no body)", r->retry_after ? " (Retry-After)" : "");
+        testutil_report(ok, "during the fault: %s -> %ld %s%s", what, status,
+                        r->body != NULL ? r->body : "(no body)",
+                        r->retry_after ? " (Retry-After)" : "");
     return ok;
 }
 
@@ -175,28 +157,28 @@ static void reads_work(const char *when)
 {
     httpc_resp r;
     long st = httpc_request("GET", base, "/me", users[3].access, NULL, &r);
-    report(st == 200 && r.body != NULL && strstr(r.body, users[3].name) != NULL,
-           "%s: GET /me with an access token issued before -> %ld", when, st);
+    testutil_report(st == 200 && r.body != NULL && strstr(r.body, users[3].name) != NULL,
+                    "%s: GET /me with an access token issued before -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/.well-known/jwks.json", NULL, NULL, &r);
-    report(st == 200 && r.body != NULL && strstr(r.body, "\"keys\"") != NULL,
-           "%s: GET /.well-known/jwks.json -> %ld", when, st);
+    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "\"keys\"") != NULL,
+                    "%s: GET /.well-known/jwks.json -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/healthz", NULL, NULL, &r);
-    report(st == 200, "%s: GET /healthz -> %ld", when, st);
+    testutil_report(st == 200, "%s: GET /healthz -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/metrics", NULL, NULL, &r);
-    report(st == 200, "%s: GET /metrics -> %ld", when, st);
+    testutil_report(st == 200, "%s: GET /metrics -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/admin/users", admin.access, NULL, &r);
     bool all = st == 200 && r.body != NULL;
     for (int i = 0; all && i < USERS; i++)
         all = strstr(r.body, users[i].name) != NULL;
-    report(all, "%s: GET /admin/users lists every user -> %ld", when, st);
+    testutil_report(all, "%s: GET /admin/users lists every user -> %ld", when, st);
     httpc_resp_free(&r);
 }
 
@@ -208,12 +190,12 @@ static void writes_recover(void)
 
     creds(&late, json, sizeof json);
     long st = post_tokens("/register", json, &late, NULL);
-    report(st == 201, "after the fault: register the user refused before -> %ld", st);
+    testutil_report(st == 201, "after the fault: register the user refused before -> %ld", st);
 
     creds(&users[0], json, sizeof json);
     account fresh = {{0}, NULL, NULL, 0};
     st = post_tokens("/login", json, &fresh, NULL);
-    report(st == 200, "after the fault: login -> %ld", st);
+    testutil_report(st == 200, "after the fault: login -> %ld", st);
     free(fresh.access);
     free(fresh.refresh);
 
@@ -221,28 +203,30 @@ static void writes_recover(void)
     old = users[0].refresh != NULL ? strdup(users[0].refresh) : NULL;
     refresh_body(old, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
-    report(st == 200, "after the fault: refresh with the token refused during the fault -> %ld",
-           st);
+    testutil_report(st == 200,
+                    "after the fault: refresh with the token refused during the fault -> %ld", st);
     refresh_body(users[0].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
-    report(st == 200, "after the fault: the new refresh token rotates -> %ld", st);
+    testutil_report(st == 200, "after the fault: the new refresh token rotates -> %ld", st);
     free(old);
 
     refresh_body(users[1].refresh, json, sizeof json);
     st = httpc_request("POST", base, "/logout", NULL, json, NULL);
-    report(st == 204, "after the fault: logout -> %ld", st);
+    testutil_report(st == 204, "after the fault: logout -> %ld", st);
     st = post_tokens("/refresh", json, NULL, NULL);
-    report(st == 401, "after the fault: the logged-out refresh token is refused -> %ld", st);
+    testutil_report(st == 401, "after the fault: the logged-out refresh token is refused -> %ld",
+                    st);
 
     st = httpc_request("POST", base, "/logout-all", users[2].access, NULL, &r);
-    report(st == 204, "after the fault: logout-all -> %ld", st);
+    testutil_report(st == 204, "after the fault: logout-all -> %ld", st);
     httpc_resp_free(&r);
     st = httpc_request("GET", base, "/me", users[2].access, NULL, NULL);
-    report(st == 401, "after the fault: the access token of the logout-all is refused -> %ld", st);
+    testutil_report(st == 401,
+                    "after the fault: the access token of the logout-all is refused -> %ld", st);
 
     st = admin_set_roles(&r);
-    report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
-           "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
+    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+                    "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
     httpc_resp_free(&r);
 }
 
@@ -253,36 +237,30 @@ static void all_there(const char *when)
     for (int i = 0; i < USERS; i++) {
         creds(&users[i], json, sizeof json);
         long st = post_tokens("/login", json, NULL, NULL);
-        report(st == 200, "%s: %s (registered before the fault) logs in -> %ld", when,
-               users[i].name, st);
+        testutil_report(st == 200, "%s: %s (registered before the fault) logs in -> %ld", when,
+                        users[i].name, st);
     }
     creds(&late, json, sizeof json);
     long st = post_tokens("/login", json, NULL, NULL);
-    report(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when, late.name, st);
+    testutil_report(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when,
+                    late.name, st);
     creds(&users[4], json, sizeof json);
     httpc_resp r;
     st = post_tokens("/login", json, NULL, &r);
-    report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
-           "%s: the roles set after the fault hold -> %ld", when, st);
+    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+                    "%s: the roles set after the fault hold -> %ld", when, st);
     httpc_resp_free(&r);
     refresh_body(users[1].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
-    report(st == 401, "%s: the logged-out refresh token stays refused -> %ld", when, st);
+    testutil_report(st == 401, "%s: the logged-out refresh token stays refused -> %ld", when, st);
     refresh_body(users[2].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
-    report(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when, st);
+    testutil_report(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when,
+                    st);
     refresh_body(users[3].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[3], NULL);
-    report(st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld", when,
-           st);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    testutil_report(
+        st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld", when, st);
 }
 
 /* The number of faults the shim injected (lines of its log). */
@@ -354,23 +332,20 @@ static bool write_file(const char *path, const char *text)
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *shim = NULL, *work_arg = NULL, *fault = NULL;
-    const char *extra[MAX_EXTRA_ARGS];
-    size_t n_extra = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--jwtd") == 0)
-            jwtd = argv[i + 1];
-        else if (strcmp(argv[i], "--shim") == 0)
-            shim = argv[i + 1];
-        else if (strcmp(argv[i], "--work") == 0)
-            work_arg = argv[i + 1];
-        else if (strcmp(argv[i], "--fault") == 0)
-            fault = argv[i + 1];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && n_extra < MAX_EXTRA_ARGS)
-            extra[n_extra++] = argv[i + 1];
+    const char *shim = NULL, *fault = NULL;
+    testutil_args opt = {0};
+    for (int i = 1; i < argc; i++) {
+        if (testutil_take_arg(&opt, argc, argv, &i))
+            continue;
+        if (strcmp(argv[i], "--shim") == 0 && i + 1 < argc)
+            shim = argv[++i];
+        else if (strcmp(argv[i], "--fault") == 0 && i + 1 < argc)
+            fault = argv[++i];
         else
-            jwtd = NULL;
+            opt.jwtd = NULL, i = argc;
     }
+    const char *jwtd = opt.jwtd, *work_arg = opt.dir, *const *extra = opt.serve;
+    size_t n_extra = opt.nserve;
     bool tmpfs = fault != NULL && strcmp(fault, "TMPFS") == 0;
     if (jwtd == NULL || (shim == NULL && !tmpfs) || work_arg == NULL || fault == NULL ||
         (strcmp(fault, "ENOSPC") != 0 && strcmp(fault, "ENOSPC-PARTIAL") != 0 &&
@@ -381,7 +356,7 @@ int main(int argc, char **argv)
             "[--serve-arg ARG]...\n");
         return 2;
     }
-    nftw(work_arg, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    testutil_remove_tree(work_arg);
     char work[PATH_MAX], data[PATH_MAX + 8], db[PATH_MAX + 32], log[PATH_MAX + 32],
         control[PATH_MAX + 32], faultlog[PATH_MAX + 32], filler[PATH_MAX + 32], err[512],
         out[4096];
@@ -410,10 +385,8 @@ int main(int argc, char **argv)
     snprintf(admin.name, sizeof admin.name, "admin");
 
     /* The administrator, created by the CLI before the server starts. */
-    const char *add[] = {jwtd,     "user",  "add",  "admin", "--password-stdin",
-                         "--role", "admin", "--db", db,      NULL};
-    int rc = testserver_run(add, "password of admin\n", out, sizeof out);
-    report(rc == 0, "jwtd user add admin --role admin (exit %d)", rc);
+    int rc = testutil_user_add(jwtd, db, "admin", "admin", "password of admin", out, sizeof out);
+    testutil_report(rc == 0, "jwtd user add admin --role admin (exit %d)", rc);
 
     /* Only the server gets the shim. An ASan build of jwtd would refuse a preloaded library
      * ahead of its runtime. */
@@ -430,63 +403,61 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    report(up, "%s",
-           !up     ? err
-           : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
-                   : "jwtd serve is listening (with the fault shim preloaded)");
+    testutil_report(up, "%s",
+                    !up     ? err
+                    : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
+                            : "jwtd serve is listening (with the fault shim preloaded)");
     if (up) {
         base = ts.base;
         char json[8192];
         for (int i = 0; i < USERS; i++) {
             creds(&users[i], json, sizeof json);
             long st = post_tokens("/register", json, &users[i], NULL);
-            report(st == 201, "before the fault: register %s -> %ld", users[i].name, st);
+            testutil_report(st == 201, "before the fault: register %s -> %ld", users[i].name, st);
         }
         creds(&admin, json, sizeof json);
         long st = post_tokens("/login", json, &admin, NULL);
-        report(st == 200, "before the fault: admin logs in -> %ld", st);
+        testutil_report(st == 200, "before the fault: admin logs in -> %ld", st);
         reads_work("before the fault");
 
         if (tmpfs) {
             long long filled = fill(filler);
-            report(filled > 0, "the fault begins: %lld bytes fill the file system of %s", filled,
-                   data);
+            testutil_report(filled > 0, "the fault begins: %lld bytes fill the file system of %s",
+                            filled, data);
         } else {
-            report(write_file(control, fault), "the fault begins: %s on writes under %s", fault,
-                   data);
+            testutil_report(write_file(control, fault), "the fault begins: %s on writes under %s",
+                            fault, data);
         }
         writes_refused();
         reads_work("during the fault");
         if (!tmpfs) {
             long n = faults_injected(faultlog);
-            report(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault, n);
+            testutil_report(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault,
+                            n);
         }
-        report(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
+        testutil_report(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
         writes_recover();
         reads_work("after the fault");
         all_there("after the fault");
 
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
     unsetenv("LD_PRELOAD");
     if (up) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        report(up, "%s", up ? "jwtd serve restarts on the same file (no fault)" : err);
+        testutil_report(up, "%s", up ? "jwtd serve restarts on the same file (no fault)" : err);
     }
     if (up) {
         base = ts.base;
         all_there("after a restart");
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
-    if (failed > 0) {
-        printf("# server log (%s), this run's end:\n", log);
-        fflush(stdout);
-        testserver_print_log(&ts, stdout, 6000);
-    }
+    if (testutil_failed() > 0)
+        testserver_print_log_end(&ts, 6000);
     for (int i = 0; i < USERS; i++) {
         free(users[i].access);
         free(users[i].refresh);
@@ -496,6 +467,5 @@ int main(int argc, char **argv)
     free(admin.access);
     free(admin.refresh);
     curl_global_cleanup();
-    printf("%d passed, %d failed\n", step - failed, failed);
-    return failed == 0 ? 0 : 1;
+    return testutil_summary();
 }

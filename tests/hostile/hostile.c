@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 /* The documented figures this test holds the server to (docs/OPERATIONS.md, "Limits and
  * timeouts"). */
@@ -53,7 +54,6 @@
 #define HOSTILE_IO_TIMEOUT_MS 10000      /* one answer on a raw socket */
 #define HOSTILE_ME_PAUSE_MS 20           /* between two GET /me of the loop */
 #define HOSTILE_ME_MAX_S 600             /* the loop's own bound, whatever happens */
-#define HOSTILE_MAX_SERVE_ARGS 32
 #define LIT(s) s, sizeof(s) - 1 /* a byte string that may hold NULs, and its length */
 
 /* The server's request timeout in seconds: its default, or --request-timeout S (then also
@@ -71,20 +71,6 @@ static int g_passed, g_failed;
 static char g_access[4096], g_admin[4096];
 
 /* ---- small helpers ---- */
-
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
 
 static void check(bool cond, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -110,17 +96,8 @@ static void check(bool cond, const char *name, const char *fmt, ...)
 /* The server's VmRSS in KiB, or 0. */
 static long server_rss_kib(void)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)g_server_pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    long kib = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
+    long kib = testutil_proc_rss_kib(g_server_pid);
+    return kib > 0 ? kib : 0;
 }
 
 /* How many descriptors the server has open (entries of /proc/PID/fd), or -1. */
@@ -211,7 +188,7 @@ static bool rc_fill(rconn *c, long deadline)
 {
     if (c->eof)
         return false;
-    long wait = deadline - now_ms();
+    long wait = deadline - testutil_now_ms();
     if (wait <= 0)
         return false;
     struct pollfd pfd = {c->fd, POLLIN, 0};
@@ -269,7 +246,7 @@ static bool resp_header(const response *r, const char *name, char *out, size_t o
 static bool rc_read_response(rconn *c, response *r, int timeout_ms)
 {
     memset(r, 0, sizeof *r);
-    long deadline = now_ms() + timeout_ms;
+    long deadline = testutil_now_ms() + timeout_ms;
     char *end = NULL;
     for (;;) {
         if (c->len > 0) {
@@ -315,7 +292,7 @@ static bool rc_read_response(rconn *c, response *r, int timeout_ms)
  * first are discarded. */
 static bool rc_wait_closed(rconn *c, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = testutil_now_ms() + timeout_ms;
     while (!c->eof) {
         c->len = 0;
         if (!rc_fill(c, deadline) && !c->eof)
@@ -478,8 +455,8 @@ static void *me_loop_main(void *arg)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)HOSTILE_IO_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long deadline = now_ms() + HOSTILE_ME_MAX_S * 1000L;
-    while (!atomic_load(&m->stop) && now_ms() < deadline) {
+    long deadline = testutil_now_ms() + HOSTILE_ME_MAX_S * 1000L;
+    while (!atomic_load(&m->stop) && testutil_now_ms() < deadline) {
         CURLcode rc = curl_easy_perform(c);
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -494,7 +471,7 @@ static void *me_loop_main(void *arg)
         long rss = server_rss_kib();
         if (rss > m->rss_max_kib)
             m->rss_max_kib = rss;
-        sleep_ms(HOSTILE_ME_PAUSE_MS);
+        testutil_sleep_ms(HOSTILE_ME_PAUSE_MS);
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -1147,7 +1124,7 @@ static void test_duplicates_and_protocol(void)
                             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n";
             rc_send(&c, h, strlen(h));
             /* "100 Continue" has no length: read its head alone. */
-            long deadline = now_ms() + HOSTILE_IO_TIMEOUT_MS;
+            long deadline = testutil_now_ms() + HOSTILE_IO_TIMEOUT_MS;
             char *end = NULL;
             while ((end = c.len > 0 ? memmem(c.buf, c.len, "\r\n\r\n", 4) : NULL) == NULL &&
                    rc_fill(&c, deadline))
@@ -1210,7 +1187,7 @@ static void test_slow_clients(void)
         "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow-Header-Padding: "
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     rconn c[NALL];
-    long opened = now_ms(), closed_at[NALL];
+    long opened = testutil_now_ms(), closed_at[NALL];
     size_t sent[NALL];
     int status[NALL];
     int opened_ok = 0;
@@ -1227,14 +1204,14 @@ static void test_slow_clients(void)
         rc_send(&c[NSLOW], partial, strlen(partial));
     long deadline = opened + (g_timeout_s + HOSTILE_CLOSE_SLACK_S) * 1000L;
     int open_left = opened_ok;
-    while (open_left > 0 && now_ms() < deadline) {
+    while (open_left > 0 && testutil_now_ms() < deadline) {
         for (int i = 0; i < NSLOW; i++)
             if (c[i].fd >= 0 && closed_at[i] == 0 && sent[i] < strlen(trickle)) {
                 if (rc_send(&c[i], trickle + sent[i], 1))
                     sent[i]++;
             }
-        long tick_end = now_ms() + 1000;
-        while (now_ms() < tick_end) {
+        long tick_end = testutil_now_ms() + 1000;
+        while (testutil_now_ms() < tick_end) {
             for (int i = 0; i < NALL; i++) {
                 if (c[i].fd < 0 || closed_at[i] != 0)
                     continue;
@@ -1246,12 +1223,12 @@ static void test_slow_clients(void)
                         if (status[i] == 0)
                             sscanf(buf, "HTTP/1.%*d %d", &status[i]);
                     } else {
-                        closed_at[i] = now_ms();
+                        closed_at[i] = testutil_now_ms();
                         open_left--;
                     }
                 }
             }
-            sleep_ms(50);
+            testutil_sleep_ms(50);
         }
     }
     for (int i = 0; i < NALL; i++) {
@@ -1278,13 +1255,13 @@ static void test_idle_connections(void)
     int *fds = malloc(HOSTILE_IDLE_CONNS * sizeof *fds);
     int n = 0;
     long fd_before = server_fd_count();
-    long t0 = now_ms();
+    long t0 = testutil_now_ms();
     for (; n < HOSTILE_IDLE_CONNS; n++) {
         fds[n] = tcp_connect();
         if (fds[n] < 0)
             break;
     }
-    long t_open = now_ms();
+    long t_open = testutil_now_ms();
     check(n == HOSTILE_IDLE_CONNS, "idle: 10,000 connections opened", "%d in %.1f s (%s)", n,
           (t_open - t0) / 1000.0, n == HOSTILE_IDLE_CONNS ? "ok" : strerror(errno));
     /* The server has accepted them (its descriptors), well before any could time out. */
@@ -1293,7 +1270,7 @@ static void test_idle_connections(void)
         fd_now = server_fd_count();
         if (fd_now - fd_before >= n - 100)
             break;
-        sleep_ms(100);
+        testutil_sleep_ms(100);
     }
     /* (A few connections of the steps before may close meanwhile: a slack of 100.) */
     check(fd_now - fd_before >= n - 100, "idle: the server accepted all of them",
@@ -1311,7 +1288,7 @@ static void test_idle_connections(void)
     int left = n;
     long deadline = t_open + (g_timeout_s + HOSTILE_CLOSE_SLACK_S) * 1000L;
     bool answered = false;
-    while (left > 0 && now_ms() < deadline) {
+    while (left > 0 && testutil_now_ms() < deadline) {
         int r = poll(pfd, (nfds_t)n, 500);
         if (r < 0 && errno != EINTR)
             break;
@@ -1329,7 +1306,7 @@ static void test_idle_connections(void)
             left--;
         }
     }
-    long t_closed = now_ms();
+    long t_closed = testutil_now_ms();
     check(left == 0, "idle: every idle connection closed by the server after the idle timeout",
           "%d still open %.1f s after the last was opened%s", left, (t_closed - t_open) / 1000.0,
           answered ? "; some got bytes" : "");
@@ -1342,23 +1319,7 @@ static void test_idle_connections(void)
 }
 
 /* The server's CPU time (user + system) in seconds, or -1. */
-static double server_cpu_s(void)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)g_server_pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long utime = 0, stime = 0;
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
+static double server_cpu_s(void) { return testutil_proc_cpu_s(g_server_pid); }
 
 /* More clients than the server has descriptors: its soft limit is lowered (prlimit) to 50
  * above what it holds, and 300 connections come. The ones it cannot accept wait in the
@@ -1383,9 +1344,9 @@ static void test_fd_exhaustion(void)
     for (; n < NCONN; n++)
         if ((fds[n] = tcp_connect()) < 0)
             break;
-    sleep_ms(500);
+    testutil_sleep_ms(500);
     double c0 = server_cpu_s();
-    sleep_ms(HOSTILE_EXHAUSTED_WINDOW_MS);
+    testutil_sleep_ms(HOSTILE_EXHAUSTED_WINDOW_MS);
     double c1 = server_cpu_s();
     check(n == NCONN && c0 >= 0 && c1 - c0 < HOSTILE_EXHAUSTED_CPU_S,
           "descriptors exhausted: the server does not spin on the listener",
@@ -1411,11 +1372,8 @@ static void usage(void)
 static int add_user(const char *jwtd, const char *db, const char *name, const char *role,
                     const char *pw)
 {
-    char stdin_pw[128], out[4096];
-    snprintf(stdin_pw, sizeof stdin_pw, "%s\n", pw);
-    const char *argv[] = {jwtd,     "user", "add",  name, "--password-stdin",
-                          "--role", role,   "--db", db,   NULL};
-    int st = testserver_run(argv, stdin_pw, out, sizeof out);
+    char out[4096];
+    int st = testutil_user_add(jwtd, db, name, role, pw, out, sizeof out);
     if (st != 0)
         fprintf(stderr, "jwtd user add %s: exit %d: %s\n", name, st, out);
     return st;
@@ -1423,28 +1381,23 @@ static int add_user(const char *jwtd, const char *db, const char *name, const ch
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *tmp = NULL;
-    const char *serve_args[HOSTILE_MAX_SERVE_ARGS];
-    size_t nserve = 0;
+    testutil_args opt = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--jwtd") == 0 && i + 1 < argc)
-            jwtd = argv[++i];
-        else if (strcmp(argv[i], "--tmp") == 0 && i + 1 < argc)
-            tmp = argv[++i];
-        else if (strcmp(argv[i], "--rss-bound-kib") == 0 && i + 1 < argc)
+        if (testutil_take_arg(&opt, argc, argv, &i))
+            continue;
+        if (strcmp(argv[i], "--rss-bound-kib") == 0 && i + 1 < argc)
             g_rss_bound_kib = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--request-timeout") == 0 && i + 1 < argc &&
-                 nserve + 2 <= HOSTILE_MAX_SERVE_ARGS) {
+                 opt.nserve + 2 <= TESTUTIL_MAX_SERVE_ARGS) {
             g_timeout_s = strtol(argv[i + 1], NULL, 10);
             g_timeout_set = true;
-            serve_args[nserve++] = "--request-timeout";
-            serve_args[nserve++] = argv[++i];
-        } else if (strcmp(argv[i], "--serve-arg") == 0 && i + 1 < argc &&
-                 nserve < HOSTILE_MAX_SERVE_ARGS)
-            serve_args[nserve++] = argv[++i];
-        else
+            opt.serve[opt.nserve++] = "--request-timeout";
+            opt.serve[opt.nserve++] = argv[++i];
+        } else
             usage();
     }
+    const char *jwtd = opt.jwtd, *tmp = opt.dir, *const *serve_args = opt.serve;
+    size_t nserve = opt.nserve;
     if (jwtd == NULL || tmp == NULL)
         usage();
     signal(SIGPIPE, SIG_IGN);
@@ -1469,13 +1422,7 @@ int main(int argc, char **argv)
     mkdir(tmp, 0700);
     snprintf(db, sizeof db, "%s/hostile.db", tmp);
     snprintf(log, sizeof log, "%s/server.log", tmp);
-    unlink(db);
-    unlink(log);
-    char wal[4200];
-    snprintf(wal, sizeof wal, "%s-wal", db);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", db);
-    unlink(wal);
+    testutil_remove_db(db, log);
     if (add_user(jwtd, db, "alice", "user", ALICE_PW) != 0 ||
         add_user(jwtd, db, "root", "admin", ROOT_PW) != 0) {
         printf("FAIL - cannot create the users\n");

@@ -4,7 +4,6 @@
  * fields (in the manner of curl's tests/data). The case format is in tests/http/README.md.
  * Usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... CASE... */
 #include <errno.h>
-#include <ftw.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +19,7 @@
 #include <jansson.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define MAX_SECTIONS 128
 #define MAX_CASE_BYTES (256u * 1024u)
@@ -182,14 +182,6 @@ static char *slurp(const char *path, size_t max)
     return buf;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* Splits s in place on blanks into at most max words. */
 static size_t split_words(char *s, char **words, size_t max)
 {
@@ -333,19 +325,9 @@ static char *tamper(const char *token)
 static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
     response *res = user;
-    size_t len = size * n;
-    if (res->len + len > MAX_BODY_BYTES) {
-        res->too_big = true;
-        return 0;
-    }
-    char *grown = realloc(res->body, res->len + len + 1);
-    if (grown == NULL)
-        return 0;
-    res->body = grown;
-    memcpy(res->body + res->len, data, len);
-    res->len += len;
-    res->body[res->len] = '\0';
-    return len;
+    return testutil_append(&res->body, &res->len, MAX_BODY_BYTES, data, size * n, &res->too_big)
+               ? size * n
+               : 0;
 }
 
 static void headers_clear(response *res)
@@ -1017,26 +999,13 @@ static bool do_user(run *r, const section *s)
     char arg[256], *w[3];
     snprintf(arg, sizeof arg, "%s", s->arg);
     size_t n = split_words(arg, w, 3);
-    char line[1024] = "", password[1100];
+    char line[1024] = "";
     sscanf(s->text, "%1023[^\n]", line);
-    snprintf(password, sizeof password, "%s\n", line);
-    const char *argv[16];
-    size_t k = 0;
-    argv[k++] = r->opt->jwtd;
-    argv[k++] = "user";
-    argv[k++] = "add";
-    argv[k++] = n > 0 ? w[0] : "";
-    argv[k++] = "--password-stdin";
-    argv[k++] = "--role";
-    argv[k++] = n > 1 ? w[1] : "user";
-    argv[k++] = "--db";
-    argv[k++] = r->db;
-    argv[k] = NULL;
     if (n != 2)
         why(r, "the user section takes NAME ROLE");
     secret_add(r, line, strlen(line), "a user's password");
     char out[4096];
-    int st = n == 2 ? testserver_run(argv, password, out, sizeof out) : 0;
+    int st = n == 2 ? testutil_user_add(r->opt->jwtd, r->db, w[0], w[1], line, out, sizeof out) : 0;
     if (n == 2 && st != 0)
         why(r, "jwtd user add %s exited with %d: %s", w[0], st, out);
     char title[300];
@@ -1099,7 +1068,7 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
     }
     /* A fresh directory: this case's SQLite file and the server's log. */
     snprintf(r->dir, sizeof r->dir, "%s/%s", opt->tmp, tc->id);
-    nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    testutil_remove_tree(r->dir);
     mkdir(opt->tmp, 0700);
     if (mkdir(r->dir, 0700) != 0)
         why(r, "cannot create %s: %s", r->dir, strerror(errno));

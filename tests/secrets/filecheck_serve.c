@@ -9,7 +9,6 @@
  *
  * Usage: filecheck_serve --jwtd PATH --tmp DIR [--serve-arg ARG]... */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,34 +17,23 @@
 #include <unistd.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define SECRET32 "filecheck-secret-0123456789abcde" /* 32 bytes */
 #define SECRET31 "filecheck-secret-0123456789abcd"  /* 31 bytes */
 #define HINT "at least 32 are needed (generate one with: openssl rand -base64 48)"
 
-static int failures;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "filecheck: FAIL: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    failures++;
-}
+#define NAME "filecheck" /* the prefix of its FAIL lines */
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-        fail("cannot write %s: %s", path, strerror(errno));
+        testutil_fail(NAME, "cannot write %s: %s", path, strerror(errno));
         return;
     }
     if (chmod(path, mode) != 0)
-        fail("chmod %s: %s", path, strerror(errno));
+        testutil_fail(NAME, "chmod %s: %s", path, strerror(errno));
 }
 
 /* This run's part of the log (from ts->log_start), NUL-terminated, or NULL. */
@@ -79,31 +67,24 @@ static char *start_stop(const char *jwtd, const char *db, const char *log, const
     testserver ts;
     char err[512], how[128];
     if (!testserver_start(&ts, jwtd, db, log, args, nargs, err, sizeof err)) {
-        fail("%s: %s", what, err);
+        testutil_fail(NAME, "%s: %s", what, err);
         testserver_print_log(&ts, stderr, 4096);
         return NULL;
     }
     char *out = run_output(&ts);
     if (!testserver_stop(&ts, how, sizeof how))
-        fail("%s: the server did not stop cleanly: %s", what, how);
+        testutil_fail(NAME, "%s: the server did not stop cleanly: %s", what, how);
     return out;
 }
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *tmp = NULL;
-    const char *extra[TESTSERVER_MAX_ARGS];
-    size_t nextra = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--jwtd") == 0 && i + 1 < argc)
-            jwtd = argv[++i];
-        else if (strcmp(argv[i], "--tmp") == 0 && i + 1 < argc)
-            tmp = argv[++i];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && i + 1 < argc && nextra < 40)
-            extra[nextra++] = argv[++i];
-        else
-            jwtd = NULL, i = argc;
-    }
+    testutil_args opt = {0};
+    for (int i = 1; i < argc; i++)
+        if (!testutil_take_arg(&opt, argc, argv, &i))
+            opt.jwtd = NULL, i = argc;
+    const char *jwtd = opt.jwtd, *tmp = opt.dir, *const *extra = opt.serve;
+    size_t nextra = opt.nserve;
     if (jwtd == NULL || tmp == NULL) {
         fprintf(stderr, "usage: filecheck_serve --jwtd PATH --tmp DIR [--serve-arg ARG]...\n");
         return 2;
@@ -121,13 +102,7 @@ int main(int argc, char **argv)
     snprintf(log, sizeof log, "%s/filecheck.log", tmp);
     snprintf(secret, sizeof secret, "%s/jwt-secret", tmp);
     snprintf(short_secret, sizeof short_secret, "%s/jwt-secret-31", tmp);
-    const char *const stale[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", db, stale[i]);
-        unlink(p);
-    }
-    unlink(log);
+    testutil_remove_db(db, log);
 
     const char *args[TESTSERVER_MAX_ARGS];
     size_t nargs = 0;
@@ -148,30 +123,31 @@ int main(int argc, char **argv)
                  "0644); chmod 600 it\n",
                  secret);
         if (count(out, want) != 1)
-            fail("0644 secret file: no (or more than one) line \"%.*s\"", (int)strlen(want) - 1,
-                 want);
+            testutil_fail(NAME, "0644 secret file: no (or more than one) line \"%.*s\"",
+                          (int)strlen(want) - 1, want);
         snprintf(want, sizeof want, "jwtd: warning: db %s is readable by group and others", db);
         if (count(out, want) != 1)
-            fail("0644 database: no (or more than one) line \"%s ...\"", want);
+            testutil_fail(NAME, "0644 database: no (or more than one) line \"%s ...\"", want);
         if (count(out, "warning") != 2)
-            fail("0644 files: %zu warnings, 2 expected", count(out, "warning"));
+            testutil_fail(NAME, "0644 files: %zu warnings, 2 expected", count(out, "warning"));
         if (strstr(out, SECRET32) != NULL)
-            fail("the secret is in the server's output");
+            testutil_fail(NAME, "the secret is in the server's output");
         printf("filecheck: 0644: %zu warning lines\n", count(out, "jwtd: warning:"));
         free(out);
     }
 
     /* 2. chmod 600 (the database's WAL files follow the database's mode): no warning. */
+    const char *const suffix[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
         char p[4200];
-        snprintf(p, sizeof p, "%s%s", db, stale[i]);
+        snprintf(p, sizeof p, "%s%s", db, suffix[i]);
         chmod(p, 0600);
     }
     chmod(secret, 0600);
     out = start_stop(jwtd, db, log, args, nargs, "0600 files");
     if (out != NULL) {
         if (strstr(out, "warning") != NULL)
-            fail("0600 files: a warning: %s", out);
+            testutil_fail(NAME, "0600 files: a warning: %s", out);
         printf("filecheck: 0600: %zu warning lines\n", count(out, "jwtd: warning:"));
         free(out);
     }
@@ -185,7 +161,7 @@ int main(int argc, char **argv)
     snprintf(want, sizeof want,
              "jwtd: invalid value for jwt-secret (JWT_SECRET): the secret is 31 bytes; " HINT);
     if (rc != 2 || strstr(cmd_out, want) == NULL || strstr(cmd_out, SECRET31) != NULL)
-        fail("JWT_SECRET of 31 bytes: status %d, output: %s", rc, cmd_out);
+        testutil_fail(NAME, "JWT_SECRET of 31 bytes: status %d, output: %s", rc, cmd_out);
     write_file(short_secret, SECRET31 "\n", 0600);
     const char *serve_file[] = {jwtd,  "serve",       "--listen",          "127.0.0.1:0",
                                 "--db", db,           "--jwt-secret-file", short_secret,
@@ -195,11 +171,11 @@ int main(int argc, char **argv)
              "jwtd: invalid value for jwt-secret (jwt-secret-file %s): the secret is 31 bytes; " HINT,
              short_secret);
     if (rc != 2 || strstr(cmd_out, want) == NULL || strstr(cmd_out, SECRET31) != NULL)
-        fail("jwt-secret-file of 31 bytes: status %d, output: %s", rc, cmd_out);
+        testutil_fail(NAME, "jwt-secret-file of 31 bytes: status %d, output: %s", rc, cmd_out);
     unlink(short_secret);
 
-    if (failures != 0) {
-        fprintf(stderr, "filecheck: %d failure(s); the log is %s\n", failures, log);
+    if (testutil_failed() != 0) {
+        fprintf(stderr, "filecheck: %d failure(s); the log is %s\n", testutil_failed(), log);
         return 1;
     }
     printf("filecheck: warnings for 0644 files only; 31-byte secrets refused\n");

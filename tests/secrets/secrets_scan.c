@@ -48,6 +48,7 @@
 #include <sqlite3.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define MAX_ITEMS 1024
 #define MAX_RESPONSE (1024 * 1024)
@@ -62,27 +63,15 @@ typedef struct item {
 
 static item secrets[MAX_ITEMS], hay[MAX_ITEMS];
 static size_t nsecrets, nhay;
-static int failures;
 static const char *mode;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "secrets[%s]: FAIL: ", mode);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    failures++;
-}
+static char fail_prefix[32]; /* "secrets[MODE]": the prefix of its FAIL lines */
 
 static void add_item(item *list, size_t *n, const char *data, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static void add_item(item *list, size_t *n, const char *data, size_t len, const char *fmt, ...)
 {
     if (*n >= MAX_ITEMS) {
-        fail("too many items");
+        testutil_fail(fail_prefix, "too many items");
         return;
     }
     if (list == secrets) {
@@ -115,7 +104,7 @@ static void add_token_secret(const char *tok, const char *what)
     size_t len = strlen(tok);
     const char *dot = strrchr(tok, '.');
     if (len < MIN_SECRET || dot == NULL || strlen(dot + 1) < MIN_SECRET) {
-        fail("%s is not a JWS", what);
+        testutil_fail(fail_prefix, "%s is not a JWS", what);
         return;
     }
     add_secret(tok, len, "%s", what);
@@ -140,17 +129,7 @@ typedef struct growbuf {
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
     growbuf *b = ud;
-    size_t len = size * n;
-    if (b->len + len > MAX_RESPONSE)
-        return 0;
-    char *d = realloc(b->data, b->len + len + 1);
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, len);
-    b->len += len;
-    d[b->len] = '\0';
-    b->data = d;
-    return len;
+    return testutil_append(&b->data, &b->len, MAX_RESPONSE, p, size * n, NULL) ? size * n : 0;
 }
 
 typedef struct response {
@@ -184,7 +163,8 @@ static void allow_issued_tokens(response *r, const char *where)
 {
     const char *at = json_str(r, "access_token"), *rt = json_str(r, "refresh_token");
     if (at == NULL || rt == NULL) {
-        fail("%s: no access_token/refresh_token in a %ld answer", where, r->status);
+        testutil_fail(fail_prefix, "%s: no access_token/refresh_token in a %ld answer", where,
+                      r->status);
         return;
     }
     char *acc = strdup(at), *ref = strdup(rt), label[300];
@@ -201,7 +181,7 @@ static void allow_issued_tokens(response *r, const char *where)
     char *rest = json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (memmem(r->body.data, r->body.len, acc, strlen(acc)) == NULL ||
         memmem(r->body.data, r->body.len, ref, strlen(ref)) == NULL)
-        fail("%s: the issued tokens are not in the body as sent", where);
+        testutil_fail(fail_prefix, "%s: the issued tokens are not in the body as sent", where);
     free(r->body.data);
     r->body.data = rest;
     r->body.len = rest != NULL ? strlen(rest) : 0;
@@ -211,7 +191,7 @@ static void allow_issued_tokens(response *r, const char *where)
     char cookie[4096];
     snprintf(cookie, sizeof cookie, "Set-Cookie: jwtd_refresh=%s;", ref);
     if (r->headers.data == NULL || strcasestr(r->headers.data, cookie) == NULL) {
-        fail("%s: no refresh cookie with the issued refresh token", where);
+        testutil_fail(fail_prefix, "%s: no refresh cookie with the issued refresh token", where);
     } else {
         char *p = strcasestr(r->headers.data, cookie) + strlen("Set-Cookie: jwtd_refresh=");
         memmove(p, p + strlen(ref), r->headers.len - (size_t)(p - r->headers.data) -
@@ -259,7 +239,7 @@ static long call(const char *method, const char *path, const char *auth, const c
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(h);
     if (rc != CURLE_OK) {
-        fail("%s: %s", where, curl_easy_strerror(rc));
+        testutil_fail(fail_prefix, "%s: %s", where, curl_easy_strerror(rc));
         return 0;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
@@ -285,7 +265,8 @@ static void expect(long want, const char *method, const char *path, const char *
     response r;
     long got = call(method, path, auth, cookie, body, ctype, &r);
     if (got != want)
-        fail("%s %s (request #%d) answered %ld, expected %ld", method, path, nrequests, got, want);
+        testutil_fail(fail_prefix, "%s %s (request #%d) answered %ld, expected %ld", method, path,
+                      nrequests, got, want);
     if (out != NULL)
         *out = r;
     else
@@ -309,7 +290,7 @@ static void collect_store_secrets(const char *db, char *pem_out, size_t pem_len,
     sqlite3_stmt *st = NULL;
     *nhashes = *nkeys = 0;
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fail("cannot open %s: %s", db, sqlite3_errmsg(h));
+        testutil_fail(fail_prefix, "cannot open %s: %s", db, sqlite3_errmsg(h));
         sqlite3_close(h);
         return;
     }
@@ -368,10 +349,10 @@ static void collect_store_secrets(const char *db, char *pem_out, size_t pem_len,
                 if (d != NULL)
                     add_secret(d, strlen(d), "private key %s (JWK d)", kid);
                 else
-                    fail("private key %s: no d in its JWK", kid);
+                    testutil_fail(fail_prefix, "private key %s: no d in its JWK", kid);
                 json_decref(j);
             } else {
-                fail("private key %s: not a PEM private key", kid);
+                testutil_fail(fail_prefix, "private key %s: not a PEM private key", kid);
             }
             if (jwk != NULL)
                 sodium_memzero(jwk, strlen(jwk));
@@ -423,8 +404,8 @@ static void search(void)
         for (size_t h = 0; h < nhay; h++) {
             const char *p = memmem(hay[h].data, hay[h].len, secrets[s].data, secrets[s].len);
             if (p != NULL) {
-                fail("%s: found in %s (at byte %zu)", secrets[s].label, hay[h].label,
-                     (size_t)(p - hay[h].data));
+                testutil_fail(fail_prefix, "%s: found in %s (at byte %zu)", secrets[s].label,
+                              hay[h].label, (size_t)(p - hay[h].data));
                 hits++;
             }
         }
@@ -449,13 +430,18 @@ static char *read_file(const char *path, size_t *len)
     return b.data;
 }
 
+/* A jwtd command's exit status rc and output out: a failure unless 0; the output is searched. */
+static void cli_done(int rc, const char *out, const char *what)
+{
+    if (rc != 0)
+        testutil_fail(fail_prefix, "%s: exit status %d: %s", what, rc, out);
+    add_hay(out, strlen(out), "the output of %s", what);
+}
+
 static void run_cli(const char *const *args, const char *stdin_data, const char *what)
 {
     static char out[65536];
-    int rc = testserver_run(args, stdin_data, out, sizeof out);
-    if (rc != 0)
-        fail("%s: exit status %d: %s", what, rc, out);
-    add_hay(out, strlen(out), "the output of %s", what);
+    cli_done(testserver_run(args, stdin_data, out, sizeof out), out, what);
 }
 
 static int usage(void)
@@ -467,24 +453,21 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *tmp = NULL;
-    const char *serve_args[TESTSERVER_MAX_ARGS];
-    size_t nserve = 0;
+    testutil_args opt = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--jwtd") == 0 && i + 1 < argc)
-            jwtd = argv[++i];
-        else if (strcmp(argv[i], "--tmp") == 0 && i + 1 < argc)
-            tmp = argv[++i];
-        else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+        if (testutil_take_arg(&opt, argc, argv, &i))
+            continue;
+        if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
             mode = argv[++i];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && i + 1 < argc && nserve < 40)
-            serve_args[nserve++] = argv[++i];
         else
             return usage();
     }
+    const char *jwtd = opt.jwtd, *tmp = opt.dir, *const *serve_args = opt.serve;
+    size_t nserve = opt.nserve;
     if (jwtd == NULL || tmp == NULL || mode == NULL ||
         (strcmp(mode, "hs256") != 0 && strcmp(mode, "eddsa") != 0))
         return usage();
+    snprintf(fail_prefix, sizeof fail_prefix, "secrets[%s]", mode);
     bool hs = strcmp(mode, "hs256") == 0;
     if (sodium_init() < 0)
         return 1;
@@ -495,13 +478,7 @@ int main(int argc, char **argv)
     char db[4096], log[4096];
     snprintf(db, sizeof db, "%s/secrets-%s.db", tmp, mode);
     snprintf(log, sizeof log, "%s/secrets-%s.log", tmp, mode);
-    const char *const stale[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", db, stale[i]);
-        unlink(p);
-    }
-    unlink(log);
+    testutil_remove_db(db, log);
 
     /* The secrets this run chooses. */
     char jwt_secret[97], pw_admin[33], pw_alice[33], pw_bob[33], pw_dora[33], pw_wrong[33],
@@ -543,13 +520,13 @@ int main(int argc, char **argv)
     curl = curl_easy_init();
 
     /* The first admin, by the command line, before the server starts. */
-    char pwline[64];
-    snprintf(pwline, sizeof pwline, "%s\n", pw_admin);
     setenv("JWTD_ARGON2_T", "1", 1); /* the command line's hashing: cheap as the server's */
     setenv("JWTD_ARGON2_M_KIB", "8", 1);
-    const char *add_admin[] = {jwtd, "user", "add", "admin", "--role", "admin",
-                               "--password-stdin", "--db", db, NULL};
-    run_cli(add_admin, pwline, "jwtd user add admin");
+    {
+        static char out[65536];
+        int rc = testutil_user_add(jwtd, db, "admin", "admin", pw_admin, out, sizeof out);
+        cli_done(rc, out, "jwtd user add admin");
+    }
 
     const char *args[TESTSERVER_MAX_ARGS];
     size_t nargs = 0;
@@ -604,7 +581,7 @@ int main(int argc, char **argv)
     snprintf(body, sizeof body, "username=eve&password=%s", pw_other);
     call("POST", "/register", NULL, NULL, body, "application/x-www-form-urlencoded", &r);
     if (r.status != 415 && r.status != 400)
-        fail("a form body to /register answered %ld", r.status);
+        testutil_fail(fail_prefix, "a form body to /register answered %ld", r.status);
     response_free(&r);
 
     /* Login: ok by username and by email, wrong, unknown, invalid JSON, missing fields. */
@@ -661,17 +638,18 @@ int main(int argc, char **argv)
     collect_store_secrets(db, pem, sizeof pem, kid, sizeof kid, &nhashes, &nkeys);
     if (hs) {
         if (jwtd_key_from_secret(jwt_secret, strlen(jwt_secret), 0, &key) != JWTD_OK)
-            fail("JWT_SECRET is not a key");
+            testutil_fail(fail_prefix, "JWT_SECRET is not a key");
         if (nkeys != 0)
-            fail("%zu signing keys stored while signing with JWT_SECRET", nkeys);
+            testutil_fail(fail_prefix, "%zu signing keys stored while signing with JWT_SECRET",
+                          nkeys);
     } else if (nkeys == 0 || jwtd_key_from_pem(pem, strlen(pem), 0, &key) != JWTD_OK) {
-        fail("no signing key in the store");
+        testutil_fail(fail_prefix, "no signing key in the store");
     }
     if (key != NULL) {
         jwtd_alg alg = hs ? JWTD_ALG_HS256 : JWTD_ALG_EDDSA;
         char *good = forge(a_access, key, alg, 600), *old = forge(a_access, key, alg, -120);
         if (good == NULL || old == NULL) {
-            fail("cannot forge tokens with the stored key");
+            testutil_fail(fail_prefix, "cannot forge tokens with the stored key");
         } else {
             add_token_secret(good, "a token forged with the signing secret");
             add_token_secret(old, "an expired token forged with the signing secret");
@@ -767,7 +745,7 @@ int main(int argc, char **argv)
     /* Counters after all that. */
     expect(200, "GET", "/metrics", NULL, NULL, NULL, NULL, &r2);
     if (r2.body.data == NULL || strstr(r2.body.data, "jwtd_logins_total") == NULL)
-        fail("/metrics has no login counter");
+        testutil_fail(fail_prefix, "/metrics has no login counter");
     response_free(&r2);
     expect(200, "GET", "/admin/metrics", admin_auth, NULL, NULL, NULL, NULL);
     free(admin_auth);
@@ -781,20 +759,23 @@ int main(int argc, char **argv)
     run_cli(klist, NULL, "jwtd keys list");
 
     if (!testserver_stop(&ts, how, sizeof how))
-        fail("the server did not stop cleanly: %s", how);
+        testutil_fail(fail_prefix, "the server did not stop cleanly: %s", how);
 
     /* Every hash and key, after the last write (add_secret skips the ones already read). */
     collect_store_secrets(db, pem, sizeof pem, kid, sizeof kid, &nhashes, &nkeys);
     if (nhashes < 4)
-        fail("only %zu password hashes in the store, 4 users expected", nhashes);
+        testutil_fail(fail_prefix, "only %zu password hashes in the store, 4 users expected",
+                      nhashes);
     if (!hs && nkeys == 0)
-        fail("no private key in the store");
+        testutil_fail(fail_prefix, "no private key in the store");
 
     size_t loglen = 0;
     char *logtext = read_file(log, &loglen);
     if (logtext == NULL || strstr(logtext, "\"level\":\"debug\"") == NULL ||
         strstr(logtext, "login failed") == NULL)
-        fail("the log has no debug lines or no failed login: logging was not at debug level");
+        testutil_fail(
+            fail_prefix,
+            "the log has no debug lines or no failed login: logging was not at debug level");
     add_hay(logtext != NULL ? logtext : "", loglen, "the server log %s", log);
     free(logtext);
 
@@ -818,8 +799,8 @@ int main(int argc, char **argv)
         free(hay[i].data);
     curl_easy_cleanup(curl);
     curl_global_cleanup();
-    if (failures != 0) {
-        fprintf(stderr, "secrets[%s]: %d failure(s); the log is %s\n", mode, failures, log);
+    if (testutil_failed() != 0) {
+        fprintf(stderr, "%s: %d failure(s); the log is %s\n", fail_prefix, testutil_failed(), log);
         return 1;
     }
     printf("secrets[%s]: no secret in the log, the answers or the CLI output\n", mode);

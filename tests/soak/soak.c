@@ -24,7 +24,6 @@
  * --rss-check off: the RSS curve is printed but not judged (sanitizer builds, whose allocator
  * holds freed memory in quarantine, so their RSS grows by design). */
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +39,7 @@
 #include <jansson.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define MAX_SECONDS 3600
 #define MAX_INFLIGHT 256
@@ -50,7 +50,6 @@
 #define DRAIN_TIMEOUT_S 40     /* for the requests in flight when the load ends */
 #define MAX_BODY 65536         /* a larger answer is a transport error */
 #define MAX_TOKEN 4096
-#define MAX_EXTRA_ARGS 32
 #define CHECK_MIN 100          /* of each kind of check, at least this many (or all) */
 #define SHOW_UNEXPECTED 20
 #define BADLOGIN_MIN_USERS 1000 /* wrong passwords for real users only once there are this many */
@@ -648,41 +647,6 @@ static int abandon(void)
 
 /* ---- RSS ---- */
 
-static long rss_kib(long pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
-/* CPU seconds (user + system) of the process pid (all its threads), or -1. */
-static double cpu_s(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Fields 14 and 15 (utime, stime) come after the ")" that ends the command name. */
-    const char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, stime = 0;
-    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                            &stime) != 2)
-        return -1;
-    return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static double self_cpu_s(void)
 {
     struct rusage ru;
@@ -694,7 +658,6 @@ static double self_cpu_s(void)
 
 /* ---- The report ---- */
 
-static int step, failed;
 static char loadavg[64] = "?\n";
 
 static void read_loadavg(void)
@@ -705,15 +668,6 @@ static void read_loadavg(void)
             snprintf(loadavg, sizeof loadavg, "?\n");
         fclose(f);
     }
-}
-
-static void report(bool ok, const char *what)
-{
-    step++;
-    if (!ok)
-        failed++;
-    printf("%s %d - %s\n", ok ? "ok" : "FAIL", step, what);
-    fflush(stdout);
 }
 
 static void print_table(int from, int to, double seconds)
@@ -765,7 +719,7 @@ static double run_load(int seconds, long pid)
         double t = now_s();
         if (pid > 0 && t >= next_sample && rss.n < MAX_SECONDS + 8) {
             rss.t[rss.n] = t - t0;
-            rss.kib[rss.n++] = rss_kib(pid);
+            rss.kib[rss.n++] = testutil_proc_rss_kib(pid);
             next_sample += 1.0;
         }
         if (t >= end)
@@ -779,7 +733,7 @@ static double run_load(int seconds, long pid)
     /* The last sample is the end of the load, taken before the drain. */
     if (pid > 0 && rss.n < MAX_SECONDS + 8) {
         rss.t[rss.n] = now_s() - t0;
-        rss.kib[rss.n++] = rss_kib(pid);
+        rss.kib[rss.n++] = testutil_proc_rss_kib(pid);
     }
     double drain_end = now_s() + DRAIN_TIMEOUT_S;
     while (running > 0 && now_s() < drain_end)
@@ -855,14 +809,6 @@ static void run_checks(int budget_s, int *wrong, int *done_of, int *total_of, bo
     free(list);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* Lines of this run's server log at level error and warn. */
 static void count_log_levels(const testserver *ts, int *errors, int *warnings)
 {
@@ -893,25 +839,21 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *work = NULL, *url = NULL, *extra[MAX_EXTRA_ARGS];
-    size_t n_extra = 0;
+    const char *url = NULL;
+    testutil_args opt = {0};
     long seconds = 180, inflight = DEFAULT_INFLIGHT, check_s = -1, pid = 0;
     bool rss_check = true;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    for (int i = 1; i < argc; i += 2) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    for (int i = 1; i < argc; i++) {
+        if (testutil_take_arg(&opt, argc, argv, &i))
+            continue;
+        const char *o = argv[i], *v = i + 1 < argc ? argv[++i] : NULL;
         if (v == NULL) {
             usage();
             return 2;
         }
-        if (strcmp(o, "--jwtd") == 0)
-            jwtd = v;
-        else if (strcmp(o, "--work") == 0)
-            work = v;
-        else if (strcmp(o, "--url") == 0)
+        if (strcmp(o, "--url") == 0)
             url = v;
-        else if (strcmp(o, "--serve-arg") == 0 && n_extra < MAX_EXTRA_ARGS)
-            extra[n_extra++] = v;
         else if (strcmp(o, "--seconds") == 0)
             seconds = strtol(v, NULL, 10);
         else if (strcmp(o, "--inflight") == 0)
@@ -929,6 +871,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    const char *jwtd = opt.jwtd, *work = opt.dir, *const *extra = opt.serve;
+    size_t n_extra = opt.nserve;
     if ((url == NULL && (jwtd == NULL || work == NULL)) || seconds < 4 || seconds > MAX_SECONDS ||
         inflight < 1 || inflight > MAX_INFLIGHT || (url != NULL && strlen(url) > 200)) {
         usage();
@@ -947,19 +891,15 @@ int main(int argc, char **argv)
     testserver ts = {0};
     char err[512], what[512], log[4200], db[4200];
     if (url == NULL) {
-        nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        if (mkdir(work, 0700) != 0) {
-            fprintf(stderr, "soak: cannot create %s: %s\n", work, strerror(errno));
+        if (!testutil_fresh_dir(work, "soak"))
             return 2;
-        }
         snprintf(db, sizeof db, "%s/jwtd.db", work);
         snprintf(log, sizeof log, "%s/server.log", work);
         bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        report(up, up ? "jwtd serve is listening" : err);
+        testutil_report(up, "%s", up ? "jwtd serve is listening" : err);
         if (!up) {
             curl_global_cleanup();
-            printf("%d passed, %d failed\n", step - failed, failed);
-            return 1;
+            return testutil_summary();
         }
         base = ts.base;
         pid = ts.pid;
@@ -980,9 +920,10 @@ int main(int argc, char **argv)
         slots[i].c = curl_easy_init();
 
     /* The load. */
-    double srv_cpu0 = pid > 0 ? cpu_s(pid) : -1, my_cpu0 = self_cpu_s();
+    double srv_cpu0 = pid > 0 ? testutil_proc_cpu_s(pid) : -1, my_cpu0 = self_cpu_s();
     double elapsed = run_load((int)seconds, pid);
-    double srv_cpu = pid > 0 ? cpu_s(pid) - srv_cpu0 : -1, my_cpu = self_cpu_s() - my_cpu0;
+    double srv_cpu = pid > 0 ? testutil_proc_cpu_s(pid) - srv_cpu0 : -1,
+           my_cpu = self_cpu_s() - my_cpu0;
     printf("# load: %.1f s (with the drain), %d users registered, %d sessions (%d live); "
            "CPU: server %.0f%%, this client %.0f%% (of one core; %ld cores), load average %s",
            elapsed, nusers, nsessions, nlive, srv_cpu0 >= 0 ? 100.0 * srv_cpu / elapsed : -1.0,
@@ -999,18 +940,18 @@ int main(int argc, char **argv)
     double check_elapsed = now_s() - tc;
     printf("# checks: %.1f s\n", check_elapsed);
     print_table(C_LOGIN, NKINDS, check_elapsed);
-    long rss_after = pid > 0 ? rss_kib(pid) : -1;
+    long rss_after = pid > 0 ? testutil_proc_rss_kib(pid) : -1;
 
     snprintf(what, sizeof what, "zero 5xx under load (%" PRIu64 ")", load_5xx);
-    report(load_5xx == 0, what);
+    testutil_report(load_5xx == 0, "%s", what);
     snprintf(what, sizeof what, "every request under load got an answer (%d without)",
              load_transport);
-    report(load_transport == 0, what);
+    testutil_report(load_transport == 0, "%s", what);
     snprintf(what, sizeof what,
              "zero unexpected answers under load (%d; 401 only for bad passwords)",
              load_unexpected);
-    report(load_unexpected == 0, what);
-    report(!oom, "the soak's own memory sufficed");
+    testutil_report(load_unexpected == 0, "%s", what);
+    testutil_report(!oom, "the soak's own memory sufficed");
     snprintf(what, sizeof what,
              "zero lost writes: %d/%d users log in, %d/%d latest refresh tokens rotate, "
              "%d/%d logged-out refresh tokens refused, %d/%d logout-all access tokens refused "
@@ -1018,7 +959,7 @@ int main(int argc, char **argv)
              done_of[C_LOGIN], total_of[C_LOGIN], done_of[C_ROTATE], total_of[C_ROTATE],
              done_of[C_REFUSED], total_of[C_REFUSED], done_of[C_ME_REVOKED],
              total_of[C_ME_REVOKED], wrong);
-    report(wrong == 0, what);
+    testutil_report(wrong == 0, "%s", what);
     bool covered = true;
     for (int k = C_LOGIN; k < NKINDS; k++) {
         int need = total_of[k] < CHECK_MIN ? total_of[k] : CHECK_MIN;
@@ -1027,9 +968,9 @@ int main(int argc, char **argv)
     }
     snprintf(what, sizeof what, "the checks covered %s (at least %d of each kind, or all)",
              complete ? "every acknowledged write" : "a random sample", CHECK_MIN);
-    report(covered, what);
-    report(total_of[C_LOGIN] > 0 && total_of[C_ROTATE] > 0 && total_of[C_REFUSED] > 0,
-           "the load acknowledged registrations, rotations and logouts");
+    testutil_report(covered, "%s", what);
+    testutil_report(total_of[C_LOGIN] > 0 && total_of[C_ROTATE] > 0 && total_of[C_REFUSED] > 0,
+                    "the load acknowledged registrations, rotations and logouts");
 
     if (pid > 0 && rss.n >= 3) {
         /* The RSS curve: about 12 points, then the verdict. */
@@ -1053,7 +994,7 @@ int main(int argc, char **argv)
                  (double)peak / 1024.0, (double)limit / 1024.0, RSS_MARGIN_PERCENT,
                  RSS_MARGIN_KIB / 1024);
         if (rss_check)
-            report(warm > 0 && end > 0 && end <= limit, what);
+            testutil_report(warm > 0 && end > 0 && end <= limit, "%s", what);
         else
             printf("# not checked (--rss-check off): %s\n", what);
     } else {
@@ -1069,17 +1010,14 @@ int main(int argc, char **argv)
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
         snprintf(what, sizeof what, "jwtd serve stops cleanly on SIGTERM (%s)", how);
-        report(clean, what);
+        testutil_report(clean, "%s", what);
         int errors = 0, warnings = 0;
         count_log_levels(&ts, &errors, &warnings);
         snprintf(what, sizeof what, "no error in the server log (%d error, %d warn lines)", errors,
                  warnings);
-        report(errors == 0, what);
-        if (failed > 0) {
-            printf("# server log (%s), this run's end:\n", log);
-            fflush(stdout);
-            testserver_print_log(&ts, stdout, 4000);
-        }
+        testutil_report(errors == 0, "%s", what);
+        if (testutil_failed() > 0)
+            testserver_print_log_end(&ts, 4000);
     }
     for (int s = 0; s < nsessions; s++) {
         free(sessions[s].access);
@@ -1089,6 +1027,5 @@ int main(int argc, char **argv)
     free(live);
     free(users);
     curl_global_cleanup();
-    printf("%d passed, %d failed\n", step - failed, failed);
-    return failed == 0 ? 0 : 1;
+    return testutil_summary();
 }

@@ -35,6 +35,7 @@
 #include <curl/curl.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
 #define TRIES 30
 #define WARMUP 3
@@ -185,19 +186,12 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *jwtd = NULL, *tmp = NULL;
-    const char *serve_args[TESTSERVER_MAX_ARGS];
-    size_t nserve = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--jwtd") == 0 && i + 1 < argc)
-            jwtd = argv[++i];
-        else if (strcmp(argv[i], "--tmp") == 0 && i + 1 < argc)
-            tmp = argv[++i];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && i + 1 < argc && nserve < 32)
-            serve_args[nserve++] = argv[++i];
-        else
+    testutil_args opt = {0};
+    for (int i = 1; i < argc; i++)
+        if (!testutil_take_arg(&opt, argc, argv, &i))
             return usage();
-    }
+    const char *jwtd = opt.jwtd, *tmp = opt.dir, *const *serve_args = opt.serve;
+    size_t nserve = opt.nserve;
     if (jwtd == NULL || tmp == NULL)
         return usage();
     if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
@@ -207,13 +201,7 @@ int main(int argc, char **argv)
     char db[4096], log[4096];
     snprintf(db, sizeof db, "%s/timing.db", tmp);
     snprintf(log, sizeof log, "%s/timing.log", tmp);
-    const char *const stale[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", db, stale[i]);
-        unlink(p);
-    }
-    unlink(log);
+    testutil_remove_db(db, log);
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();

@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +44,8 @@
 #include <openssl/x509v3.h>
 
 #include "testserver.h"
+#include "testutil.h"
 
-#define MAX_EXTRA_ARGS 32
 #define MAX_BODY 65536
 #define REQUEST_TIMEOUT_S 20
 #define PLAIN_TRIES 30            /* plain-HTTP requests sent to the TLS port */
@@ -56,32 +55,10 @@
 #define USERNAME "tls-alice"
 #define PASSWORD "correct horse battery staple"
 
-static int failures;
 static const char *jwtd;
 static const char *work;
-static const char *extra_args[MAX_EXTRA_ARGS];
+static const char *const *extra_args;
 static size_t nextra;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s: ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
-
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
 
 /* ---- the certificates and keys, made here ---- */
 
@@ -228,8 +205,9 @@ static void startup_case(const char *what, const char *dir, const char *const *a
         }
     }
     bool no_key_text = strstr(out, "-----BEGIN") == NULL && strstr(out, "PRIVATE KEY") == NULL;
-    check(rc == want_exit && found && no_key_text, "start-up: %s -> exit %d (want %d), line %s%s",
-          what, rc, want_exit, found ? "found" : "MISSING: ", found ? "" : want_line);
+    testutil_report(rc == want_exit && found && no_key_text,
+                    "start-up: %s -> exit %d (want %d), line %s%s", what, rc, want_exit,
+                    found ? "found" : "MISSING: ", found ? "" : want_line);
     if (rc != want_exit || !found || !no_key_text)
         printf("---- output ----\n%s---- end ----\n", out);
 }
@@ -239,7 +217,7 @@ static int run_startup(void)
     char dir[4096];
     path_in(dir, sizeof dir, work, "startup");
     if (!make_dir(work) || !make_dir(dir)) {
-        check(false, "cannot make %s", dir);
+        testutil_report(false, "cannot make %s", dir);
         return 1;
     }
     char cert[4096], key[4096], other_key[4096], rsa_key[4096], enc_key[4096], garbage[4096],
@@ -264,7 +242,7 @@ static int run_startup(void)
     EVP_PKEY_free(ec);
     EVP_PKEY_free(ec2);
     EVP_PKEY_free(rsa);
-    check(made, "made the certificate and keys in %s", dir);
+    testutil_report(made, "made the certificate and keys in %s", dir);
     if (!made)
         return 1;
     unlink(missing);
@@ -315,7 +293,7 @@ static int run_startup(void)
          cert);
     CASE("only --tls-key", 2, "tls-cert and tls-key must be given together", "--tls-key", key);
 #undef CASE
-    return failures == 0 ? 0 : 1;
+    return testutil_failed() == 0 ? 0 : 1;
 }
 
 /* ---- the live server ---- */
@@ -341,17 +319,7 @@ static void note_tls(reply *r);
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     reply *r = ud;
-    size_t len = size * n;
-    if (r->len + len > MAX_BODY)
-        return 0;
-    char *grown = realloc(r->body, r->len + len + 1);
-    if (grown == NULL)
-        return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
+    return testutil_append(&r->body, &r->len, MAX_BODY, data, size * n, NULL) ? size * n : 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
@@ -493,9 +461,9 @@ static bool plain_http_refused(int port, char *what, size_t whatlen)
     char got[4096];
     size_t len = 0;
     bool closed = false;
-    long deadline = now_ms() + PLAIN_CLOSE_MS;
+    long deadline = testutil_now_ms() + PLAIN_CLOSE_MS;
     while (!closed) {
-        long left = deadline - now_ms();
+        long left = deadline - testutil_now_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -545,16 +513,16 @@ static void run_live(testserver *ts, const char *dir)
     char cert[4096], other_cert[4096];
     path_in(cert, sizeof cert, dir, "cert.pem");
     path_in(other_cert, sizeof other_cert, dir, "other-cert.pem");
-    check(strncmp(ts->base, "https://127.0.0.1:", 18) == 0, "the server prints https:// (%s)",
-          ts->base);
+    testutil_report(strncmp(ts->base, "https://127.0.0.1:", 18) == 0,
+                    "the server prints https:// (%s)", ts->base);
 
     reply r = {0};
     /* A client that trusts another certificate: refused. */
     CURL *wrong = tls_handle(other_cert);
     request(wrong, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    check(r.code == CURLE_PEER_FAILED_VERIFICATION,
-          "a client trusting another certificate fails verification (%s)",
-          curl_easy_strerror(r.code));
+    testutil_report(r.code == CURLE_PEER_FAILED_VERIFICATION,
+                    "a client trusting another certificate fails verification (%s)",
+                    curl_easy_strerror(r.code));
     curl_easy_cleanup(wrong);
 
     /* The main client: offers h2 and http/1.1 by ALPN, kept alive across the whole test. */
@@ -564,21 +532,22 @@ static void run_live(testserver *ts, const char *dir)
     request(c, &r, "POST", ts->base, "/register", "{\"username\":\"" USERNAME
                                                   "\",\"password\":\"" PASSWORD "\"}",
             NULL, NULL);
-    check(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)", r.status,
-          curl_easy_strerror(r.code));
+    testutil_report(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)",
+                    r.status, curl_easy_strerror(r.code));
 
     request(c, &r, "POST", ts->base, "/login",
             "{\"username\":\"" USERNAME "\",\"password\":\"" PASSWORD "\"}", NULL, NULL);
-    check(r.code == CURLE_OK && r.status == 200, "login over TLS -> %ld (%s)", r.status,
-          curl_easy_strerror(r.code));
+    testutil_report(r.code == CURLE_OK && r.status == 200, "login over TLS -> %ld (%s)", r.status,
+                    curl_easy_strerror(r.code));
     char access[4096], refresh[4096], cookie_value[4096] = "";
     json_member(&r, "access_token", access, sizeof access);
     json_member(&r, "refresh_token", refresh, sizeof refresh);
-    check(access[0] != '\0' && refresh[0] != '\0', "login returned an access and a refresh token");
+    testutil_report(access[0] != '\0' && refresh[0] != '\0',
+                    "login returned an access and a refresh token");
     bool secure = strstr(r.cookie, "; Secure") != NULL;
     bool httponly = strstr(r.cookie, "; HttpOnly") != NULL;
-    check(strncmp(r.cookie, "jwtd_refresh=", 13) == 0 && secure && httponly,
-          "the refresh cookie has Secure and HttpOnly");
+    testutil_report(strncmp(r.cookie, "jwtd_refresh=", 13) == 0 && secure && httponly,
+                    "the refresh cookie has Secure and HttpOnly");
     if (strncmp(r.cookie, "jwtd_refresh=", 13) == 0) {
         size_t vl = strcspn(r.cookie + 13, ";");
         if (vl < sizeof cookie_value) {
@@ -590,41 +559,42 @@ static void run_live(testserver *ts, const char *dir)
     /* What was negotiated on that connection. */
     long http_version = 0;
     curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &http_version);
-    check(http_version == CURL_HTTP_VERSION_1_1, "HTTP/1.1 over TLS%s (curl version code %ld)",
-          h2_offered ? " although the client offered h2" : "", http_version);
-    check(r.tls_seen && r.tls_version >= TLS1_2_VERSION,
-          "protocol is TLS 1.2 or newer (version 0x%x, cipher %s)", (unsigned)r.tls_version,
-          r.cipher);
-    check(strcmp(r.alpn, "http/1.1") == 0, "ALPN selected http/1.1 (\"%s\")", r.alpn);
+    testutil_report(http_version == CURL_HTTP_VERSION_1_1,
+                    "HTTP/1.1 over TLS%s (curl version code %ld)",
+                    h2_offered ? " although the client offered h2" : "", http_version);
+    testutil_report(r.tls_seen && r.tls_version >= TLS1_2_VERSION,
+                    "protocol is TLS 1.2 or newer (version 0x%x, cipher %s)",
+                    (unsigned)r.tls_version, r.cipher);
+    testutil_report(strcmp(r.alpn, "http/1.1") == 0, "ALPN selected http/1.1 (\"%s\")", r.alpn);
 
     char auth[4200];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
-    check(r.code == CURLE_OK && r.status == 200 && r.body != NULL &&
-              strstr(r.body, USERNAME) != NULL,
-          "GET /me over TLS -> %ld", r.status);
+    testutil_report(r.code == CURLE_OK && r.status == 200 && r.body != NULL &&
+                        strstr(r.body, USERNAME) != NULL,
+                    "GET /me over TLS -> %ld", r.status);
 
     char cookie_header[4200];
     snprintf(cookie_header, sizeof cookie_header, "Cookie: jwtd_refresh=%s", cookie_value);
     request(c, &r, "POST", ts->base, "/refresh", NULL, cookie_header, NULL);
     char access2[4096];
     json_member(&r, "access_token", access2, sizeof access2);
-    check(r.code == CURLE_OK && r.status == 200 && access2[0] != '\0',
-          "refresh by cookie over TLS -> %ld", r.status);
+    testutil_report(r.code == CURLE_OK && r.status == 200 && access2[0] != '\0',
+                    "refresh by cookie over TLS -> %ld", r.status);
     long conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
-    check(conns == 0, "the client kept its one TLS connection alive (new connections: %ld)",
-          conns);
+    testutil_report(conns == 0,
+                    "the client kept its one TLS connection alive (new connections: %ld)", conns);
 
     /* TLS 1.2 exactly: an ECDHE key exchange and an AEAD cipher. */
     CURL *t12 = tls_handle(cert);
     curl_easy_setopt(t12, CURLOPT_SSLVERSION,
                      (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
     request(t12, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    check(r.code == CURLE_OK && r.status == 200 && r.tls_seen &&
-              r.tls_version == TLS1_2_VERSION && r.ecdhe && r.aead,
-          "a TLS 1.2 client gets ECDHE with an AEAD cipher (%s, %s)", r.cipher,
-          curl_easy_strerror(r.code));
+    testutil_report(r.code == CURLE_OK && r.status == 200 && r.tls_seen &&
+                        r.tls_version == TLS1_2_VERSION && r.ecdhe && r.aead,
+                    "a TLS 1.2 client gets ECDHE with an AEAD cipher (%s, %s)", r.cipher,
+                    curl_easy_strerror(r.code));
     curl_easy_cleanup(t12);
 
     /* TLS 1.2 with only CBC ciphers (which OpenSSL's defaults would accept): refused. */
@@ -635,8 +605,9 @@ static void run_live(testserver *ts, const char *dir)
                      "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
                      "ECDHE-ECDSA-AES256-SHA384");
     request(cbc, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    check(r.code != CURLE_OK, "a TLS 1.2 client offering only CBC ciphers is refused (%s)",
-          curl_easy_strerror(r.code));
+    testutil_report(r.code != CURLE_OK,
+                    "a TLS 1.2 client offering only CBC ciphers is refused (%s)",
+                    curl_easy_strerror(r.code));
     curl_easy_cleanup(cbc);
 
     /* TLS 1.0/1.1 only, the client at security level 0 so that only the server can say no. */
@@ -645,7 +616,8 @@ static void run_live(testserver *ts, const char *dir)
                      (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
     curl_easy_setopt(old, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
     request(old, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    check(r.code != CURLE_OK, "a TLS 1.1 client is refused (%s)", curl_easy_strerror(r.code));
+    testutil_report(r.code != CURLE_OK, "a TLS 1.1 client is refused (%s)",
+                    curl_easy_strerror(r.code));
     curl_easy_cleanup(old);
 
     /* Plain HTTP to the TLS port: no answer, a closed connection, a quiet log, and TLS
@@ -666,23 +638,27 @@ static void run_live(testserver *ts, const char *dir)
             curl_easy_cleanup(fresh);
         }
     }
-    check(refused == PLAIN_TRIES, "%d/%d plain-HTTP requests to the TLS port got no HTTP answer "
-          "and a closed connection (last: %s)", refused, PLAIN_TRIES, what);
-    check(fresh_ok == fresh_tries, "%d/%d new TLS connections right after plain-HTTP ones served",
-          fresh_ok, fresh_tries);
+    testutil_report(refused == PLAIN_TRIES,
+                    "%d/%d plain-HTTP requests to the TLS port got no HTTP answer "
+                    "and a closed connection (last: %s)",
+                    refused, PLAIN_TRIES, what);
+    testutil_report(fresh_ok == fresh_tries,
+                    "%d/%d new TLS connections right after plain-HTTP ones served", fresh_ok,
+                    fresh_tries);
     long lines_after = log_lines(ts->log_path);
-    check(lines_before >= 0 && lines_after - lines_before <= PLAIN_LOG_LINES_MAX,
-          "the plain-HTTP requests added %ld log lines (at most %d)", lines_after - lines_before,
-          PLAIN_LOG_LINES_MAX);
+    testutil_report(lines_before >= 0 && lines_after - lines_before <= PLAIN_LOG_LINES_MAX,
+                    "the plain-HTTP requests added %ld log lines (at most %d)",
+                    lines_after - lines_before, PLAIN_LOG_LINES_MAX);
 
     /* The keep-alive connection from before still serves. */
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access2);
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
     conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
-    check(r.code == CURLE_OK && r.status == 200 && conns == 0,
-          "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)",
-          r.status, conns);
+    testutil_report(
+        r.code == CURLE_OK && r.status == 200 && conns == 0,
+        "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)", r.status,
+        conns);
     reply_free(&r);
 }
 
@@ -691,12 +667,12 @@ static int run_serve(void)
     char dir[4096];
     path_in(dir, sizeof dir, work, "serve");
     if (!make_dir(work) || !make_dir(dir)) {
-        check(false, "cannot make %s", dir);
+        testutil_report(false, "cannot make %s", dir);
         return 1;
     }
     bool made = make_pair(dir, "cert.pem", "key.pem") &&
                 make_pair(dir, "other-cert.pem", "other-key.pem");
-    check(made, "made two self-signed certificates for 127.0.0.1 in %s", dir);
+    testutil_report(made, "made two self-signed certificates for 127.0.0.1 in %s", dir);
     if (!made)
         return 1;
     char cert[4096], key[4096], db[4096], log[4096];
@@ -704,10 +680,9 @@ static int run_serve(void)
     path_in(key, sizeof key, dir, "key.pem");
     path_in(db, sizeof db, dir, "jwtd.sqlite");
     path_in(log, sizeof log, dir, "server.log");
-    unlink(db);
-    unlink(log);
+    testutil_remove_db(db, log);
 
-    const char *args[MAX_EXTRA_ARGS + 6];
+    const char *args[TESTUTIL_MAX_SERVE_ARGS + 6];
     size_t n = 0;
     args[n++] = "--tls-cert";
     args[n++] = cert;
@@ -720,23 +695,23 @@ static int run_serve(void)
     testserver ts;
     char err[512];
     if (!testserver_start(&ts, jwtd, db, log, args, n, err, sizeof err)) {
-        check(false, "jwtd serve with TLS starts: %s", err);
+        testutil_report(false, "jwtd serve with TLS starts: %s", err);
         testserver_print_log(&ts, stdout, 4096);
         return 1;
     }
-    check(true, "jwtd serve with TLS starts (%s)", ts.base);
+    testutil_report(true, "jwtd serve with TLS starts (%s)", ts.base);
     run_live(&ts, dir);
     char how[128];
-    check(testserver_stop(&ts, how, sizeof how),
-          "the server stops cleanly with an idle TLS connection open (%s)", how);
+    testutil_report(testserver_stop(&ts, how, sizeof how),
+                    "the server stops cleanly with an idle TLS connection open (%s)", how);
     curl_easy_cleanup(keepalive);
     keepalive = NULL;
-    if (failures != 0) {
+    if (testutil_failed() != 0) {
         printf("---- server log ----\n");
         testserver_print_log(&ts, stdout, 8192);
         printf("---- end ----\n");
     }
-    return failures == 0 ? 0 : 1;
+    return testutil_failed() == 0 ? 0 : 1;
 }
 
 static int usage(void)
@@ -750,16 +725,14 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *mode = argv[1];
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--jwtd") == 0 && i + 1 < argc)
-            jwtd = argv[++i];
-        else if (strcmp(argv[i], "--work") == 0 && i + 1 < argc)
-            work = argv[++i];
-        else if (strcmp(argv[i], "--serve-arg") == 0 && i + 1 < argc && nextra < MAX_EXTRA_ARGS)
-            extra_args[nextra++] = argv[++i];
-        else
+    static testutil_args opt;
+    for (int i = 2; i < argc; i++)
+        if (!testutil_take_arg(&opt, argc, argv, &i))
             return usage();
-    }
+    jwtd = opt.jwtd;
+    work = opt.dir;
+    extra_args = opt.serve;
+    nextra = opt.nserve;
     if (jwtd == NULL || work == NULL)
         return usage();
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -768,7 +741,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "serve") != 0)
         return usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        check(false, "curl_global_init");
+        testutil_report(false, "curl_global_init");
         return 1;
     }
     int rc = run_serve();

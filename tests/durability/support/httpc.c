@@ -8,20 +8,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "testutil.h"
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     httpc_resp *r = ud;
-    size_t len = size * n;
-    if (r->len + len > HTTPC_MAX_BODY)
-        return 0;
-    char *grown = realloc(r->body, r->len + len + 1);
-    if (grown == NULL)
-        return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
+    return testutil_append(&r->body, &r->len, HTTPC_MAX_BODY, data, size * n, NULL) ? size * n : 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)

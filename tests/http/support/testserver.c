@@ -1,6 +1,7 @@
 /* Starting, stopping and crashing a real `jwtd serve` for the integration tests, and running
  * the other jwtd commands they need (user add, keys rotate). See testserver.h. */
 #include "testserver.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,20 +21,6 @@
 #define LISTEN_HOST "://127.0.0.1:"
 #define LOG_SCAN_MAX (1024 * 1024) /* the listening line comes within the first lines */
 #define POLL_STEP_MS 20
-
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
 
 /* In a forked child: die with the parent, so that no server outlives a crashed driver. */
 static void child_die_with_parent(pid_t parent)
@@ -136,8 +123,8 @@ bool testserver_start(testserver *ts, const char *jwtd, const char *db, const ch
     close(fd);
     ts->pid = pid;
 
-    long deadline = now_ms() + TESTSERVER_START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
+    long deadline = testutil_now_ms() + TESTSERVER_START_TIMEOUT_MS;
+    while (testutil_now_ms() < deadline) {
         char scheme[8];
         ts->port = find_port(ts, scheme);
         if (ts->port != 0) {
@@ -152,7 +139,7 @@ bool testserver_start(testserver *ts, const char *jwtd, const char *db, const ch
             snprintf(err, errlen, "jwtd serve ended before listening (%s)", how);
             return false;
         }
-        sleep_ms(POLL_STEP_MS);
+        testutil_sleep_ms(POLL_STEP_MS);
     }
     char how[64];
     testserver_stop(ts, how, sizeof how);
@@ -168,16 +155,16 @@ bool testserver_stop(testserver *ts, char *how, size_t howlen)
         return false;
     }
     kill(ts->pid, SIGTERM);
-    long deadline = now_ms() + TESTSERVER_STOP_TIMEOUT_MS;
+    long deadline = testutil_now_ms() + TESTSERVER_STOP_TIMEOUT_MS;
     int status = 0;
     bool exited = false;
-    while (now_ms() < deadline) {
+    while (testutil_now_ms() < deadline) {
         pid_t r = waitpid(ts->pid, &status, WNOHANG);
         if (r == ts->pid || (r < 0 && errno != EINTR)) {
             exited = r == ts->pid;
             break;
         }
-        sleep_ms(POLL_STEP_MS);
+        testutil_sleep_ms(POLL_STEP_MS);
     }
     if (!exited) {
         kill(ts->pid, SIGKILL);
@@ -224,6 +211,13 @@ void testserver_print_log(const testserver *ts, FILE *out, size_t max)
     fclose(f);
 }
 
+void testserver_print_log_end(const testserver *ts, size_t max)
+{
+    printf("# server log (%s), this run's end:\n", ts->log_path);
+    fflush(stdout);
+    testserver_print_log(ts, stdout, max);
+}
+
 int testserver_run(const char *const *argv, const char *stdin_data, char *out, size_t outlen)
 {
     int in[2], o[2];
@@ -267,10 +261,10 @@ int testserver_run(const char *const *argv, const char *stdin_data, char *out, s
     close(in[1]);
 
     size_t len = 0;
-    long deadline = now_ms() + TESTSERVER_CMD_TIMEOUT_MS;
+    long deadline = testutil_now_ms() + TESTSERVER_CMD_TIMEOUT_MS;
     bool timed_out = false;
     for (;;) {
-        long wait = deadline - now_ms();
+        long wait = deadline - testutil_now_ms();
         if (wait <= 0) {
             timed_out = true;
             break;

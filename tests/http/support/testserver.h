@@ -39,6 +39,10 @@ void testserver_kill9(testserver *ts);
 /* Copies the end of this run's log (at most max bytes) to out, for failure reports. */
 void testserver_print_log(const testserver *ts, FILE *out, size_t max);
 
+/* Prints "# server log (PATH), this run's end:" and the end of this run's log (at most max
+ * bytes) on stdout: the failure report of the durability, faults and soak tests. */
+void testserver_print_log_end(const testserver *ts, size_t max);
+
 /* Runs argv (argv[0] is the program path) with stdin_data on its stdin and its stdout and
  * stderr captured into out (NUL-terminated, truncated to outlen). Returns the exit status, or
  * -1 if it could not run or was killed after TESTSERVER_CMD_TIMEOUT_MS. */
