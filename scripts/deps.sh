@@ -25,6 +25,9 @@ PACKAGES=(
     libjwt-dev libcjose-dev wrk nginx-light
     # make lint
     cppcheck clang-tidy
+    # the browser test of the demo page (tests/browser): Debian's Chromium, run headless by
+    # npm's playwright-core, which never downloads a browser of its own
+    chromium
 )
 # Node.js and npm run the npm interop peers (jose, jsonwebtoken). A NodeSource nodejs already
 # bundles npm and conflicts with Debian's npm package, so these are only wanted when the

@@ -9,6 +9,10 @@
   const $ = (id) => document.getElementById(id);
 
   function show(label, status, body) {
+    // The API also returns the refresh token in the body (for clients without cookies);
+    // the page does not print it: in a browser it belongs in the HttpOnly cookie only.
+    if (body && typeof body === "object" && typeof body.refresh_token === "string")
+      body = Object.assign({}, body, { refresh_token: "(set as the HttpOnly cookie; not shown)" });
     $("result-status").textContent = label + ": " + status;
     $("result-body").textContent =
       body === undefined ? "(no body)" : JSON.stringify(body, null, 2);

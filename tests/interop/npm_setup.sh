@@ -1,12 +1,18 @@
 #!/bin/sh
-# CTest fixture interop.npm-setup: installs the npm peers (jose, jsonwebtoken) pinned by
-# package-lock.json into DEST/node_modules with `npm ci`, so interop.node runs offline after it.
-# Usage: npm_setup.sh SOURCE_DIR DEST_DIR NPM NODE
+# CTest fixture of npm packages pinned by a package-lock.json: installs them into
+# DEST/node_modules with `npm ci`, so the tests that need them run offline after it.
+# interop.npm-setup installs the npm peers (jose, jsonwebtoken; the default NAME and MODULEs);
+# tests/browser reuses it for playwright-core.
+# Usage: npm_setup.sh SOURCE_DIR DEST_DIR NPM NODE [NAME [MODULE...]]
 set -u
 src=$1 dest=$2 npm=$3 node=$4
+shift 4
+name=${1:-interop.npm-setup}
+[ $# -gt 0 ] && shift
+[ $# -gt 0 ] || set -- jose jsonwebtoken
 
 fail() {
-    echo "interop.npm-setup: FAIL: $*" >&2
+    echo "$name: FAIL: $*" >&2
     exit 1
 }
 
@@ -19,8 +25,8 @@ cp "$src/package.json" "$src/package-lock.json" "$dest/" || fail "cannot copy pa
 # npm ci never changes the lock file and installs exactly what it pins; the timeout bounds a
 # registry that does not answer (npm's own retries can otherwise take many minutes).
 if ! timeout 240 "$npm" ci --no-audit --no-fund --prefix "$dest"; then
-    fail "'npm ci' into $dest failed: is the npm registry reachable? interop.node needs jose and jsonwebtoken"
+    fail "'npm ci' into $dest failed: is the npm registry reachable? (needs: $*)"
 fi
 (cd "$dest" && "$node" -e \
-    'for (const m of ["jose", "jsonwebtoken"]) console.log(m, require(m + "/package.json").version)') \
-    || fail "the packages installed in $dest do not load"
+    'for (const m of process.argv.slice(1)) console.log(m, require(m + "/package.json").version)' \
+    -- "$@") || fail "the packages installed in $dest do not load"
