@@ -19,35 +19,21 @@
 // Usage: node demo.js --jwtd BIN --web-dir DIR --work DIR --chromium PATH [--serve-arg ARG]...
 // playwright-core is found through NODE_PATH (the browser.npm-setup fixture).
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { startServer, stopServer, report } = require('../http/support/testserver.js');
 
-const START_TIMEOUT_MS = 15000; // until the "listening on" line
-const STOP_TIMEOUT_MS = 10000; // after SIGTERM, before SIGKILL
+const ok = report.ok.bind(report);
+const fail = report.fail.bind(report);
+const check = report.check.bind(report);
+
 const STEP_TIMEOUT_MS = 20000; // any one browser action or wait
 const COOKIE = 'jwtd_refresh';
 const BAD_CREDENTIALS = 'invalid credentials'; // the API's message for a failed login
 
-let failures = 0;
-let steps = 0;
 
-function ok(what) {
-  steps++;
-  console.log(`ok ${steps} - ${what}`);
-}
 
-function fail(what, why) {
-  steps++;
-  failures++;
-  console.log(`FAIL ${steps} - ${what}\n    ${why}`);
-}
 
-function check(cond, what, why) {
-  if (cond) ok(what);
-  else fail(what, why);
-  return cond;
-}
 
 function parseArgs(argv) {
   const a = { serveArgs: [] };
@@ -65,53 +51,7 @@ function parseArgs(argv) {
   return a;
 }
 
-// Starts jwtd serve on 127.0.0.1:0 and resolves with {child, base} once it prints its port.
-// setpriv --pdeathsig makes the kernel kill the server when this process dies, even by
-// SIGKILL (a CTest timeout), which no exit handler sees.
-function startServer(bin, args, logPath) {
-  const setpriv = '/usr/bin/setpriv';
-  const argv = ['serve', '--listen', '127.0.0.1:0', ...args];
-  const child = fs.existsSync(setpriv)
-    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let seen = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS);
-    child.stdout.on('data', (chunk) => {
-      fs.appendFileSync(logPath, chunk);
-      if (seen.length < 65536) seen += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1] });
-      }
-    });
-    child.stderr.on('data', (chunk) => fs.appendFileSync(logPath, chunk));
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`jwtd serve ended before listening (${code ?? sig}); see ${logPath}`));
-    });
-  });
-}
 
-// SIGTERM, a bounded wait, then SIGKILL. Resolves with how it ended.
-function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve('already ended');
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve('killed: no exit within the SIGTERM timeout');
-    }, STOP_TIMEOUT_MS);
-    child.removeAllListeners('exit');
-    child.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      resolve(code === 0 ? 'exit 0' : `exit ${code ?? sig}`);
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 // Everything that went wrong in the page, in order: console errors, uncaught exceptions,
 // requests that failed on the network and HTTP answers >= 400.
@@ -300,7 +240,7 @@ async function run(chromium, args, base) {
   } catch (e) {
     fail('the browser steps ran to the end', e.stack ?? String(e));
   } finally {
-    if (failures > 0 && page)
+    if (report.failures > 0 && page)
       await page.screenshot({ path: path.join(args.work, 'failure.png'), fullPage: true })
         .then(() => console.log(`screenshot: ${path.join(args.work, 'failure.png')}`))
         .catch(() => {});
@@ -338,8 +278,7 @@ async function main() {
     const how = await stopServer(child);
     check(how === 'exit 0', 'jwtd serve stopped on SIGTERM', `${how}; see ${logPath}`);
   }
-  console.log(failures === 0 ? `all ${steps} checks passed` : `${failures} of ${steps} checks FAILED`);
-  process.exit(failures === 0 ? 0 : 1);
+  process.exit(report.summary());
 }
 
 main().catch((e) => {

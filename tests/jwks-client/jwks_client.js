@@ -3,14 +3,17 @@
 // while the server runs). jose is found through NODE_PATH (tests/interop's npm ci fixture).
 // Usage: node jwks_client.js --jwtd BIN --work DIR [--argon2-t N --argon2-m-kib N]
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const jose = require('jose');
+const { startServer, stopServer, report } = require('../http/support/testserver.js');
 
-const START_TIMEOUT_MS = 15000; // until the "listening on" line
+const ok = report.ok.bind(report);
+const fail = report.fail.bind(report);
+const check = report.check.bind(report);
+
 const ROTATE_TIMEOUT_MS = 15000; // until the server publishes the rotated key (it syncs every few s)
-const STOP_TIMEOUT_MS = 10000; // after SIGTERM, before SIGKILL
 const POLL_MS = 250;
 const CMD_TIMEOUT_MS = 60000;
 // What jwtd serve puts in its access tokens by default, pinned here as a client would.
@@ -18,25 +21,9 @@ const ISSUER = 'jwtd';
 const AUDIENCE = 'jwtd';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let failures = 0;
-let steps = 0;
 
-function ok(what) {
-  steps++;
-  console.log(`ok ${steps} - ${what}`);
-}
 
-function fail(what, why) {
-  steps++;
-  failures++;
-  console.log(`FAIL ${steps} - ${what}\n    ${why}`);
-}
 
-function check(cond, what, why) {
-  if (cond) ok(what);
-  else fail(what, why);
-  return cond;
-}
 
 function parseArgs(argv) {
   const a = { argon2: [] };
@@ -58,50 +45,7 @@ function jwtd(args, bin, input) {
   return r.stdout;
 }
 
-// Starts jwtd serve on 127.0.0.1:0 and resolves with {child, base} once it prints its port.
-function startServer(bin, db, extra, logPath) {
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--db', db, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let seen = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS);
-    const onData = (chunk) => {
-      fs.appendFileSync(logPath, chunk);
-      if (seen.length < 65536) seen += chunk.toString('utf8');
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: `http://127.0.0.1:${m[1]}` });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`jwtd serve ended before listening (${code ?? sig})`));
-    });
-  });
-}
 
-// SIGTERM, a bounded wait, then SIGKILL. Resolves with how it ended.
-function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve('already ended');
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve('killed: no exit within the SIGTERM timeout');
-    }, STOP_TIMEOUT_MS);
-    child.removeAllListeners('exit');
-    child.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      resolve(code === 0 ? 'exit 0' : `exit ${code ?? sig}`);
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 async function login(base, username, password) {
   const res = await fetch(`${base}/login`, {
@@ -174,7 +118,7 @@ async function main() {
     args.jwtd, 'hunter2\n');
   ok('jwtd user add alice');
 
-  const { child, base } = await startServer(args.jwtd, db, args.argon2, logPath);
+  const { child, base } = await startServer(args.jwtd, ['--db', db, ...args.argon2], logPath);
   // A driver that dies must not leave a server behind.
   process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   ok(`jwtd serve is listening at ${base}`);
@@ -228,10 +172,9 @@ async function main() {
   } finally {
     const how = await stopServer(child);
     check(how === 'exit 0', 'jwtd serve stops cleanly on SIGTERM', how);
-    if (failures > 0) console.log(`# server log: ${logPath}\n${fs.readFileSync(logPath, 'utf8').slice(-4000)}`);
+    if (report.failures > 0) console.log(`# server log: ${logPath}\n${fs.readFileSync(logPath, 'utf8').slice(-4000)}`);
   }
-  console.log(`${steps - failures} passed, ${failures} failed`);
-  process.exitCode = failures === 0 ? 0 : 1;
+  process.exitCode = report.summary();
 }
 
 main().catch((e) => {
