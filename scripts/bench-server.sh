@@ -39,7 +39,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
 peers=${PEERS_DIR:-$root/../shared/bench}
 [[ -d $peers ]] || die "peers not found at $peers (set PEERS_DIR)"
-for t in wrk nginx taskset curl node npm go cc bc; do
+for t in wrk nginx taskset curl node npm cc bc; do
     command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
 done
 
@@ -76,6 +76,8 @@ build_rust() {
 }
 build_go() {
     GO_BIN=$work/goserver
+    # Optional like cargo: not in scripts/deps.sh (the tests never need it).
+    command -v go >/dev/null || { why_not[go]="go not found (apt golang-go golang-github-golang-jwt-jwt-dev)"; return; }
     [[ -x $GO_BIN && $GO_BIN -nt $peers/go/main.go ]] && return
     if ! (cd "$peers/go" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$work/gocache \
         go build -o "$GO_BIN" main.go) >"$work/go-build.log" 2>&1; then
