@@ -329,20 +329,20 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    testutil_report(up, "%s", up ? "jwtd serve is listening" : err);
+    testutil_check(up, "%s", up ? "jwtd serve is listening" : err);
     int created = -1, logouts = 0, unexpected = 0;
     if (up) {
         created = register_until_kill(&ts, &logouts, &unexpected);
         snprintf(what, sizeof what, "%d registrations (and %d logouts) acknowledged, then kill -9",
                  created, logouts);
-        testutil_report(created >= KILL_AFTER, "%s", what);
+        testutil_check(created >= KILL_AFTER, "%s", what);
         snprintf(what, sizeof what, "no unexpected answer before the crash (%d)", unexpected);
-        testutil_report(unexpected == 0, "%s", what);
-        testutil_report(logouts > 0, "some logouts were acknowledged before the crash");
+        testutil_check(unexpected == 0, "%s", what);
+        testutil_check(logouts > 0, "some logouts were acknowledged before the crash");
     }
     if (created >= KILL_AFTER) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        testutil_report(up, "%s", up ? "jwtd serve restarts on the same database" : err);
+        testutil_check(up, "%s", up ? "jwtd serve restarts on the same database" : err);
     }
     if (created >= KILL_AFTER && up) {
         int checked = 0, wrong = check_after_restart(&ts, &checked);
@@ -350,11 +350,11 @@ int main(int argc, char **argv)
                  "after the restart every acknowledged user logs in and every acknowledged "
                  "logout holds (%d checks, %d wrong)",
                  checked, wrong);
-        testutil_report(wrong == 0 && checked == created * 2, "%s", what);
+        testutil_check(wrong == 0 && checked == created * 2, "%s", what);
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
         snprintf(what, sizeof what, "jwtd serve stops cleanly on SIGTERM (%s)", how);
-        testutil_report(clean, "%s", what);
+        testutil_check(clean, "%s", what);
     }
     if (testutil_failed() > 0)
         testserver_print_log_end(&ts, 4000);

@@ -446,7 +446,7 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    testutil_report(up, "%s", up ? "jwtd serve is listening (--refresh-grace 0)" : err);
+    testutil_check(up, "%s", up ? "jwtd serve is listening (--refresh-grace 0)" : err);
     bool crashed = false;
     if (up) {
         load_deadline = now_s() + LOAD_TIMEOUT_S;
@@ -460,7 +460,7 @@ int main(int argc, char **argv)
             else
                 clients[i].thread = 0;
         }
-        testutil_report(started == CLIENTS, "%d concurrent clients started", started);
+        testutil_check(started == CLIENTS, "%d concurrent clients started", started);
         while (!atomic_load(&killed) && now_s() <= load_deadline)
             testutil_sleep_ms(2);
         crashed = atomic_load(&killed);
@@ -482,17 +482,17 @@ int main(int argc, char **argv)
             loa += c->acks_logout_all;
             unknown += c->unknown;
         }
-        testutil_report(crashed,
+        testutil_check(crashed,
                         "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
                         "%d rotations, %d logouts, %d logout-alls), %d in flight",
                         atomic_load(&acks), reg, login, rot, lo, loa, unknown);
-        testutil_report(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
-        testutil_report(reg > 0 && rot > 0 && login > 0 && lo > 0 && loa > 0,
+        testutil_check(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
+        testutil_check(reg > 0 && rot > 0 && login > 0 && lo > 0 && loa > 0,
                         "every kind of write was acknowledged before the crash");
     }
     if (crashed) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        testutil_report(up, "%s", up ? "jwtd serve restarts on the same database" : err);
+        testutil_check(up, "%s", up ? "jwtd serve restarts on the same database" : err);
     }
     if (crashed && up) {
         checks k = {ts.base, now_s() + CHECK_TIMEOUT_S, 0, 0, 0, 0};
@@ -500,17 +500,17 @@ int main(int argc, char **argv)
         for (int i = 0; i < CLIENTS && in_time(&k); i++)
             for (int n = 0; n < clients[i].nusers && in_time(&k); n++, users++)
                 check_user(&k, i, n, &clients[i].users[n]);
-        testutil_report(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
-        testutil_report(
+        testutil_check(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
+        testutil_check(
             k.wrong == 0,
             "after the restart every acknowledged registration, rotation and revocation "
             "holds (%d users, %d requests, %d wrong)",
             users, k.done, k.wrong);
-        testutil_report(k.twice == 0,
+        testutil_check(k.twice == 0,
                         "no refresh token was usable twice across the crash (%d were)", k.twice);
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_check(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
     if (testutil_failed() > 0)
         testserver_print_log_end(&ts, 4000);

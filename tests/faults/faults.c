@@ -1,7 +1,7 @@
 /* faults.disk_full, faults.disk_full_partial and faults.read_only: a real `jwtd serve` on a
  * real SQLite file whose disk fills up (ENOSPC on every write, or on every other write, so that
  * commits fail half-written) or whose file system turns read-only (EROFS) while it runs,
- * through the LD_PRELOAD shim enospc.c (no privilege needed). faults.disk_full_tmpfs is the
+ * through the LD_PRELOAD shim support/enospc.c (no privilege needed). faults.disk_full_tmpfs is the
  * same with a real full file system where the privilege exists (root with CAP_SYS_ADMIN,
  * else it is skipped): a 2 MiB tmpfs mounted in a mount namespace of the test's own, filled
  * up by a file that is then deleted. The test proves that
@@ -100,7 +100,7 @@ static bool refused(long status, const httpc_resp *r, const char *what, int roun
 {
     bool ok = status == 503 && httpc_is_error(r, UNAVAILABLE) && r->retry_after;
     if (!ok || round == 0)
-        testutil_report(ok, "during the fault: %s -> %ld %s%s", what, status,
+        testutil_check(ok, "during the fault: %s -> %ld %s%s", what, status,
                         r->body != NULL ? r->body : "(no body)",
                         r->retry_after ? " (Retry-After)" : "");
     return ok;
@@ -157,28 +157,28 @@ static void reads_work(const char *when)
 {
     httpc_resp r;
     long st = httpc_request("GET", base, "/me", users[3].access, NULL, &r);
-    testutil_report(st == 200 && r.body != NULL && strstr(r.body, users[3].name) != NULL,
+    testutil_check(st == 200 && r.body != NULL && strstr(r.body, users[3].name) != NULL,
                     "%s: GET /me with an access token issued before -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/.well-known/jwks.json", NULL, NULL, &r);
-    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "\"keys\"") != NULL,
+    testutil_check(st == 200 && r.body != NULL && strstr(r.body, "\"keys\"") != NULL,
                     "%s: GET /.well-known/jwks.json -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/healthz", NULL, NULL, &r);
-    testutil_report(st == 200, "%s: GET /healthz -> %ld", when, st);
+    testutil_check(st == 200, "%s: GET /healthz -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/metrics", NULL, NULL, &r);
-    testutil_report(st == 200, "%s: GET /metrics -> %ld", when, st);
+    testutil_check(st == 200, "%s: GET /metrics -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/admin/users", admin.access, NULL, &r);
     bool all = st == 200 && r.body != NULL;
     for (int i = 0; all && i < USERS; i++)
         all = strstr(r.body, users[i].name) != NULL;
-    testutil_report(all, "%s: GET /admin/users lists every user -> %ld", when, st);
+    testutil_check(all, "%s: GET /admin/users lists every user -> %ld", when, st);
     httpc_resp_free(&r);
 }
 
@@ -190,12 +190,12 @@ static void writes_recover(void)
 
     creds(&late, json, sizeof json);
     long st = post_tokens("/register", json, &late, NULL);
-    testutil_report(st == 201, "after the fault: register the user refused before -> %ld", st);
+    testutil_check(st == 201, "after the fault: register the user refused before -> %ld", st);
 
     creds(&users[0], json, sizeof json);
     account fresh = {{0}, NULL, NULL, 0};
     st = post_tokens("/login", json, &fresh, NULL);
-    testutil_report(st == 200, "after the fault: login -> %ld", st);
+    testutil_check(st == 200, "after the fault: login -> %ld", st);
     free(fresh.access);
     free(fresh.refresh);
 
@@ -203,29 +203,29 @@ static void writes_recover(void)
     old = users[0].refresh != NULL ? strdup(users[0].refresh) : NULL;
     refresh_body(old, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
-    testutil_report(st == 200,
+    testutil_check(st == 200,
                     "after the fault: refresh with the token refused during the fault -> %ld", st);
     refresh_body(users[0].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
-    testutil_report(st == 200, "after the fault: the new refresh token rotates -> %ld", st);
+    testutil_check(st == 200, "after the fault: the new refresh token rotates -> %ld", st);
     free(old);
 
     refresh_body(users[1].refresh, json, sizeof json);
     st = httpc_request("POST", base, "/logout", NULL, json, NULL);
-    testutil_report(st == 204, "after the fault: logout -> %ld", st);
+    testutil_check(st == 204, "after the fault: logout -> %ld", st);
     st = post_tokens("/refresh", json, NULL, NULL);
-    testutil_report(st == 401, "after the fault: the logged-out refresh token is refused -> %ld",
+    testutil_check(st == 401, "after the fault: the logged-out refresh token is refused -> %ld",
                     st);
 
     st = httpc_request("POST", base, "/logout-all", users[2].access, NULL, &r);
-    testutil_report(st == 204, "after the fault: logout-all -> %ld", st);
+    testutil_check(st == 204, "after the fault: logout-all -> %ld", st);
     httpc_resp_free(&r);
     st = httpc_request("GET", base, "/me", users[2].access, NULL, NULL);
-    testutil_report(st == 401,
+    testutil_check(st == 401,
                     "after the fault: the access token of the logout-all is refused -> %ld", st);
 
     st = admin_set_roles(&r);
-    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+    testutil_check(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
                     "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
     httpc_resp_free(&r);
 }
@@ -237,29 +237,29 @@ static void all_there(const char *when)
     for (int i = 0; i < USERS; i++) {
         creds(&users[i], json, sizeof json);
         long st = post_tokens("/login", json, NULL, NULL);
-        testutil_report(st == 200, "%s: %s (registered before the fault) logs in -> %ld", when,
+        testutil_check(st == 200, "%s: %s (registered before the fault) logs in -> %ld", when,
                         users[i].name, st);
     }
     creds(&late, json, sizeof json);
     long st = post_tokens("/login", json, NULL, NULL);
-    testutil_report(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when,
+    testutil_check(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when,
                     late.name, st);
     creds(&users[4], json, sizeof json);
     httpc_resp r;
     st = post_tokens("/login", json, NULL, &r);
-    testutil_report(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
+    testutil_check(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
                     "%s: the roles set after the fault hold -> %ld", when, st);
     httpc_resp_free(&r);
     refresh_body(users[1].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
-    testutil_report(st == 401, "%s: the logged-out refresh token stays refused -> %ld", when, st);
+    testutil_check(st == 401, "%s: the logged-out refresh token stays refused -> %ld", when, st);
     refresh_body(users[2].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
-    testutil_report(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when,
+    testutil_check(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when,
                     st);
     refresh_body(users[3].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[3], NULL);
-    testutil_report(
+    testutil_check(
         st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld", when, st);
 }
 
@@ -386,7 +386,7 @@ int main(int argc, char **argv)
 
     /* The administrator, created by the CLI before the server starts. */
     int rc = testutil_user_add(jwtd, db, "admin", "admin", "password of admin", out, sizeof out);
-    testutil_report(rc == 0, "jwtd user add admin --role admin (exit %d)", rc);
+    testutil_check(rc == 0, "jwtd user add admin --role admin (exit %d)", rc);
 
     /* Only the server gets the shim. An ASan build of jwtd would refuse a preloaded library
      * ahead of its runtime. */
@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-    testutil_report(up, "%s",
+    testutil_check(up, "%s",
                     !up     ? err
                     : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
                             : "jwtd serve is listening (with the fault shim preloaded)");
@@ -413,48 +413,48 @@ int main(int argc, char **argv)
         for (int i = 0; i < USERS; i++) {
             creds(&users[i], json, sizeof json);
             long st = post_tokens("/register", json, &users[i], NULL);
-            testutil_report(st == 201, "before the fault: register %s -> %ld", users[i].name, st);
+            testutil_check(st == 201, "before the fault: register %s -> %ld", users[i].name, st);
         }
         creds(&admin, json, sizeof json);
         long st = post_tokens("/login", json, &admin, NULL);
-        testutil_report(st == 200, "before the fault: admin logs in -> %ld", st);
+        testutil_check(st == 200, "before the fault: admin logs in -> %ld", st);
         reads_work("before the fault");
 
         if (tmpfs) {
             long long filled = fill(filler);
-            testutil_report(filled > 0, "the fault begins: %lld bytes fill the file system of %s",
+            testutil_check(filled > 0, "the fault begins: %lld bytes fill the file system of %s",
                             filled, data);
         } else {
-            testutil_report(write_file(control, fault), "the fault begins: %s on writes under %s",
+            testutil_check(write_file(control, fault), "the fault begins: %s on writes under %s",
                             fault, data);
         }
         writes_refused();
         reads_work("during the fault");
         if (!tmpfs) {
             long n = faults_injected(faultlog);
-            testutil_report(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault,
+            testutil_check(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault,
                             n);
         }
-        testutil_report(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
+        testutil_check(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
         writes_recover();
         reads_work("after the fault");
         all_there("after the fault");
 
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_check(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
     unsetenv("LD_PRELOAD");
     if (up) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        testutil_report(up, "%s", up ? "jwtd serve restarts on the same file (no fault)" : err);
+        testutil_check(up, "%s", up ? "jwtd serve restarts on the same file (no fault)" : err);
     }
     if (up) {
         base = ts.base;
         all_there("after a restart");
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
-        testutil_report(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
+        testutil_check(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);
     }
     if (testutil_failed() > 0)
         testserver_print_log_end(&ts, 6000);

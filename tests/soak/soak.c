@@ -896,7 +896,7 @@ int main(int argc, char **argv)
         snprintf(db, sizeof db, "%s/jwtd.db", work);
         snprintf(log, sizeof log, "%s/server.log", work);
         bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
-        testutil_report(up, "%s", up ? "jwtd serve is listening" : err);
+        testutil_check(up, "%s", up ? "jwtd serve is listening" : err);
         if (!up) {
             curl_global_cleanup();
             return testutil_summary();
@@ -943,15 +943,15 @@ int main(int argc, char **argv)
     long rss_after = pid > 0 ? testutil_proc_rss_kib(pid) : -1;
 
     snprintf(what, sizeof what, "zero 5xx under load (%" PRIu64 ")", load_5xx);
-    testutil_report(load_5xx == 0, "%s", what);
+    testutil_check(load_5xx == 0, "%s", what);
     snprintf(what, sizeof what, "every request under load got an answer (%d without)",
              load_transport);
-    testutil_report(load_transport == 0, "%s", what);
+    testutil_check(load_transport == 0, "%s", what);
     snprintf(what, sizeof what,
              "zero unexpected answers under load (%d; 401 only for bad passwords)",
              load_unexpected);
-    testutil_report(load_unexpected == 0, "%s", what);
-    testutil_report(!oom, "the soak's own memory sufficed");
+    testutil_check(load_unexpected == 0, "%s", what);
+    testutil_check(!oom, "the soak's own memory sufficed");
     snprintf(what, sizeof what,
              "zero lost writes: %d/%d users log in, %d/%d latest refresh tokens rotate, "
              "%d/%d logged-out refresh tokens refused, %d/%d logout-all access tokens refused "
@@ -959,7 +959,7 @@ int main(int argc, char **argv)
              done_of[C_LOGIN], total_of[C_LOGIN], done_of[C_ROTATE], total_of[C_ROTATE],
              done_of[C_REFUSED], total_of[C_REFUSED], done_of[C_ME_REVOKED],
              total_of[C_ME_REVOKED], wrong);
-    testutil_report(wrong == 0, "%s", what);
+    testutil_check(wrong == 0, "%s", what);
     bool covered = true;
     for (int k = C_LOGIN; k < NKINDS; k++) {
         int need = total_of[k] < CHECK_MIN ? total_of[k] : CHECK_MIN;
@@ -968,8 +968,8 @@ int main(int argc, char **argv)
     }
     snprintf(what, sizeof what, "the checks covered %s (at least %d of each kind, or all)",
              complete ? "every acknowledged write" : "a random sample", CHECK_MIN);
-    testutil_report(covered, "%s", what);
-    testutil_report(total_of[C_LOGIN] > 0 && total_of[C_ROTATE] > 0 && total_of[C_REFUSED] > 0,
+    testutil_check(covered, "%s", what);
+    testutil_check(total_of[C_LOGIN] > 0 && total_of[C_ROTATE] > 0 && total_of[C_REFUSED] > 0,
                     "the load acknowledged registrations, rotations and logouts");
 
     if (pid > 0 && rss.n >= 3) {
@@ -994,7 +994,7 @@ int main(int argc, char **argv)
                  (double)peak / 1024.0, (double)limit / 1024.0, RSS_MARGIN_PERCENT,
                  RSS_MARGIN_KIB / 1024);
         if (rss_check)
-            testutil_report(warm > 0 && end > 0 && end <= limit, "%s", what);
+            testutil_check(warm > 0 && end > 0 && end <= limit, "%s", what);
         else
             printf("# not checked (--rss-check off): %s\n", what);
     } else {
@@ -1010,12 +1010,12 @@ int main(int argc, char **argv)
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
         snprintf(what, sizeof what, "jwtd serve stops cleanly on SIGTERM (%s)", how);
-        testutil_report(clean, "%s", what);
+        testutil_check(clean, "%s", what);
         int errors = 0, warnings = 0;
         count_log_levels(&ts, &errors, &warnings);
         snprintf(what, sizeof what, "no error in the server log (%d error, %d warn lines)", errors,
                  warnings);
-        testutil_report(errors == 0, "%s", what);
+        testutil_check(errors == 0, "%s", what);
         if (testutil_failed() > 0)
             testserver_print_log_end(&ts, 4000);
     }

@@ -205,7 +205,7 @@ static void startup_case(const char *what, const char *dir, const char *const *a
         }
     }
     bool no_key_text = strstr(out, "-----BEGIN") == NULL && strstr(out, "PRIVATE KEY") == NULL;
-    testutil_report(rc == want_exit && found && no_key_text,
+    testutil_check(rc == want_exit && found && no_key_text,
                     "start-up: %s -> exit %d (want %d), line %s%s", what, rc, want_exit,
                     found ? "found" : "MISSING: ", found ? "" : want_line);
     if (rc != want_exit || !found || !no_key_text)
@@ -217,7 +217,7 @@ static int run_startup(void)
     char dir[4096];
     path_in(dir, sizeof dir, work, "startup");
     if (!make_dir(work) || !make_dir(dir)) {
-        testutil_report(false, "cannot make %s", dir);
+        testutil_check(false, "cannot make %s", dir);
         return 1;
     }
     char cert[4096], key[4096], other_key[4096], rsa_key[4096], enc_key[4096], garbage[4096],
@@ -242,7 +242,7 @@ static int run_startup(void)
     EVP_PKEY_free(ec);
     EVP_PKEY_free(ec2);
     EVP_PKEY_free(rsa);
-    testutil_report(made, "made the certificate and keys in %s", dir);
+    testutil_check(made, "made the certificate and keys in %s", dir);
     if (!made)
         return 1;
     unlink(missing);
@@ -513,14 +513,14 @@ static void run_live(testserver *ts, const char *dir)
     char cert[4096], other_cert[4096];
     path_in(cert, sizeof cert, dir, "cert.pem");
     path_in(other_cert, sizeof other_cert, dir, "other-cert.pem");
-    testutil_report(strncmp(ts->base, "https://127.0.0.1:", 18) == 0,
+    testutil_check(strncmp(ts->base, "https://127.0.0.1:", 18) == 0,
                     "the server prints https:// (%s)", ts->base);
 
     reply r = {0};
     /* A client that trusts another certificate: refused. */
     CURL *wrong = tls_handle(other_cert);
     request(wrong, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    testutil_report(r.code == CURLE_PEER_FAILED_VERIFICATION,
+    testutil_check(r.code == CURLE_PEER_FAILED_VERIFICATION,
                     "a client trusting another certificate fails verification (%s)",
                     curl_easy_strerror(r.code));
     curl_easy_cleanup(wrong);
@@ -532,21 +532,21 @@ static void run_live(testserver *ts, const char *dir)
     request(c, &r, "POST", ts->base, "/register", "{\"username\":\"" USERNAME
                                                   "\",\"password\":\"" PASSWORD "\"}",
             NULL, NULL);
-    testutil_report(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)",
+    testutil_check(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)",
                     r.status, curl_easy_strerror(r.code));
 
     request(c, &r, "POST", ts->base, "/login",
             "{\"username\":\"" USERNAME "\",\"password\":\"" PASSWORD "\"}", NULL, NULL);
-    testutil_report(r.code == CURLE_OK && r.status == 200, "login over TLS -> %ld (%s)", r.status,
+    testutil_check(r.code == CURLE_OK && r.status == 200, "login over TLS -> %ld (%s)", r.status,
                     curl_easy_strerror(r.code));
     char access[4096], refresh[4096], cookie_value[4096] = "";
     json_member(&r, "access_token", access, sizeof access);
     json_member(&r, "refresh_token", refresh, sizeof refresh);
-    testutil_report(access[0] != '\0' && refresh[0] != '\0',
+    testutil_check(access[0] != '\0' && refresh[0] != '\0',
                     "login returned an access and a refresh token");
     bool secure = strstr(r.cookie, "; Secure") != NULL;
     bool httponly = strstr(r.cookie, "; HttpOnly") != NULL;
-    testutil_report(strncmp(r.cookie, "jwtd_refresh=", 13) == 0 && secure && httponly,
+    testutil_check(strncmp(r.cookie, "jwtd_refresh=", 13) == 0 && secure && httponly,
                     "the refresh cookie has Secure and HttpOnly");
     if (strncmp(r.cookie, "jwtd_refresh=", 13) == 0) {
         size_t vl = strcspn(r.cookie + 13, ";");
@@ -559,18 +559,18 @@ static void run_live(testserver *ts, const char *dir)
     /* What was negotiated on that connection. */
     long http_version = 0;
     curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &http_version);
-    testutil_report(http_version == CURL_HTTP_VERSION_1_1,
+    testutil_check(http_version == CURL_HTTP_VERSION_1_1,
                     "HTTP/1.1 over TLS%s (curl version code %ld)",
                     h2_offered ? " although the client offered h2" : "", http_version);
-    testutil_report(r.tls_seen && r.tls_version >= TLS1_2_VERSION,
+    testutil_check(r.tls_seen && r.tls_version >= TLS1_2_VERSION,
                     "protocol is TLS 1.2 or newer (version 0x%x, cipher %s)",
                     (unsigned)r.tls_version, r.cipher);
-    testutil_report(strcmp(r.alpn, "http/1.1") == 0, "ALPN selected http/1.1 (\"%s\")", r.alpn);
+    testutil_check(strcmp(r.alpn, "http/1.1") == 0, "ALPN selected http/1.1 (\"%s\")", r.alpn);
 
     char auth[4200];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
-    testutil_report(r.code == CURLE_OK && r.status == 200 && r.body != NULL &&
+    testutil_check(r.code == CURLE_OK && r.status == 200 && r.body != NULL &&
                         strstr(r.body, USERNAME) != NULL,
                     "GET /me over TLS -> %ld", r.status);
 
@@ -579,11 +579,11 @@ static void run_live(testserver *ts, const char *dir)
     request(c, &r, "POST", ts->base, "/refresh", NULL, cookie_header, NULL);
     char access2[4096];
     json_member(&r, "access_token", access2, sizeof access2);
-    testutil_report(r.code == CURLE_OK && r.status == 200 && access2[0] != '\0',
+    testutil_check(r.code == CURLE_OK && r.status == 200 && access2[0] != '\0',
                     "refresh by cookie over TLS -> %ld", r.status);
     long conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
-    testutil_report(conns == 0,
+    testutil_check(conns == 0,
                     "the client kept its one TLS connection alive (new connections: %ld)", conns);
 
     /* TLS 1.2 exactly: an ECDHE key exchange and an AEAD cipher. */
@@ -591,7 +591,7 @@ static void run_live(testserver *ts, const char *dir)
     curl_easy_setopt(t12, CURLOPT_SSLVERSION,
                      (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
     request(t12, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    testutil_report(r.code == CURLE_OK && r.status == 200 && r.tls_seen &&
+    testutil_check(r.code == CURLE_OK && r.status == 200 && r.tls_seen &&
                         r.tls_version == TLS1_2_VERSION && r.ecdhe && r.aead,
                     "a TLS 1.2 client gets ECDHE with an AEAD cipher (%s, %s)", r.cipher,
                     curl_easy_strerror(r.code));
@@ -605,7 +605,7 @@ static void run_live(testserver *ts, const char *dir)
                      "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
                      "ECDHE-ECDSA-AES256-SHA384");
     request(cbc, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    testutil_report(r.code != CURLE_OK,
+    testutil_check(r.code != CURLE_OK,
                     "a TLS 1.2 client offering only CBC ciphers is refused (%s)",
                     curl_easy_strerror(r.code));
     curl_easy_cleanup(cbc);
@@ -616,7 +616,7 @@ static void run_live(testserver *ts, const char *dir)
                      (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
     curl_easy_setopt(old, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
     request(old, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    testutil_report(r.code != CURLE_OK, "a TLS 1.1 client is refused (%s)",
+    testutil_check(r.code != CURLE_OK, "a TLS 1.1 client is refused (%s)",
                     curl_easy_strerror(r.code));
     curl_easy_cleanup(old);
 
@@ -638,15 +638,15 @@ static void run_live(testserver *ts, const char *dir)
             curl_easy_cleanup(fresh);
         }
     }
-    testutil_report(refused == PLAIN_TRIES,
+    testutil_check(refused == PLAIN_TRIES,
                     "%d/%d plain-HTTP requests to the TLS port got no HTTP answer "
                     "and a closed connection (last: %s)",
                     refused, PLAIN_TRIES, what);
-    testutil_report(fresh_ok == fresh_tries,
+    testutil_check(fresh_ok == fresh_tries,
                     "%d/%d new TLS connections right after plain-HTTP ones served", fresh_ok,
                     fresh_tries);
     long lines_after = log_lines(ts->log_path);
-    testutil_report(lines_before >= 0 && lines_after - lines_before <= PLAIN_LOG_LINES_MAX,
+    testutil_check(lines_before >= 0 && lines_after - lines_before <= PLAIN_LOG_LINES_MAX,
                     "the plain-HTTP requests added %ld log lines (at most %d)",
                     lines_after - lines_before, PLAIN_LOG_LINES_MAX);
 
@@ -655,7 +655,7 @@ static void run_live(testserver *ts, const char *dir)
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
     conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
-    testutil_report(
+    testutil_check(
         r.code == CURLE_OK && r.status == 200 && conns == 0,
         "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)", r.status,
         conns);
@@ -667,12 +667,12 @@ static int run_serve(void)
     char dir[4096];
     path_in(dir, sizeof dir, work, "serve");
     if (!make_dir(work) || !make_dir(dir)) {
-        testutil_report(false, "cannot make %s", dir);
+        testutil_check(false, "cannot make %s", dir);
         return 1;
     }
     bool made = make_pair(dir, "cert.pem", "key.pem") &&
                 make_pair(dir, "other-cert.pem", "other-key.pem");
-    testutil_report(made, "made two self-signed certificates for 127.0.0.1 in %s", dir);
+    testutil_check(made, "made two self-signed certificates for 127.0.0.1 in %s", dir);
     if (!made)
         return 1;
     char cert[4096], key[4096], db[4096], log[4096];
@@ -695,14 +695,14 @@ static int run_serve(void)
     testserver ts;
     char err[512];
     if (!testserver_start(&ts, jwtd, db, log, args, n, err, sizeof err)) {
-        testutil_report(false, "jwtd serve with TLS starts: %s", err);
+        testutil_check(false, "jwtd serve with TLS starts: %s", err);
         testserver_print_log(&ts, stdout, 4096);
         return 1;
     }
-    testutil_report(true, "jwtd serve with TLS starts (%s)", ts.base);
+    testutil_check(true, "jwtd serve with TLS starts (%s)", ts.base);
     run_live(&ts, dir);
     char how[128];
-    testutil_report(testserver_stop(&ts, how, sizeof how),
+    testutil_check(testserver_stop(&ts, how, sizeof how),
                     "the server stops cleanly with an idle TLS connection open (%s)", how);
     curl_easy_cleanup(keepalive);
     keepalive = NULL;
@@ -741,7 +741,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "serve") != 0)
         return usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        testutil_report(false, "curl_global_init");
+        testutil_check(false, "curl_global_init");
         return 1;
     }
     int rc = run_serve();

@@ -138,7 +138,7 @@ bool testutil_take_arg(testutil_args *a, int argc, char **argv, int *i)
 
 static int steps, failures;
 
-void testutil_report(bool ok, const char *fmt, ...)
+void testutil_check(bool ok, const char *fmt, ...)
 {
     va_list ap;
     steps++;

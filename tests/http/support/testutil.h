@@ -75,17 +75,17 @@ typedef struct testutil_args {
 bool testutil_take_arg(testutil_args *a, int argc, char **argv, int *i);
 
 /* ---- the report ---- */
-/* A program uses one of the two reporters, testutil_report or testutil_fail: they share the
- * failure count, and testutil_summary counts the checks of testutil_report only. */
+/* A program uses one of the two reporters, testutil_check or testutil_fail: they share the
+ * failure count, and testutil_summary counts the checks of testutil_check only. */
 
 /* Prints "ok N - MESSAGE" or "FAIL N - MESSAGE" (N counts the checks from 1) on stdout and
  * flushes it; counts the failures. */
-void testutil_report(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void testutil_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The failures testutil_report and testutil_fail have counted. */
+/* The failures testutil_check and testutil_fail have counted. */
 int testutil_failed(void);
 
-/* Prints "P passed, F failed" for the testutil_report checks; returns the exit status of the
+/* Prints "P passed, F failed" for the testutil_check checks; returns the exit status of the
  * program: 0 when none failed, else 1. */
 int testutil_summary(void);
 
