@@ -47,6 +47,10 @@ typedef struct http_request {
 /* The value of the first header called name (case-insensitive), or NULL; *count (may be
  * NULL) receives how many headers have that name. */
 const char *http_header(const http_request *req, const char *name, size_t *len, size_t *count);
+/* Every header called name, in the order received, joined with ", " into buf (NUL-terminated),
+ * as RFC 9110 5.3 reads a field sent on several lines: one list. Returns the length, 0 when
+ * there is none, or -1 when the joined value does not fit in size bytes. */
+long http_header_join(const http_request *req, const char *name, char *buf, size_t size);
 
 typedef struct http_header_kv {
     const char *name;  /* static */

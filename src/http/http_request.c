@@ -86,3 +86,49 @@ const char *http_header(const http_request *req, const char *name, size_t *len, 
         *len = m.found_len;
     return m.found;
 }
+
+/* Appends one value to the joined list; false when it does not fit. */
+static bool join_add(char *buf, size_t size, size_t *used, const char *v, size_t n)
+{
+    size_t sep = *used > 0 ? 2 : 0;
+    if (*used + sep + n + 1 > size)
+        return false;
+    if (sep != 0)
+        memcpy(buf + *used, ", ", 2);
+    memcpy(buf + *used + sep, v, n);
+    *used += sep + n;
+    buf[*used] = '\0';
+    return true;
+}
+
+long http_header_join(const http_request *req, const char *name, char *buf, size_t size)
+{
+    if (req == NULL || name == NULL || buf == NULL || size == 0)
+        return -1;
+    buf[0] = '\0';
+    size_t used = 0, name_len = strlen(name);
+    bool ok = true;
+    const http_req_impl *impl = req->impl;
+    if (impl == NULL) {
+        for (size_t i = 0; ok && i < req->nheaders && req->headers != NULL; i++) {
+            const http_req_header *h = &req->headers[i];
+            if (h->name != NULL && plain_name_is(name, name_len, h->name, h->name_len))
+                ok = join_add(buf, size, &used, h->value != NULL ? h->value : "",
+                              h->value != NULL ? h->value_len : 0);
+        }
+    } else if (impl->kind == HTTP_REQ_H2O) {
+        const h2o_req_t *r = impl->h2o;
+        for (size_t i = 0; ok && i < r->headers.size; i++) {
+            const h2o_header_t *h = &r->headers.entries[i];
+            if (h2o_lcstris(name, name_len, h->name->base, h->name->len))
+                ok = join_add(buf, size, &used, h->value.base, h->value.len);
+        }
+    } else {
+        for (size_t i = 0; ok && i < impl->nheaders; i++) {
+            const http_hdr_copy *h = &impl->headers[i];
+            if (h2o_lcstris(name, name_len, h->name, h->name_len))
+                ok = join_add(buf, size, &used, h->value, h->value_len);
+        }
+    }
+    return ok ? (long)used : -1;
+}

@@ -862,12 +862,14 @@ static bool within_ip_limit(srv_app *app, const route *r, const http_request *re
     const srv_rate *rate = route_rate(app->cfg, r->limit);
     if (app->ip_limits == NULL || rate == NULL)
         return true;
-    size_t xff_len = 0, xff_count = 0;
-    const char *xff = app->proxies.n > 0
-                          ? http_header(req, "x-forwarded-for", &xff_len, &xff_count)
-                          : NULL;
+    /* X-Forwarded-For on several lines (HAProxy adds its own line after the client's) is one
+     * list in order (RFC 9110 5.3). Longer than SRV_MAX_XFF_BYTES: not read, the peer. */
+    char xff[SRV_MAX_XFF_BYTES];
+    long xff_len = app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff)
+                                      : 0;
     srv_ip ip;
-    if (!srv_client_ip(&app->proxies, req->peer, xff, xff_len, xff_count, &ip))
+    if (!srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
+                       xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, &ip))
         memset(&ip, 0, sizeof ip); /* no address (a Unix socket): one shared bucket */
     auth_rate ar = {rate->burst, rate->period};
     return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar,

@@ -27,6 +27,7 @@
 #define SRV_LOCKOUT_ENTRIES 65536u /* login identifiers with failures held in memory */
 #define SRV_MAX_PROXIES 64        /* entries of trusted-proxies */
 #define SRV_MAX_XFF_HOPS 64       /* X-Forwarded-For addresses looked at */
+#define SRV_MAX_XFF_BYTES 4096    /* X-Forwarded-For lines joined; longer: the peer */
 
 /* Values of the enum options, in the order of their choices in config.c. */
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
@@ -149,8 +150,9 @@ int srv_proxies_parse(const char *text, srv_proxies *out, char *bad, size_t badl
 bool srv_ip_parse(const char *text, size_t len, srv_ip *out);
 /* The client of a request: the socket peer, or, only when the peer is a trusted proxy, the
  * right-most X-Forwarded-For address that is not itself a trusted proxy (all trusted: the
- * left-most). A malformed X-Forwarded-For, several such headers or too many hops: the peer.
- * xff may be NULL (no header). false when even the peer is no address. */
+ * left-most). A malformed X-Forwarded-For, too many hops, or xff_count != 1 (the caller could
+ * not read the header lines as one list): the peer. xff is every X-Forwarded-For line joined
+ * in order (http_header_join), or NULL (no header). false when even the peer is no address. */
 bool srv_client_ip(const srv_proxies *proxies, const char *peer, const char *xff, size_t xff_len,
                    size_t xff_count, srv_ip *out);
 
