@@ -17,7 +17,9 @@
 #define SHARDS 64u /* a power of two */
 #define WAYS 8u    /* entries per set */
 #define US INT64_C(1000000)
-#define KIND_ACCOUNT 0xffffffffu
+#define KIND_ACCOUNT 0xffffffffu  /* global lockout counter of an identifier */
+#define KIND_FAMILIAR 0xfffffffeu /* (identifier, address) logged in successfully */
+#define KIND_PAIR 0xfffffffdu     /* lockout counter of (identifier, familiar address) */
 #define FOLD_CHUNK 64u
 
 typedef struct entry {
@@ -25,6 +27,8 @@ typedef struct entry {
     int64_t a;       /* bucket: TAT in microseconds; lockout: locked until (seconds) */
     int64_t expires; /* seconds; from then on the entry is as good as absent */
     int64_t n;       /* lockout: failures */
+    int32_t inflight; /* lockout: attempts begun and not ended */
+    bool lock;        /* a lockout counter (a is a lock end), not a bucket or a familiar mark */
 } entry;
 
 typedef struct shard {
@@ -105,15 +109,23 @@ size_t auth_limiter_entries(auth_limiter *l)
     return n;
 }
 
-/* The keyed hash of (kind, key); with fold, the key is ASCII lower-cased on the way. */
-static void hash_key(const auth_limiter *l, unsigned kind, const void *key, size_t len, bool fold,
-                     uint64_t *k0, uint64_t *k1)
+/* The keyed hash of (kind, key[, key2]); with fold, key is ASCII lower-cased on the way.
+ * With key2 (an address after an identifier) the length of key goes in first, so no two
+ * pairs hash the same input. */
+static void hash_key2(const auth_limiter *l, unsigned kind, const void *key, size_t len, bool fold,
+                      const void *key2, size_t len2, uint64_t *k0, uint64_t *k1)
 {
     crypto_generichash_state st;
     unsigned char out[16], kb[4] = {(unsigned char)(kind >> 24), (unsigned char)(kind >> 16),
                                     (unsigned char)(kind >> 8), (unsigned char)kind};
     crypto_generichash_init(&st, l->key, sizeof l->key, sizeof out);
     crypto_generichash_update(&st, kb, sizeof kb);
+    if (key2 != NULL) {
+        unsigned char lb[8];
+        for (size_t i = 0; i < 8; i++)
+            lb[i] = (unsigned char)((uint64_t)len >> (8 * i));
+        crypto_generichash_update(&st, lb, sizeof lb);
+    }
     const unsigned char *p = key;
     if (!fold) {
         crypto_generichash_update(&st, p, len);
@@ -127,11 +139,40 @@ static void hash_key(const auth_limiter *l, unsigned kind, const void *key, size
             crypto_generichash_update(&st, chunk, n);
         }
     }
+    if (key2 != NULL)
+        crypto_generichash_update(&st, key2, len2);
     crypto_generichash_final(&st, out, sizeof out);
     memcpy(k0, out, 8);
     memcpy(k1, out + 8, 8);
     if ((*k0 | *k1) == 0)
         *k1 = 1; /* 0/0 marks an empty slot */
+}
+
+static void hash_key(const auth_limiter *l, unsigned kind, const void *key, size_t len, bool fold,
+                     uint64_t *k0, uint64_t *k1)
+{
+    hash_key2(l, kind, key, len, fold, NULL, 0, k0, k1);
+}
+
+/* An entry that must not be evicted while another way can be: a running lock, or attempts
+ * in flight (their end must find their counter). */
+static bool pinned(const entry *e, int64_t now)
+{
+    return (e->lock && e->a > now) || e->inflight > 0;
+}
+
+/* Whether e is a better victim than v (v may be NULL). */
+static bool better_victim(const entry *e, const entry *v, int64_t now)
+{
+    if (v == NULL)
+        return true;
+    bool ve = (v->k0 | v->k1) == 0, ee = (e->k0 | e->k1) == 0;
+    if (ve || ee)
+        return !ve;
+    bool vp = pinned(v, now), ep = pinned(e, now);
+    if (vp != ep)
+        return vp;
+    return e->expires < v->expires;
 }
 
 /* The entry of (k0, k1) in its locked shard, fresh (zeroed) when it was absent or no longer
@@ -147,15 +188,13 @@ static entry *lookup(auth_limiter *l, uint64_t k0, uint64_t k1, int64_t now, boo
     for (size_t i = 0; i < WAYS; i++) {
         entry *e = &set[i];
         if (e->k0 == k0 && e->k1 == k1) {
-            if (e->expires <= now) /* as good as absent: start over */
+            if (e->expires <= now) /* as good as absent: start over (attempts stay in flight) */
                 e->a = e->n = 0;
             return e;
         }
-        /* Prefer an empty slot, then one that no longer matters, then the one that would
-         * matter the shortest time. */
-        bool empty = (e->k0 | e->k1) == 0;
-        if (victim == NULL || empty ||
-            ((victim->k0 | victim->k1) != 0 && e->expires < victim->expires))
+        /* Prefer an empty slot, then one not pinned (no running lock, nothing in flight),
+         * then one that no longer matters, then the one that would matter the shortest time. */
+        if (better_victim(e, victim, now))
             victim = e;
     }
     if (!create)
@@ -217,14 +256,11 @@ bool auth_lockout_check(auth_limiter *l, const char *ident, size_t len, int64_t 
     return locked;
 }
 
-void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const auth_lockout *p)
+/* One failure on a lockout counter, under its shard lock. A failure that raced with the one
+ * that set the current lock changes nothing (begin/end make that impossible). */
+static void count_failure(entry *e, const auth_lockout *p, int64_t now)
 {
-    uint64_t k0, k1;
-    hash_key(l, KIND_ACCOUNT, ident, len, true, &k0, &k1);
-    int64_t now = clock_now(l);
-    shard *s;
-    entry *e = lookup(l, k0, k1, now, true, &s);
-    /* A failure that raced with the one that set the current lock changes nothing. */
+    e->lock = true;
     if (e->a <= now) {
         if (e->n < INT64_MAX)
             e->n++;
@@ -234,6 +270,30 @@ void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const 
         int64_t forget = now + p->max;
         e->expires = e->a > forget ? e->a : forget;
     }
+}
+
+/* One success on a lockout counter: forgets the failures unless a lock runs. */
+static void count_success(entry *e, int64_t now)
+{
+    if (e->a > now)
+        return;
+    int32_t inflight = e->inflight;
+    if (inflight == 0) {
+        *e = (entry){0};
+    } else { /* others still in flight: keep the slot for their end */
+        e->a = e->n = 0;
+        e->expires = now;
+    }
+}
+
+void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const auth_lockout *p)
+{
+    uint64_t k0, k1;
+    hash_key(l, KIND_ACCOUNT, ident, len, true, &k0, &k1);
+    int64_t now = clock_now(l);
+    shard *s;
+    entry *e = lookup(l, k0, k1, now, true, &s);
+    count_failure(e, p, now);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -244,7 +304,93 @@ void auth_lockout_success(auth_limiter *l, const char *ident, size_t len)
     int64_t now = clock_now(l);
     shard *s;
     entry *e = lookup(l, k0, k1, now, false, &s);
-    if (e != NULL && e->a <= now)
-        *e = (entry){0};
+    if (e != NULL)
+        count_success(e, now);
     pthread_mutex_unlock(&s->mu);
+}
+
+static bool familiar_now(auth_limiter *l, uint64_t f0, uint64_t f1, int64_t now)
+{
+    shard *s;
+    entry *e = lookup(l, f0, f1, now, false, &s);
+    bool yes = e != NULL && !e->lock && e->expires > now;
+    pthread_mutex_unlock(&s->mu);
+    return yes;
+}
+
+bool auth_lockout_familiar(auth_limiter *l, const char *ident, size_t len, const void *addr,
+                           size_t addr_len)
+{
+    if (addr == NULL)
+        return false;
+    uint64_t f0, f1;
+    hash_key2(l, KIND_FAMILIAR, ident, len, true, addr, addr_len, &f0, &f1);
+    return familiar_now(l, f0, f1, clock_now(l));
+}
+
+bool auth_lockout_begin(auth_limiter *l, const char *ident, size_t len, const void *addr,
+                        size_t addr_len, const auth_lockout *p, auth_lockout_attempt *a,
+                        int64_t *retry_after)
+{
+    int64_t now = clock_now(l);
+    *a = (auth_lockout_attempt){0};
+    a->has_addr = addr != NULL;
+    if (a->has_addr) {
+        hash_key2(l, KIND_FAMILIAR, ident, len, true, addr, addr_len, &a->f0, &a->f1);
+        /* Familiarity needs no atomicity with the counter: it only picks the counter. */
+        a->familiar = familiar_now(l, a->f0, a->f1, now);
+    }
+    if (a->familiar)
+        hash_key2(l, KIND_PAIR, ident, len, true, addr, addr_len, &a->c0, &a->c1);
+    else
+        hash_key(l, KIND_ACCOUNT, ident, len, true, &a->c0, &a->c1);
+    shard *s;
+    entry *e = lookup(l, a->c0, a->c1, now, true, &s);
+    e->lock = true;
+    int64_t left = p->after - e->n;
+    if (left < 1)
+        left = 1;
+    bool ok = false;
+    if (e->a > now) {
+        if (retry_after != NULL)
+            *retry_after = e->a - now;
+    } else if (e->inflight >= left || e->inflight == INT32_MAX) {
+        if (retry_after != NULL)
+            *retry_after = 1; /* an attempt in flight decides within a password check */
+    } else {
+        e->inflight++;
+        ok = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    a->open = ok;
+    return ok;
+}
+
+void auth_lockout_end(auth_limiter *l, auth_lockout_attempt *a, auth_login_outcome outcome,
+                      const auth_lockout *p)
+{
+    if (!a->open)
+        return;
+    a->open = false;
+    int64_t now = clock_now(l);
+    shard *s;
+    entry *e = lookup(l, a->c0, a->c1, now, outcome == AUTH_LOGIN_FAILURE, &s);
+    if (e != NULL) {
+        if (e->inflight > 0)
+            e->inflight--;
+        if (outcome == AUTH_LOGIN_FAILURE)
+            count_failure(e, p, now);
+        else if (outcome == AUTH_LOGIN_SUCCESS)
+            count_success(e, now);
+        else if (e->inflight == 0 && e->n == 0 && e->a <= now)
+            *e = (entry){0}; /* begin made it and nothing was counted: free the slot */
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (outcome == AUTH_LOGIN_SUCCESS && a->has_addr) {
+        e = lookup(l, a->f0, a->f1, now, true, &s);
+        e->lock = false;
+        e->a = e->n = 0;
+        e->expires = now + AUTH_FAMILIAR_SECONDS;
+        pthread_mutex_unlock(&s->mu);
+    }
 }

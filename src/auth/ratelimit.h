@@ -1,11 +1,14 @@
 /* Abuse limits of the auth service, with no HTTP in it: token buckets keyed by (kind, key)
- * (per-IP limits of the server's routes) and per-account lockout with exponential back-off.
+ * (per-IP limits of the server's routes) and per-account lockout with exponential back-off,
+ * with familiar addresses and atomic begin/end attempts.
  *
  * One auth_limiter is a fixed-size, set-associative table: its memory is allocated once by
  * auth_limiter_new and never grows, whatever keys arrive. A new key takes a free slot of its
  * set, else the slot of an entry that no longer matters (a bucket that has refilled, an
  * account whose failures are forgotten), else the entry that would matter the shortest time
- * (an eviction, counted). Keys are stored only as a keyed 128-bit BLAKE2b hash (random key
+ * (an eviction, counted), passing over entries holding a running lock or an attempt in flight
+ * unless every way of the set holds one (so a flood of new keys does not free a locked
+ * account). Keys are stored only as a keyed 128-bit BLAKE2b hash (random key
  * per table), so the table holds no user names or addresses and nobody can aim keys at one set.
  *
  * Thread-safe: the table is split into shards with one mutex each; any number of event loops
@@ -57,12 +60,59 @@ bool auth_limiter_take(auth_limiter *l, unsigned kind, const void *key, size_t l
                        const auth_rate *rate, int64_t *retry_after);
 
 /* Lockout of a login identifier (a username or an email), normalised by ASCII lower-casing:
- * "Alice" and "alice" are one account. Whether the account exists plays no part. */
-/* true when locked now, with *retry_after (>= 1 s) until the lock ends. */
+ * "Alice" and "alice" are one account. Whether the account exists plays no part.
+ *
+ * Familiar addresses (like "smart lockout"): a successful login remembers (identifier,
+ * client address) as familiar for AUTH_FAMILIAR_SECONDS (renewed by each success; the entry
+ * may be evicted under memory pressure, the address is then new again). A login from a
+ * familiar address is not subject to the identifier's global lock: it has its own counter,
+ * keyed (identifier, address), with the same policy. Logins from other addresses (or with no
+ * address) use the identifier's global counter. So others can lock the account for new
+ * addresses (up to p->max at a time), never for an address the user logged in from before;
+ * and a guesser sharing that address still gets the normal back-off on its counter. Every
+ * key is a keyed hash: the table holds no identifier or address.
+ *
+ * One login attempt is auth_lockout_begin ... auth_lockout_end, atomic under the shard lock:
+ * begin lets an attempt through only when its counter is not locked and fewer attempts are in
+ * flight than the failures left before the next lock (max(1, after - failures)), so parallel
+ * guesses cannot overshoot the policy (one guess per lock, no burst when a lock ends). */
+#define AUTH_FAMILIAR_SECONDS (30 * 86400)
+
+typedef enum auth_login_outcome {
+    AUTH_LOGIN_SUCCESS, /* right password: resets the counter, marks the address familiar */
+    AUTH_LOGIN_FAILURE, /* wrong password (or no such account): counts a failure */
+    AUTH_LOGIN_NEITHER, /* neither (a store error): only ends the attempt */
+} auth_login_outcome;
+
+/* One attempt between begin and end (filled by begin; the caller only passes it on). */
+typedef struct auth_lockout_attempt {
+    uint64_t c0, c1;  /* the counter used: global or (identifier, address) */
+    uint64_t f0, f1;  /* the familiar key of (identifier, address) */
+    bool has_addr;    /* an address was given (else nothing is remembered) */
+    bool familiar;    /* the address was familiar: c is the per-address counter */
+    bool open;        /* begun and not yet ended */
+} auth_lockout_attempt;
+
+/* Begins one login attempt of ident from addr (addr_len bytes; NULL/0: unknown address, the
+ * global counter). true: go ahead, and call auth_lockout_end(a) exactly once. false: refused
+ * (locked, or the attempts in flight already use up the failures left), *retry_after (may be
+ * NULL) receives the seconds, >= 1, to wait; nothing to end. */
+bool auth_lockout_begin(auth_limiter *l, const char *ident, size_t len, const void *addr,
+                        size_t addr_len, const auth_lockout *p, auth_lockout_attempt *a,
+                        int64_t *retry_after);
+/* Ends an attempt with its outcome; a second call on the same attempt does nothing. */
+void auth_lockout_end(auth_limiter *l, auth_lockout_attempt *a, auth_login_outcome outcome,
+                      const auth_lockout *p);
+/* Whether (ident, addr) is familiar now (for tests and diagnostics). */
+bool auth_lockout_familiar(auth_limiter *l, const char *ident, size_t len, const void *addr,
+                           size_t addr_len);
+
+/* The global counter alone, not atomic with the password check (begin/end is): */
+/* true when the identifier's global counter is locked now, with *retry_after (>= 1 s). */
 bool auth_lockout_check(auth_limiter *l, const char *ident, size_t len, int64_t *retry_after);
-/* One failed login: counts it, and locks when the policy says so. */
+/* One failed login on the global counter: counts it, and locks when the policy says so. */
 void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const auth_lockout *p);
-/* One successful login: forgets the failures (not while a lock, set meanwhile, runs). */
+/* One successful login on the global counter: forgets the failures (not while a lock runs). */
 void auth_lockout_success(auth_limiter *l, const char *ident, size_t len);
 /* The lock that failure number `failures` sets: 0 below p->after, else
  * min(p->base * 2^(failures - p->after), p->max), without overflow. */

@@ -330,6 +330,18 @@ static void h_register(srv_app *app, const http_request *req, http_response *res
     json_decref(body);
 }
 
+/* The client address of a login as the lockout keys it (srv_ip: IPv4, or IPv6 cut to /64);
+ * false when there is none (a Unix socket): the identifier's global counter applies. */
+static bool login_address(srv_app *app, const http_request *req, srv_ip *ip)
+{
+    size_t xff_len = 0, xff_count = 0;
+    const char *xff = app->proxies.n > 0
+                          ? http_header(req, "x-forwarded-for", &xff_len, &xff_count)
+                          : NULL;
+    memset(ip, 0, sizeof *ip);
+    return srv_client_ip(&app->proxies, req->peer, xff, xff_len, xff_count, ip);
+}
+
 static void h_login(srv_app *app, const http_request *req, http_response *resp)
 {
     json_t *body = read_body(req, resp, false);
@@ -343,30 +355,38 @@ static void h_login(srv_app *app, const http_request *req, http_response *resp)
     } else if ((u == 0 && e == 0) || p == 0) {
         http_response_error(resp, 400, MSG_MISSING_FIELDS);
     } else {
-        /* The lockout is per normalised identifier whether or not the account exists, and
-         * is checked before any password work: a locked account answers 429 even to the
-         * right password. */
+        /* The lockout is per normalised identifier whether or not the account exists (per
+         * (identifier, address) from an address it logged in from before), and the attempt
+         * is begun before any password work: a locked account answers 429 even to the right
+         * password, and attempts in flight count against the failures left. */
         const char *ident = u == 1 ? username : email;
         size_t ident_len = strlen(ident);
         int64_t retry = 0;
-        if (app->lockouts != NULL &&
-            auth_lockout_check(app->lockouts, ident, ident_len, &retry)) {
-            atomic_fetch_add(&app->limited_lockout, 1);
-            reply_too_many(resp, retry);
-            srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
-            json_decref(body);
-            return;
+        auth_lockout_attempt attempt = {0};
+        if (app->lockouts != NULL) {
+            srv_ip ip;
+            bool has_ip = login_address(app, req, &ip);
+            if (!auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
+                                    has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry)) {
+                atomic_fetch_add(&app->limited_lockout, 1);
+                reply_too_many(resp, retry);
+                srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
+                json_decref(body);
+                return;
+            }
         }
         store_user user;
         auth_pair pair = {0};
         auth_err err = auth_login(app->au, ident, password, &user, &pair);
+        if (app->lockouts != NULL) /* ends the attempt begun above, exactly once */
+            auth_lockout_end(app->lockouts, &attempt,
+                             err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
+                             : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
+                                                           : AUTH_LOGIN_NEITHER,
+                             &app->lockout);
         if (err == AUTH_OK) {
-            if (app->lockouts != NULL)
-                auth_lockout_success(app->lockouts, ident, ident_len);
             reply_tokens(resp, 200, &pair, &user);
         } else {
-            if (err == AUTH_BAD_CREDENTIALS && app->lockouts != NULL)
-                auth_lockout_failure(app->lockouts, ident, ident_len, &app->lockout);
             reply_auth_error(resp, err);
             if (err == AUTH_BAD_CREDENTIALS)
                 srv_log(SRV_LOG_INFO, "login failed", peer_field(req));

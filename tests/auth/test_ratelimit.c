@@ -2,7 +2,10 @@
  * the lockout arithmetic and flow (threshold, exponential back-off and its cap, no bypass while
  * locked, reset on success, case folding, forgetting), the fixed memory bound under a key
  * spray, the clock hook (every test moves a fake clock, never sleeps), and exact counting
- * under concurrent callers. Usage: test_ratelimit (no database needed). */
+ * under concurrent callers. The lockout's begin/end attempts: familiar addresses escape the
+ * global lock and have their own (identifier, address) counter, the in-flight budget (no
+ * parallel burst, one guess per lock, also from threads), the "neither" outcome, and the
+ * eviction rule that passes over running locks. Usage: test_ratelimit (no database needed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -278,6 +281,245 @@ static void test_threads_exact(void **state)
     auth_limiter_free(l);
 }
 
+
+static const char ADDR_A[] = "A-address", ADDR_B[] = "B-address", ADDR_C[] = "C-address",
+                  ADDR_D[] = "D-address";
+
+/* One whole attempt of ident from addr (NULL: none): false when begin refuses it. */
+static bool attempt(auth_limiter *l, const char *ident, const char *addr, const auth_lockout *p,
+                    auth_login_outcome outcome, int64_t *retry)
+{
+    auth_lockout_attempt a;
+    if (!auth_lockout_begin(l, ident, strlen(ident), addr, addr ? strlen(addr) : 0, p, &a,
+                            retry))
+        return false;
+    auth_lockout_end(l, &a, outcome, p);
+    return true;
+}
+
+static bool familiar(auth_limiter *l, const char *ident, const char *addr)
+{
+    return auth_lockout_familiar(l, ident, strlen(ident), addr, strlen(addr));
+}
+
+/* Alice logged in from C once. Others lock her account from A and B: any new address (D, or
+ * none) gets 429 even with her password, C does not. A guesser at C is locked on C's own
+ * counter, which leaves the global one as it was. */
+static void test_familiar_address(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {5, 10, 60};
+    int64_t retry = 0;
+    assert_false(familiar(l, "alice", ADDR_C));
+    assert_true(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL));
+    assert_true(familiar(l, "alice", ADDR_C));
+    assert_true(familiar(l, "ALICE", ADDR_C)); /* case-folded */
+    assert_false(familiar(l, "alice", ADDR_A));
+    assert_false(familiar(l, "bob", ADDR_C));
+    /* A failure does not make an address familiar. */
+    assert_true(attempt(l, "alice", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_false(familiar(l, "alice", ADDR_A));
+    for (int i = 0; i < 4; i++)
+        assert_true(attempt(l, "alice", i % 2 ? ADDR_A : ADDR_B, &p, AUTH_LOGIN_FAILURE, NULL));
+    /* Locked for every unfamiliar address, and without an address. */
+    assert_false(attempt(l, "alice", ADDR_D, &p, AUTH_LOGIN_SUCCESS, &retry));
+    assert_int_equal(retry, 10);
+    assert_false(attempt(l, "alice", NULL, &p, AUTH_LOGIN_SUCCESS, &retry));
+    assert_false(attempt(l, "alice", ADDR_A, &p, AUTH_LOGIN_FAILURE, &retry));
+    assert_true(locked(l, "alice", &retry));
+    /* Not for C: her right password works, and leaves the global lock alone. */
+    assert_true(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL));
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 10);
+    /* A guesser at C: C's own counter locks after 5, the global one does not move. */
+    fake_now += 5;
+    for (int i = 0; i < 5; i++)
+        assert_true(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_false(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, &retry));
+    assert_int_equal(retry, 10);
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 5); /* the global lock, unchanged */
+    fake_now += 5;
+    assert_false(locked(l, "alice", NULL));
+    assert_false(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, &retry));
+    assert_int_equal(retry, 5);
+    /* The global count is still 5 (C's failures were not added): the 6th locks for 20. */
+    assert_true(attempt(l, "alice", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_true(locked(l, "alice", &retry));
+    assert_int_equal(retry, 20);
+    /* Familiar addresses are forgotten after AUTH_FAMILIAR_SECONDS without a success. */
+    fake_now += AUTH_FAMILIAR_SECONDS;
+    assert_false(familiar(l, "alice", ADDR_C));
+    auth_limiter_free(l);
+}
+
+/* A success from an unfamiliar address resets the global count, one from a familiar address
+ * only its own. */
+static void test_familiar_counters_reset(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {3, 10, 60};
+    assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL));
+    for (int i = 0; i < 2; i++) {
+        assert_true(attempt(l, "dan", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
+        assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_FAILURE, NULL));
+    }
+    assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL)); /* C: reset */
+    assert_true(attempt(l, "dan", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL)); /* global: 3rd */
+    assert_true(locked(l, "dan", NULL));
+    for (int i = 0; i < 2; i++)
+        assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL)); /* 2 < 3: open */
+    fake_now += 10;
+    assert_true(attempt(l, "dan", ADDR_B, &p, AUTH_LOGIN_SUCCESS, NULL)); /* global: reset */
+    for (int i = 0; i < 2; i++)
+        assert_true(attempt(l, "dan", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_false(locked(l, "dan", NULL));
+    auth_limiter_free(l);
+}
+
+/* Attempts in flight count against the failures left: with 3 left, a 4th parallel attempt
+ * is refused (Retry-After 1); when a lock ends, one guess, not a burst; "neither" ends an
+ * attempt without counting; a second end is a no-op. */
+static void test_begin_end_budget(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {3, 10, 60};
+    auth_lockout_attempt a[4];
+    int64_t retry = 0;
+    for (int i = 0; i < 3; i++)
+        assert_true(auth_lockout_begin(l, "bob", 3, ADDR_A, 9, &p, &a[i], NULL));
+    assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[3], &retry));
+    assert_int_equal(retry, 1);
+    /* "neither" frees its place and counts nothing; ending twice changes nothing. */
+    auth_lockout_end(l, &a[0], AUTH_LOGIN_NEITHER, &p);
+    auth_lockout_end(l, &a[0], AUTH_LOGIN_NEITHER, &p);
+    assert_true(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[0], NULL));
+    assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[3], &retry));
+    for (int i = 0; i < 3; i++)
+        auth_lockout_end(l, &a[i], AUTH_LOGIN_FAILURE, &p);
+    assert_true(locked(l, "bob", &retry));
+    assert_int_equal(retry, 10);
+    assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[3], &retry));
+    assert_int_equal(retry, 10);
+    /* The lock ends: exactly one guess may be in flight, and it locks for twice as long. */
+    fake_now += 10;
+    assert_true(auth_lockout_begin(l, "bob", 3, ADDR_A, 9, &p, &a[0], NULL));
+    assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[1], &retry));
+    assert_int_equal(retry, 1);
+    auth_lockout_end(l, &a[0], AUTH_LOGIN_FAILURE, &p);
+    assert_true(locked(l, "bob", &retry));
+    assert_int_equal(retry, 20);
+    /* After neither outcomes, the failures left are still the policy's. */
+    for (int i = 0; i < 5; i++)
+        assert_true(attempt(l, "erin", NULL, &p, AUTH_LOGIN_NEITHER, NULL));
+    for (int i = 0; i < 2; i++)
+        assert_true(attempt(l, "erin", NULL, &p, AUTH_LOGIN_FAILURE, NULL));
+    assert_false(locked(l, "erin", NULL));
+    /* A success ending while others are in flight keeps their places. */
+    for (int i = 0; i < 2; i++)
+        assert_true(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[i], NULL));
+    auth_lockout_end(l, &a[0], AUTH_LOGIN_SUCCESS, &p); /* 3 left, 1 still in flight */
+    assert_true(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[0], NULL));
+    assert_true(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[2], NULL));
+    assert_false(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[3], NULL));
+    for (int i = 0; i < 3; i++)
+        auth_lockout_end(l, &a[i], AUTH_LOGIN_FAILURE, &p);
+    assert_true(locked(l, "fay", NULL));
+    auth_limiter_free(l);
+}
+
+#define GUESSERS 8
+
+typedef struct guesser_arg {
+    auth_limiter *l;
+    pthread_barrier_t *start, *decided;
+    bool allowed;
+} guesser_arg;
+
+/* Begins one attempt when all start together, holds it until all have asked, then fails. */
+static void *guess(void *p)
+{
+    guesser_arg *g = p;
+    const auth_lockout pol = {5, 10, 60};
+    auth_lockout_attempt a;
+    pthread_barrier_wait(g->start);
+    g->allowed = auth_lockout_begin(g->l, "frank", 5, NULL, 0, &pol, &a, NULL);
+    pthread_barrier_wait(g->decided);
+    if (g->allowed)
+        auth_lockout_end(g->l, &a, AUTH_LOGIN_FAILURE, &pol);
+    return NULL;
+}
+
+/* Eight threads guess at once, each holding its attempt open (as Argon2 would): exactly
+ * five (the failures before the lock) get through, then the account is locked. */
+static void test_begin_threads(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(0, test_now);
+    assert_non_null(l);
+    pthread_barrier_t start, decided;
+    assert_int_equal(pthread_barrier_init(&start, NULL, GUESSERS), 0);
+    assert_int_equal(pthread_barrier_init(&decided, NULL, GUESSERS), 0);
+    pthread_t t[GUESSERS];
+    guesser_arg g[GUESSERS];
+    for (int i = 0; i < GUESSERS; i++) {
+        g[i] = (guesser_arg){l, &start, &decided, false};
+        assert_int_equal(pthread_create(&t[i], NULL, guess, &g[i]), 0);
+    }
+    int allowed = 0;
+    for (int i = 0; i < GUESSERS; i++) {
+        pthread_join(t[i], NULL);
+        allowed += g[i].allowed;
+    }
+    assert_int_equal(allowed, 5);
+    int64_t retry = 0;
+    assert_true(locked(l, "frank", &retry));
+    assert_int_equal(retry, 10);
+    pthread_barrier_destroy(&start);
+    pthread_barrier_destroy(&decided);
+    auth_limiter_free(l);
+}
+
+/* A spray of new identifiers (each one failure, so each entry would matter as long as a
+ * lock) does not evict a running lock: the smallest table, one set per shard, 20000 keys. */
+static void test_eviction_spares_locks(void **state)
+{
+    (void)state;
+    auth_limiter *l = auth_limiter_new(512, test_now);
+    assert_non_null(l);
+    const auth_lockout p = {5, 900, 900};
+    for (int i = 0; i < 5; i++)
+        fail_login(l, "grace", &p);
+    assert_true(locked(l, "grace", NULL));
+    fake_now += 1; /* the spray's entries now expire after grace's */
+    char ident[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(ident, sizeof ident, "spray%d", i);
+        fail_login(l, ident, &p);
+    }
+    assert_true(auth_limiter_evictions(l) > 0);
+    int64_t retry = 0;
+    assert_true(locked(l, "grace", &retry));
+    assert_int_equal(retry, 899);
+    /* When every way holds a running lock, one is evicted all the same (the bound holds). */
+    const auth_lockout p1 = {1, 900, 900};
+    uint64_t before = auth_limiter_evictions(l);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(ident, sizeof ident, "lock%d", i);
+        fail_login(l, ident, &p1);
+    }
+    assert_true(auth_limiter_evictions(l) > before);
+    assert_true(auth_limiter_entries(l) <= 512);
+    auth_limiter_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +531,11 @@ int main(void)
         cmocka_unit_test(test_lockout_forgets),
         cmocka_unit_test(test_lockout_memory_bound),
         cmocka_unit_test(test_threads_exact),
+        cmocka_unit_test(test_familiar_address),
+        cmocka_unit_test(test_familiar_counters_reset),
+        cmocka_unit_test(test_begin_end_budget),
+        cmocka_unit_test(test_begin_threads),
+        cmocka_unit_test(test_eviction_spares_locks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
