@@ -330,16 +330,19 @@ static void h_register(srv_app *app, const http_request *req, http_response *res
     json_decref(body);
 }
 
-/* The client address of a login as the lockout keys it (srv_ip: IPv4, or IPv6 cut to /64);
- * false when there is none (a Unix socket): the identifier's global counter applies. */
-static bool login_address(srv_app *app, const http_request *req, srv_ip *ip)
+/* The client address as the abuse limits key it (srv_ip: IPv4, or IPv6 cut to /64): the peer,
+ * or X-Forwarded-For from a trusted proxy. The header sent on several lines (HAProxy adds its
+ * own line after the client's) is one list in order (RFC 9110 5.3); longer than
+ * SRV_MAX_XFF_BYTES it is not read (the peer). false when there is no address (a Unix
+ * socket); *ip is then all zero. */
+static bool client_address(srv_app *app, const http_request *req, srv_ip *ip)
 {
-    size_t xff_len = 0, xff_count = 0;
-    const char *xff = app->proxies.n > 0
-                          ? http_header(req, "x-forwarded-for", &xff_len, &xff_count)
-                          : NULL;
+    char xff[SRV_MAX_XFF_BYTES];
+    long xff_len = app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff)
+                                      : 0;
     memset(ip, 0, sizeof *ip);
-    return srv_client_ip(&app->proxies, req->peer, xff, xff_len, xff_count, ip);
+    return srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
+                         xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, ip);
 }
 
 static void h_login(srv_app *app, const http_request *req, http_response *resp)
@@ -365,7 +368,7 @@ static void h_login(srv_app *app, const http_request *req, http_response *resp)
         auth_lockout_attempt attempt = {0};
         if (app->lockouts != NULL) {
             srv_ip ip;
-            bool has_ip = login_address(app, req, &ip);
+            bool has_ip = client_address(app, req, &ip);
             if (!auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
                                     has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry)) {
                 atomic_fetch_add(&app->limited_lockout, 1);
@@ -882,15 +885,8 @@ static bool within_ip_limit(srv_app *app, const route *r, const http_request *re
     const srv_rate *rate = route_rate(app->cfg, r->limit);
     if (app->ip_limits == NULL || rate == NULL)
         return true;
-    /* X-Forwarded-For on several lines (HAProxy adds its own line after the client's) is one
-     * list in order (RFC 9110 5.3). Longer than SRV_MAX_XFF_BYTES: not read, the peer. */
-    char xff[SRV_MAX_XFF_BYTES];
-    long xff_len = app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff)
-                                      : 0;
     srv_ip ip;
-    if (!srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
-                       xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, &ip))
-        memset(&ip, 0, sizeof ip); /* no address (a Unix socket): one shared bucket */
+    client_address(app, req, &ip); /* no address (a Unix socket): one shared bucket */
     auth_rate ar = {rate->burst, rate->period};
     return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar,
                              retry_after);
