@@ -242,20 +242,6 @@ int64_t auth_lockout_duration(const auth_lockout *p, int64_t failures)
     return d < p->max ? d : p->max;
 }
 
-bool auth_lockout_check(auth_limiter *l, const char *ident, size_t len, int64_t *retry_after)
-{
-    uint64_t k0, k1;
-    hash_key(l, KIND_ACCOUNT, ident, len, true, &k0, &k1);
-    int64_t now = clock_now(l);
-    shard *s;
-    entry *e = lookup(l, k0, k1, now, false, &s);
-    bool locked = e != NULL && e->a > now;
-    if (locked && retry_after != NULL)
-        *retry_after = e->a - now;
-    pthread_mutex_unlock(&s->mu);
-    return locked;
-}
-
 /* One failure on a lockout counter, under its shard lock. A failure that raced with the one
  * that set the current lock changes nothing (begin/end make that impossible). */
 static void count_failure(entry *e, const auth_lockout *p, int64_t now)
@@ -284,29 +270,6 @@ static void count_success(entry *e, int64_t now)
         e->a = e->n = 0;
         e->expires = now;
     }
-}
-
-void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const auth_lockout *p)
-{
-    uint64_t k0, k1;
-    hash_key(l, KIND_ACCOUNT, ident, len, true, &k0, &k1);
-    int64_t now = clock_now(l);
-    shard *s;
-    entry *e = lookup(l, k0, k1, now, true, &s);
-    count_failure(e, p, now);
-    pthread_mutex_unlock(&s->mu);
-}
-
-void auth_lockout_success(auth_limiter *l, const char *ident, size_t len)
-{
-    uint64_t k0, k1;
-    hash_key(l, KIND_ACCOUNT, ident, len, true, &k0, &k1);
-    int64_t now = clock_now(l);
-    shard *s;
-    entry *e = lookup(l, k0, k1, now, false, &s);
-    if (e != NULL)
-        count_success(e, now);
-    pthread_mutex_unlock(&s->mu);
 }
 
 static bool familiar_now(auth_limiter *l, uint64_t f0, uint64_t f1, int64_t now)

@@ -107,13 +107,6 @@ void auth_lockout_end(auth_limiter *l, auth_lockout_attempt *a, auth_login_outco
 bool auth_lockout_familiar(auth_limiter *l, const char *ident, size_t len, const void *addr,
                            size_t addr_len);
 
-/* The global counter alone, not atomic with the password check (begin/end is): */
-/* true when the identifier's global counter is locked now, with *retry_after (>= 1 s). */
-bool auth_lockout_check(auth_limiter *l, const char *ident, size_t len, int64_t *retry_after);
-/* One failed login on the global counter: counts it, and locks when the policy says so. */
-void auth_lockout_failure(auth_limiter *l, const char *ident, size_t len, const auth_lockout *p);
-/* One successful login on the global counter: forgets the failures (not while a lock runs). */
-void auth_lockout_success(auth_limiter *l, const char *ident, size_t len);
 /* The lock that failure number `failures` sets: 0 below p->after, else
  * min(p->base * 2^(failures - p->after), p->max), without overflow. */
 int64_t auth_lockout_duration(const auth_lockout *p, int64_t failures);

@@ -143,14 +143,35 @@ static void test_lockout_duration(void **state)
     assert_int_equal(auth_lockout_duration(&same, 40), 10);
 }
 
-static bool locked(auth_limiter *l, const char *ident, int64_t *retry)
+/* One whole attempt of ident from addr (NULL: none): false when begin refuses it. */
+static bool attempt(auth_limiter *l, const char *ident, const char *addr, const auth_lockout *p,
+                    auth_login_outcome outcome, int64_t *retry)
 {
-    return auth_lockout_check(l, ident, strlen(ident), retry);
+    auth_lockout_attempt a;
+    if (!auth_lockout_begin(l, ident, strlen(ident), addr, addr ? strlen(addr) : 0, p, &a,
+                            retry))
+        return false;
+    auth_lockout_end(l, &a, outcome, p);
+    return true;
 }
 
+/* The identifier's global counter, through the server's begin/end: locked when begin
+ * refuses (nothing in flight here), and an attempt that begins ends counting nothing. */
+static bool locked(auth_limiter *l, const char *ident, const auth_lockout *p, int64_t *retry)
+{
+    return !attempt(l, ident, NULL, p, AUTH_LOGIN_NEITHER, retry);
+}
+
+/* A wrong password (a locked counter refuses it before it could count). */
 static void fail_login(auth_limiter *l, const char *ident, const auth_lockout *p)
 {
-    auth_lockout_failure(l, ident, strlen(ident), p);
+    attempt(l, ident, NULL, p, AUTH_LOGIN_FAILURE, NULL);
+}
+
+/* A right password (a locked counter refuses it: it lifts nothing). */
+static void succeed_login(auth_limiter *l, const char *ident, const auth_lockout *p)
+{
+    attempt(l, ident, NULL, p, AUTH_LOGIN_SUCCESS, NULL);
 }
 
 static void test_lockout_flow(void **state)
@@ -162,45 +183,44 @@ static void test_lockout_flow(void **state)
     int64_t retry = 0;
     for (int i = 0; i < 4; i++) {
         fail_login(l, "Alice", &p);
-        assert_false(locked(l, "alice", NULL));
+        assert_false(locked(l, "alice", &p, NULL));
     }
     fail_login(l, "ALICE", &p); /* the 5th, whatever the case: locked for base */
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 10);
-    assert_false(locked(l, "bob", NULL)); /* other accounts unaffected */
-    assert_false(locked(l, "alice@example.com", NULL));
-    /* A success while locked cannot happen through the server (it checks first); were one
-     * to race in, it would not lift the lock either. */
-    auth_lockout_success(l, "alice", 5);
-    assert_true(locked(l, "alice", &retry));
+    assert_false(locked(l, "bob", &p, NULL)); /* other accounts unaffected */
+    assert_false(locked(l, "alice@example.com", &p, NULL));
+    /* A right password while locked is refused: it lifts nothing. */
+    succeed_login(l, "alice", &p);
+    assert_true(locked(l, "alice", &p, &retry));
     /* Failures while locked are not counted (they never reach a password check). */
     fail_login(l, "alice", &p);
     fake_now += 9;
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 1);
     fake_now += 1;
-    assert_false(locked(l, "alice", NULL));
+    assert_false(locked(l, "alice", &p, NULL));
     /* The 6th failure doubles the lock, the 7th doubles it again, the cap holds after. */
     fail_login(l, "alice", &p);
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 20);
     fake_now += 20;
     fail_login(l, "alice", &p);
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 40);
     fake_now += 40;
     fail_login(l, "alice", &p);
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 60);
     /* A success resets the count: 4 failures, a success, 4 failures lock nothing. */
     for (int i = 0; i < 4; i++)
         fail_login(l, "dave", &p);
-    auth_lockout_success(l, "Dave", 4);
+    succeed_login(l, "Dave", &p);
     for (int i = 0; i < 4; i++)
         fail_login(l, "dave", &p);
-    assert_false(locked(l, "dave", NULL));
+    assert_false(locked(l, "dave", &p, NULL));
     fail_login(l, "dave", &p);
-    assert_true(locked(l, "dave", &retry));
+    assert_true(locked(l, "dave", &p, &retry));
     assert_int_equal(retry, 10);
     auth_limiter_free(l);
 }
@@ -216,11 +236,11 @@ static void test_lockout_forgets(void **state)
     fail_login(l, "carol", &p);
     fake_now += 29;
     fail_login(l, "carol", &p); /* the 3rd within 30 s of the 2nd: locked */
-    assert_true(locked(l, "carol", NULL));
+    assert_true(locked(l, "carol", &p, NULL));
     fake_now += 31;
     fail_login(l, "carol", &p); /* 31 s after the last one: counted from 1 again */
     fail_login(l, "carol", &p);
-    assert_false(locked(l, "carol", NULL));
+    assert_false(locked(l, "carol", &p, NULL));
     auth_limiter_free(l);
 }
 
@@ -285,18 +305,6 @@ static void test_threads_exact(void **state)
 static const char ADDR_A[] = "A-address", ADDR_B[] = "B-address", ADDR_C[] = "C-address",
                   ADDR_D[] = "D-address";
 
-/* One whole attempt of ident from addr (NULL: none): false when begin refuses it. */
-static bool attempt(auth_limiter *l, const char *ident, const char *addr, const auth_lockout *p,
-                    auth_login_outcome outcome, int64_t *retry)
-{
-    auth_lockout_attempt a;
-    if (!auth_lockout_begin(l, ident, strlen(ident), addr, addr ? strlen(addr) : 0, p, &a,
-                            retry))
-        return false;
-    auth_lockout_end(l, &a, outcome, p);
-    return true;
-}
-
 static bool familiar(auth_limiter *l, const char *ident, const char *addr)
 {
     return auth_lockout_familiar(l, ident, strlen(ident), addr, strlen(addr));
@@ -328,10 +336,10 @@ static void test_familiar_address(void **state)
     assert_int_equal(retry, 10);
     assert_false(attempt(l, "alice", NULL, &p, AUTH_LOGIN_SUCCESS, &retry));
     assert_false(attempt(l, "alice", ADDR_A, &p, AUTH_LOGIN_FAILURE, &retry));
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     /* Not for C: her right password works, and leaves the global lock alone. */
     assert_true(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL));
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 10);
     /* A guesser at C: C's own counter locks after 5, the global one does not move. */
     fake_now += 5;
@@ -339,15 +347,15 @@ static void test_familiar_address(void **state)
         assert_true(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_FAILURE, NULL));
     assert_false(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, &retry));
     assert_int_equal(retry, 10);
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 5); /* the global lock, unchanged */
     fake_now += 5;
-    assert_false(locked(l, "alice", NULL));
+    assert_false(locked(l, "alice", &p, NULL));
     assert_false(attempt(l, "alice", ADDR_C, &p, AUTH_LOGIN_SUCCESS, &retry));
     assert_int_equal(retry, 5);
     /* The global count is still 5 (C's failures were not added): the 6th locks for 20. */
     assert_true(attempt(l, "alice", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
-    assert_true(locked(l, "alice", &retry));
+    assert_true(locked(l, "alice", &p, &retry));
     assert_int_equal(retry, 20);
     /* Familiar addresses are forgotten after AUTH_FAMILIAR_SECONDS without a success. */
     fake_now += AUTH_FAMILIAR_SECONDS;
@@ -370,7 +378,7 @@ static void test_familiar_counters_reset(void **state)
     }
     assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL)); /* C: reset */
     assert_true(attempt(l, "dan", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL)); /* global: 3rd */
-    assert_true(locked(l, "dan", NULL));
+    assert_true(locked(l, "dan", &p, NULL));
     for (int i = 0; i < 2; i++)
         assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_FAILURE, NULL));
     assert_true(attempt(l, "dan", ADDR_C, &p, AUTH_LOGIN_SUCCESS, NULL)); /* 2 < 3: open */
@@ -378,7 +386,7 @@ static void test_familiar_counters_reset(void **state)
     assert_true(attempt(l, "dan", ADDR_B, &p, AUTH_LOGIN_SUCCESS, NULL)); /* global: reset */
     for (int i = 0; i < 2; i++)
         assert_true(attempt(l, "dan", ADDR_A, &p, AUTH_LOGIN_FAILURE, NULL));
-    assert_false(locked(l, "dan", NULL));
+    assert_false(locked(l, "dan", &p, NULL));
     auth_limiter_free(l);
 }
 
@@ -404,7 +412,7 @@ static void test_begin_end_budget(void **state)
     assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[3], &retry));
     for (int i = 0; i < 3; i++)
         auth_lockout_end(l, &a[i], AUTH_LOGIN_FAILURE, &p);
-    assert_true(locked(l, "bob", &retry));
+    assert_true(locked(l, "bob", &p, &retry));
     assert_int_equal(retry, 10);
     assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[3], &retry));
     assert_int_equal(retry, 10);
@@ -414,14 +422,14 @@ static void test_begin_end_budget(void **state)
     assert_false(auth_lockout_begin(l, "bob", 3, ADDR_B, 9, &p, &a[1], &retry));
     assert_int_equal(retry, 1);
     auth_lockout_end(l, &a[0], AUTH_LOGIN_FAILURE, &p);
-    assert_true(locked(l, "bob", &retry));
+    assert_true(locked(l, "bob", &p, &retry));
     assert_int_equal(retry, 20);
     /* After neither outcomes, the failures left are still the policy's. */
     for (int i = 0; i < 5; i++)
         assert_true(attempt(l, "erin", NULL, &p, AUTH_LOGIN_NEITHER, NULL));
     for (int i = 0; i < 2; i++)
         assert_true(attempt(l, "erin", NULL, &p, AUTH_LOGIN_FAILURE, NULL));
-    assert_false(locked(l, "erin", NULL));
+    assert_false(locked(l, "erin", &p, NULL));
     /* A success ending while others are in flight keeps their places. */
     for (int i = 0; i < 2; i++)
         assert_true(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[i], NULL));
@@ -431,7 +439,7 @@ static void test_begin_end_budget(void **state)
     assert_false(auth_lockout_begin(l, "fay", 3, NULL, 0, &p, &a[3], NULL));
     for (int i = 0; i < 3; i++)
         auth_lockout_end(l, &a[i], AUTH_LOGIN_FAILURE, &p);
-    assert_true(locked(l, "fay", NULL));
+    assert_true(locked(l, "fay", &p, NULL));
     auth_limiter_free(l);
 }
 
@@ -480,7 +488,8 @@ static void test_begin_threads(void **state)
     }
     assert_int_equal(allowed, 5);
     int64_t retry = 0;
-    assert_true(locked(l, "frank", &retry));
+    const auth_lockout p = {5, 10, 60}; /* the guessers' policy */
+    assert_true(locked(l, "frank", &p, &retry));
     assert_int_equal(retry, 10);
     pthread_barrier_destroy(&start);
     pthread_barrier_destroy(&decided);
@@ -497,7 +506,7 @@ static void test_eviction_spares_locks(void **state)
     const auth_lockout p = {5, 900, 900};
     for (int i = 0; i < 5; i++)
         fail_login(l, "grace", &p);
-    assert_true(locked(l, "grace", NULL));
+    assert_true(locked(l, "grace", &p, NULL));
     fake_now += 1; /* the spray's entries now expire after grace's */
     char ident[32];
     for (int i = 0; i < 20000; i++) {
@@ -506,7 +515,7 @@ static void test_eviction_spares_locks(void **state)
     }
     assert_true(auth_limiter_evictions(l) > 0);
     int64_t retry = 0;
-    assert_true(locked(l, "grace", &retry));
+    assert_true(locked(l, "grace", &p, &retry));
     assert_int_equal(retry, 899);
     /* When every way holds a running lock, one is evicted all the same (the bound holds). */
     const auth_lockout p1 = {1, 900, 900};
