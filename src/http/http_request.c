@@ -5,30 +5,8 @@
 
 #include "http/http_internal.h"
 
-/* Counts the headers called name in one source and keeps the first; stops at the first
- * when the caller does not want the count. */
-typedef struct header_match {
-    const char *name;
-    size_t name_len;
-    bool want_count;
-    const char *found;
-    size_t found_len, n;
-} header_match;
-
-/* true when the search may stop. */
-static bool header_offer(header_match *m, const char *name, size_t name_len, const char *value,
-                         size_t value_len)
-{
-    /* h2o_lcstris lowercases its first argument and compares it with the second, which is
-     * lowercase: h2o stores header names that way (and the worker copies keep them). */
-    if (!h2o_lcstris(m->name, m->name_len, name, name_len))
-        return false;
-    if (m->n++ == 0) {
-        m->found = value;
-        m->found_len = value_len;
-    }
-    return !m->want_count;
-}
+/* Called with each value of the header asked for, in the order received; false stops. */
+typedef bool (*value_fn)(void *ctx, const char *value, size_t len);
 
 /* Plain headers: names in any case, compared byte by byte without locale. */
 static bool plain_name_is(const char *want, size_t want_len, const char *name, size_t name_len)
@@ -41,45 +19,70 @@ static bool plain_name_is(const char *want, size_t want_len, const char *name, s
     return true;
 }
 
+/* Every header called name, from whichever source the request has. h2o keeps Host apart
+ * from the other headers (its authority): with_host offers it first. h2o_lcstris lowercases
+ * its first argument and compares it with the second, which is lowercase: h2o stores header
+ * names that way (and the worker copies keep them). */
+static void each_value(const http_request *req, const char *name, bool with_host, value_fn fn,
+                       void *ctx)
+{
+    size_t name_len = strlen(name);
+    const http_req_impl *impl = req->impl;
+    if (impl == NULL) {
+        for (size_t i = 0; i < req->nheaders && req->headers != NULL; i++) {
+            const http_req_header *h = &req->headers[i];
+            if (h->name != NULL && plain_name_is(name, name_len, h->name, h->name_len) &&
+                !fn(ctx, h->value != NULL ? h->value : "", h->value != NULL ? h->value_len : 0))
+                return;
+        }
+    } else if (impl->kind == HTTP_REQ_H2O) {
+        const h2o_req_t *r = impl->h2o;
+        if (with_host && r->input.authority.base != NULL &&
+            h2o_lcstris(name, name_len, H2O_STRLIT("host")) &&
+            !fn(ctx, r->input.authority.base, r->input.authority.len))
+            return;
+        for (size_t i = 0; i < r->headers.size; i++) {
+            const h2o_header_t *h = &r->headers.entries[i];
+            if (h2o_lcstris(name, name_len, h->name->base, h->name->len) &&
+                !fn(ctx, h->value.base, h->value.len))
+                return;
+        }
+    } else {
+        for (size_t i = 0; i < impl->nheaders; i++) {
+            const http_hdr_copy *h = &impl->headers[i];
+            if (h2o_lcstris(name, name_len, h->name, h->name_len) &&
+                !fn(ctx, h->value, h->value_len))
+                return;
+        }
+    }
+}
+
+/* http_header: keeps the first value and counts them all (or stops at the first when the
+ * caller does not want the count). */
+typedef struct first_match {
+    bool want_count;
+    const char *found;
+    size_t found_len, n;
+} first_match;
+
+static bool take_first(void *ctx, const char *value, size_t len)
+{
+    first_match *m = ctx;
+    if (m->n++ == 0) {
+        m->found = value;
+        m->found_len = len;
+    }
+    return m->want_count;
+}
+
 const char *http_header(const http_request *req, const char *name, size_t *len, size_t *count)
 {
     if (count != NULL)
         *count = 0;
     if (req == NULL || name == NULL)
         return NULL;
-    header_match m = {.name = name, .name_len = strlen(name), .want_count = count != NULL};
-    const http_req_impl *impl = req->impl;
-    if (impl == NULL) {
-        for (size_t i = 0; i < req->nheaders && req->headers != NULL; i++) {
-            const http_req_header *h = &req->headers[i];
-            if (h->name == NULL || !plain_name_is(m.name, m.name_len, h->name, h->name_len))
-                continue;
-            if (m.n++ == 0) {
-                m.found = h->value != NULL ? h->value : "";
-                m.found_len = h->value != NULL ? h->value_len : 0;
-            }
-            if (!m.want_count)
-                break;
-        }
-    } else if (impl->kind == HTTP_REQ_H2O) {
-        const h2o_req_t *r = impl->h2o;
-        if (r->input.authority.base != NULL && h2o_lcstris(name, m.name_len, H2O_STRLIT("host"))) {
-            m.found = r->input.authority.base; /* h2o keeps Host apart from the other headers */
-            m.found_len = r->input.authority.len;
-            m.n = 1;
-        }
-        for (size_t i = 0; i < r->headers.size; i++) {
-            const h2o_header_t *h = &r->headers.entries[i];
-            if (header_offer(&m, h->name->base, h->name->len, h->value.base, h->value.len))
-                break;
-        }
-    } else {
-        for (size_t i = 0; i < impl->nheaders; i++) {
-            const http_hdr_copy *h = &impl->headers[i];
-            if (header_offer(&m, h->name, h->name_len, h->value, h->value_len))
-                break;
-        }
-    }
+    first_match m = {.want_count = count != NULL};
+    each_value(req, name, true, take_first, &m);
     if (count != NULL)
         *count = m.n;
     if (m.found != NULL && len != NULL)
@@ -87,17 +90,26 @@ const char *http_header(const http_request *req, const char *name, size_t *len, 
     return m.found;
 }
 
-/* Appends one value to the joined list; false when it does not fit. */
-static bool join_add(char *buf, size_t size, size_t *used, const char *v, size_t n)
+/* http_header_join: the values so far, ", " between them, in a bounded buffer. */
+typedef struct joined {
+    char *buf;
+    size_t size, used;
+    bool fits;
+} joined;
+
+static bool join_add(void *ctx, const char *value, size_t n)
 {
-    size_t sep = *used > 0 ? 2 : 0;
-    if (*used + sep + n + 1 > size)
+    joined *j = ctx;
+    size_t sep = j->used > 0 ? 2 : 0;
+    if (j->used + sep + n + 1 > j->size) {
+        j->fits = false;
         return false;
+    }
     if (sep != 0)
-        memcpy(buf + *used, ", ", 2);
-    memcpy(buf + *used + sep, v, n);
-    *used += sep + n;
-    buf[*used] = '\0';
+        memcpy(j->buf + j->used, ", ", 2);
+    memcpy(j->buf + j->used + sep, value, n);
+    j->used += sep + n;
+    j->buf[j->used] = '\0';
     return true;
 }
 
@@ -106,29 +118,7 @@ long http_header_join(const http_request *req, const char *name, char *buf, size
     if (req == NULL || name == NULL || buf == NULL || size == 0)
         return -1;
     buf[0] = '\0';
-    size_t used = 0, name_len = strlen(name);
-    bool ok = true;
-    const http_req_impl *impl = req->impl;
-    if (impl == NULL) {
-        for (size_t i = 0; ok && i < req->nheaders && req->headers != NULL; i++) {
-            const http_req_header *h = &req->headers[i];
-            if (h->name != NULL && plain_name_is(name, name_len, h->name, h->name_len))
-                ok = join_add(buf, size, &used, h->value != NULL ? h->value : "",
-                              h->value != NULL ? h->value_len : 0);
-        }
-    } else if (impl->kind == HTTP_REQ_H2O) {
-        const h2o_req_t *r = impl->h2o;
-        for (size_t i = 0; ok && i < r->headers.size; i++) {
-            const h2o_header_t *h = &r->headers.entries[i];
-            if (h2o_lcstris(name, name_len, h->name->base, h->name->len))
-                ok = join_add(buf, size, &used, h->value.base, h->value.len);
-        }
-    } else {
-        for (size_t i = 0; ok && i < impl->nheaders; i++) {
-            const http_hdr_copy *h = &impl->headers[i];
-            if (h2o_lcstris(name, name_len, h->name, h->name_len))
-                ok = join_add(buf, size, &used, h->value, h->value_len);
-        }
-    }
-    return ok ? (long)used : -1;
+    joined j = {.buf = buf, .size = size, .fits = true};
+    each_value(req, name, false, join_add, &j);
+    return j.fits ? (long)j.used : -1;
 }
