@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #define HTTP_MAX_RESPONSE_HEADERS 8
-#define HTTP_DEFAULT_MAX_BODY (64u * 1024u)      /* bytes; larger -> 413 */
-#define HTTP_DEFAULT_MAX_HEADER (16u * 1024u)    /* all request headers together */
+#define HTTP_DEFAULT_MAX_BODY (64u * 1024u)   /* bytes; larger -> 413 */
+#define HTTP_DEFAULT_MAX_HEADER (16u * 1024u) /* all request headers together */
 /* h2o's HTTP/1 request timeout (its own default too): a connection is closed when a whole
  * request (head and body) has not arrived this long after the previous answer or the
  * accept. It is both the keep-alive idle timeout and the slow-client (slowloris) bound. */
@@ -53,8 +53,8 @@ const char *http_header(const http_request *req, const char *name, size_t *len, 
 long http_header_join(const http_request *req, const char *name, char *buf, size_t size);
 
 typedef struct http_header_kv {
-    const char *name;  /* static */
-    char *value;       /* owned by the response */
+    const char *name; /* static */
+    char *value;      /* owned by the response */
 } http_header_kv;
 
 typedef struct http_response {
@@ -81,6 +81,24 @@ typedef void (*http_handler_fn)(void *app, const http_request *req, http_respons
  * may block. It may answer directly by returning a non-blocking handler. */
 typedef http_handler_fn (*http_router_fn)(void *app, const http_request *req, bool *blocking);
 
+/* Why the adapter refused a request before any handler ran (docs/API.md, "Request framing").
+ * Each is answered with a JSON error and the connection closed. */
+typedef enum http_refusal {
+    HTTP_REFUSED_HEADERS_TOO_LARGE, /* 431: the head over max_header */
+    HTTP_REFUSED_HOST,              /* 400: HTTP/1.1 without Host */
+    HTTP_REFUSED_FIELD,             /* 400: obs-fold, several Content-Type */
+    HTTP_REFUSED_CONTENT_LENGTH,    /* 400: several, a list, not digits, too long */
+    HTTP_REFUSED_TRANSFER_ENCODING, /* 400: with Content-Length, several, not chunked, HTTP/1.0 */
+    HTTP_REFUSED_BODY_TOO_LARGE,    /* 413, by h2o: the body over max_body */
+    HTTP_REFUSED_BODY_FRAMING,      /* 400, by h2o: a Content-Length it cannot read, a broken
+                                       chunk, a coding other than chunked */
+    HTTP_REFUSED_EXPECTATION,       /* 417, by h2o: an Expect other than 100-continue */
+    HTTP_REFUSED_COUNT
+} http_refusal;
+
+/* A stable lower-case name ("content_length"), e.g. for a metrics label. */
+const char *http_refusal_name(http_refusal r);
+
 typedef struct http_config {
     const char *listen; /* "127.0.0.1:3000"; port 0 picks a free port */
     unsigned threads;   /* event loops; 0 = number of cores */
@@ -97,6 +115,9 @@ typedef struct http_config {
     /* Called on an event loop every tick_ms (0: never), e.g. for auth_sync. */
     void (*tick)(void *app);
     unsigned tick_ms;
+    /* Called on an event loop for every request the adapter refused itself (may be NULL),
+     * with the status it answered; peer is the socket's address. */
+    void (*refused)(void *app, http_refusal reason, int status, const char *peer);
 } http_config;
 
 typedef struct http_server http_server;

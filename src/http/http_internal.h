@@ -100,13 +100,25 @@ struct http_server {
     SSL_CTX *ssl_ctx; /* shared by every loop's accept context; NULL: plain HTTP */
 };
 
+/* http_framing.c: the head and framing rules (RFC 9112), run before any handler. 0 when the
+ * request may go on (then *close_after says whether its connection must close after the
+ * answer: a chunked body); else the status to refuse it with, and why. */
+int http_framing_check(const http_server *srv, h2o_req_t *req, http_refusal *why,
+                       bool *close_after);
+
 /* http_response.c: writes resp on req (status, content type, headers copied into req->pool,
  * body). A status outside 100..599 is a handler bug and becomes a 500. */
 void http_send_response(h2o_req_t *req, const http_response *resp);
 /* A fixed JSON body such as {"error":"not found"} (a string literal). */
 void http_send_static_json(h2o_req_t *req, int status, const char *json, size_t len);
-/* Turns the plain-text errors h2o writes by itself (413, 400, 417, 404) into JSON. */
-void http_install_error_filter(h2o_pathconf_t *pathconf);
+/* Turns the plain-text errors h2o writes by itself (413, 400, 417, 404) into JSON, and
+ * reports each as a refusal through srv's refused callback. */
+void http_install_error_filter(http_server *srv, h2o_pathconf_t *pathconf);
+
+/* http_server.c: answers a request the adapter refuses (431 or 400 JSON, connection closed)
+ * and reports it; http_report_refusal only reports one answered otherwise. */
+void http_refuse(http_server *srv, h2o_req_t *req, int status, http_refusal why);
+void http_report_refusal(http_server *srv, h2o_req_t *req, int status, http_refusal why);
 
 /* http_worker.c: the worker pool (a bounded queue of jobs and N threads). */
 int http_workers_start(struct http_workers **out, unsigned nthreads, size_t capacity);

@@ -214,9 +214,27 @@ static void error_ostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t 
     }
 }
 
+typedef struct error_filter {
+    h2o_filter_t super;
+    http_server *srv;
+} error_filter;
+
+/* What each of h2o's own refusals is, for the refused callback (0: not a refusal). */
+static int refusal_of(int status, http_refusal *why)
+{
+    switch (status) {
+    case 400: *why = HTTP_REFUSED_BODY_FRAMING; return status;
+    case 413: *why = HTTP_REFUSED_BODY_TOO_LARGE; return status;
+    case 417: *why = HTTP_REFUSED_EXPECTATION; return status;
+    default: return 0;
+    }
+}
+
 static void error_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    (void)self;
+    http_refusal why;
+    if (refusal_of(req->res.status, &why) != 0)
+        http_report_refusal(((error_filter *)self)->srv, req, req->res.status, why);
     if (req->res.status >= 400) {
         error_ostream *os = (error_ostream *)h2o_add_ostream(req, sizeof(*os), slot);
         os->super.do_send = error_ostream_send;
@@ -230,8 +248,9 @@ static void error_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t
     h2o_setup_next_ostream(req, slot);
 }
 
-void http_install_error_filter(h2o_pathconf_t *pathconf)
+void http_install_error_filter(http_server *srv, h2o_pathconf_t *pathconf)
 {
-    h2o_filter_t *filter = h2o_create_filter(pathconf, sizeof(*filter));
-    filter->on_setup_ostream = error_filter_setup;
+    error_filter *filter = (error_filter *)h2o_create_filter(pathconf, sizeof(*filter));
+    filter->super.on_setup_ostream = error_filter_setup;
+    filter->srv = srv;
 }

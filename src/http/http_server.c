@@ -256,37 +256,29 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 /* ---- requests ---- */
 
-/* The request line and headers, about as they came on the wire. */
-static size_t request_head_size(const h2o_req_t *req)
+/* The address the connection came from, formatted once by on_accept (every connection comes
+ * from there). */
+static const char *request_peer(h2o_req_t *req)
 {
-    size_t size = req->input.method.len + req->input.path.len + req->input.authority.len +
-                  sizeof(" HTTP/1.1\r\nhost: \r\n\r\n");
-    for (size_t i = 0; i < req->headers.size; i++)
-        size += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    return size;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    const http_conn *conn = sock != NULL ? sock->on_close.data : NULL;
+    return conn != NULL ? conn->peer : "";
 }
 
-/* What h2o 2.2 lets through but this server refuses: an HTTP/1.1 request without Host
- * (RFC 9112 3.2: a server MUST answer 400; h2o puts the default host's name in its place,
- * the very string of the host configuration, which a Host line never points at), an
- * obsolete line folding (RFC 9112 5.2 allows a 400; h2o hands the continuation line over
- * as a header without a name), and more than one Content-Type (a singleton field, RFC 9110
- * 5.3: the body could be read as either). */
-static bool request_is_malformed(const http_server *srv, const h2o_req_t *req)
+void http_report_refusal(http_server *srv, h2o_req_t *req, int status, http_refusal why)
 {
-    const char *default_host = srv->globalconf.hosts[0]->authority.hostport.base;
-    if (req->version >= 0x101 &&
-        (req->input.authority.base == NULL || req->input.authority.base == default_host))
-        return true;
-    size_t content_types = 0;
-    for (size_t i = 0; i < req->headers.size; i++) {
-        const h2o_iovec_t *name = req->headers.entries[i].name;
-        if (name->len == 0)
-            return true;
-        if (h2o_memis(name->base, name->len, H2O_STRLIT("content-type")) && ++content_types > 1)
-            return true;
-    }
-    return false;
+    if (srv->cfg.refused != NULL)
+        srv->cfg.refused(srv->cfg.app, why, status, request_peer(req));
+}
+
+void http_refuse(http_server *srv, h2o_req_t *req, int status, http_refusal why)
+{
+    req->http1_is_persistent = 0;
+    if (status == 431)
+        http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
+    else
+        http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
+    http_report_refusal(srv, req, status == 431 ? 431 : 400, why);
 }
 
 /* Every request: a view on the stack (no allocation), the router, then the handler inline
@@ -296,16 +288,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     http_server *srv = ((http_root_handler *)self)->srv;
     http_loop *loop = H2O_STRUCT_FROM_MEMBER(http_loop, ctx, req->conn->ctx);
 
-    if (request_head_size(req) > srv->max_header) {
-        req->http1_is_persistent = 0;
-        http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
+    http_refusal why;
+    bool close_after;
+    int refuse_status = http_framing_check(srv, req, &why, &close_after);
+    if (refuse_status != 0) {
+        http_refuse(srv, req, refuse_status, why);
         return 0;
     }
-    if (request_is_malformed(srv, req)) {
+    if (close_after)
         req->http1_is_persistent = 0;
-        http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
-        return 0;
-    }
 
     http_req_impl impl = {.kind = HTTP_REQ_H2O, .h2o = req};
     http_request view;
@@ -323,10 +314,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     view.body = req->entity.base != NULL ? req->entity.base : "";
     view.body_len = req->entity.base != NULL ? req->entity.len : 0;
-    /* Every connection comes from on_accept, which formatted the peer once. */
-    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    const http_conn *conn = sock->on_close.data;
-    memcpy(view.peer, conn->peer, sizeof(view.peer));
+    snprintf(view.peer, sizeof(view.peer), "%s", request_peer(req));
     view.impl = &impl;
 
     bool blocking = false;
@@ -565,7 +553,7 @@ static void configure_h2o(http_server *srv)
         (http_root_handler *)h2o_create_handler(srv->pathconf, sizeof(*handler));
     handler->super.on_req = on_req;
     handler->srv = srv;
-    http_install_error_filter(&host->fallback_path);
+    http_install_error_filter(srv, &host->fallback_path);
 }
 
 int http_server_start(const http_config *cfg, http_server **out, const char **why)

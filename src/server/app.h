@@ -24,6 +24,7 @@ typedef struct srv_app {
     srv_proxies proxies;     /* trusted-proxies, parsed */
     auth_lockout lockout;
     atomic_uint_least64_t limited_ip, limited_lockout; /* 429s answered, by cause */
+    atomic_uint_least64_t refused[HTTP_REFUSED_COUNT]; /* refused by the HTTP layer, by reason */
 } srv_app;
 
 /* Creates the limiters and parses trusted-proxies when cfg->rate_limit is on (now: the
@@ -36,6 +37,9 @@ void srv_limits_close(srv_app *app);
  * which is answered 429 with Retry-After right on the event loop (no worker, no body
  * parsing, no Argon2). */
 http_handler_fn srv_route(void *app, const http_request *req, bool *blocking);
+/* The HTTP layer refused a request before any handler (http_config.refused): counted with
+ * the answers by status class and by reason, and logged at debug. */
+void srv_refused(void *app, http_refusal reason, int status, const char *peer);
 /* Periodic work on an event loop (http_config.tick): picks up rotated keys and revocations. */
 void srv_tick(void *app);
 

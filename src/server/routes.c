@@ -338,8 +338,8 @@ static void h_register(srv_app *app, const http_request *req, http_response *res
 static bool client_address(srv_app *app, const http_request *req, srv_ip *ip)
 {
     char xff[SRV_MAX_XFF_BYTES];
-    long xff_len = app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff)
-                                      : 0;
+    long xff_len =
+        app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff) : 0;
     memset(ip, 0, sizeof *ip);
     return srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
                          xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, ip);
@@ -510,11 +510,43 @@ static void h_healthz(srv_app *app, const http_request *req, http_response *resp
 
 static uint64_t responses(srv_app *app, int cls) { return atomic_load(&app->responses[cls]); }
 
+/* One jwtd_http_requests_refused_total line per reason, into buf (always terminated). */
+static void refused_lines(srv_app *app, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < HTTP_REFUSED_COUNT && used < size; r++) {
+        int n =
+            snprintf(buf + used, size - used,
+                     "jwtd_http_requests_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+                     http_refusal_name((http_refusal)r), (uint64_t)atomic_load(&app->refused[r]));
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void srv_refused(void *ctx, http_refusal reason, int status, const char *peer)
+{
+    srv_app *app = ctx;
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        atomic_fetch_add(&app->responses[cls], 1);
+    if ((unsigned)reason < HTTP_REFUSED_COUNT)
+        atomic_fetch_add(&app->refused[reason], 1);
+    if (srv_log_enabled(SRV_LOG_DEBUG))
+        srv_log(SRV_LOG_DEBUG, "request refused",
+                json_pack("{s:s, s:i, s:s}", "reason", http_refusal_name(reason), "status", status,
+                          "peer", peer));
+}
+
 static void h_metrics(srv_app *app, const http_request *req, http_response *resp)
 {
     (void)req; /* the handler signature is shared */
     auth_stats s;
     auth_stats_get(app->au, &s);
+    char refused[HTTP_REFUSED_COUNT * 96];
+    refused_lines(app, refused, sizeof refused);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -563,13 +595,18 @@ static void h_metrics(srv_app *app, const http_request *req, http_response *resp
             "# TYPE jwtd_rate_limited_total counter\n"
             "jwtd_rate_limited_total{reason=\"ip\"} %" PRIu64 "\n"
             "jwtd_rate_limited_total{reason=\"lockout\"} %" PRIu64 "\n"
+            "# HELP jwtd_http_requests_refused_total Requests the HTTP layer refused before any "
+            "handler (framing, field syntax, size), by reason.\n"
+            "# TYPE jwtd_http_requests_refused_total counter\n"
+            "%s"
             "# HELP jwtd_uptime_seconds Seconds since start-up.\n"
             "# TYPE jwtd_uptime_seconds gauge\n"
             "jwtd_uptime_seconds %" PRId64 "\n",
             s.logins_ok, s.logins_failed, s.registrations, s.refreshes, s.refresh_reuse, s.logouts,
             s.verify_ok, s.verify_failed, s.verify_cache_hits, s.revoked_jtis, s.revoked_users,
             s.signing_keys, (uint64_t)atomic_load(&app->limited_ip),
-            (uint64_t)atomic_load(&app->limited_lockout), (int64_t)time(NULL) - app->started);
+            (uint64_t)atomic_load(&app->limited_lockout), refused,
+            (int64_t)time(NULL) - app->started);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
         http_response_error(resp, 500, MSG_INTERNAL);
@@ -620,9 +657,16 @@ static void h_admin_metrics(srv_app *app, const http_request *req, http_response
         "revoked_users", (json_int_t)s.revoked_users, "signing_keys", (json_int_t)s.signing_keys);
     if (doc != NULL)
         json_object_set_new(doc, "rate_limited",
-                            json_pack("{s:I, s:I}", "ip",
-                                      (json_int_t)atomic_load(&app->limited_ip), "lockout",
-                                      (json_int_t)atomic_load(&app->limited_lockout)));
+                            json_pack("{s:I, s:I}", "ip", (json_int_t)atomic_load(&app->limited_ip),
+                                      "lockout", (json_int_t)atomic_load(&app->limited_lockout)));
+    json_t *refused = json_object();
+    for (int r = 0; r < HTTP_REFUSED_COUNT && refused != NULL; r++)
+        json_object_set_new(refused, http_refusal_name((http_refusal)r),
+                            json_integer((json_int_t)atomic_load(&app->refused[r])));
+    if (doc != NULL && refused != NULL)
+        json_object_set_new(doc, "refused", refused);
+    else
+        json_decref(refused);
     reply_json(resp, 200, doc);
     http_response_header(resp, "Cache-Control", "no-store");
 }
@@ -888,8 +932,7 @@ static bool within_ip_limit(srv_app *app, const route *r, const http_request *re
     srv_ip ip;
     client_address(app, req, &ip); /* no address (a Unix socket): one shared bucket */
     auth_rate ar = {rate->burst, rate->period};
-    return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar,
-                             retry_after);
+    return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar, retry_after);
 }
 
 int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen)

@@ -81,6 +81,7 @@ int srv_run(const srv_config *cfg)
         .app = &app,
         .tick = srv_tick,
         .tick_ms = SRV_SYNC_MS,
+        .refused = srv_refused,
     };
     http_server *srv = NULL;
     const char *why = NULL;
