@@ -256,13 +256,12 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 /* ---- requests ---- */
 
-/* The address the connection came from, formatted once by on_accept (every connection comes
- * from there). */
+/* The address the connection came from, formatted once by on_accept: every connection comes
+ * from there, so the socket's close data is always its http_conn. */
 static const char *request_peer(h2o_req_t *req)
 {
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    const http_conn *conn = sock != NULL ? sock->on_close.data : NULL;
-    return conn != NULL ? conn->peer : "";
+    return ((const http_conn *)sock->on_close.data)->peer;
 }
 
 void http_report_refusal(http_server *srv, h2o_req_t *req, int status, http_refusal why)
@@ -314,7 +313,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     view.body = req->entity.base != NULL ? req->entity.base : "";
     view.body_len = req->entity.base != NULL ? req->entity.len : 0;
-    snprintf(view.peer, sizeof(view.peer), "%s", request_peer(req));
+    memcpy(view.peer, request_peer(req), sizeof(view.peer));
     view.impl = &impl;
 
     bool blocking = false;
