@@ -255,8 +255,8 @@ static void run_direct_case(int port, const fcase *c)
         }
         char detail[400];
         if (!answer_matches(&r, &c->answers[i], detail, sizeof detail)) {
-            snprintf(why, sizeof why, "answer %zu: want %d %s, got %s", i + 1, c->answers[i].status,
-                     c->answers[i].what, detail);
+            snprintf(why, sizeof why, "answer %zu: want %d %.100s, got %.300s", i + 1,
+                     c->answers[i].status, c->answers[i].what, detail);
             ok = false;
         }
         char connection[32] = "";
