@@ -17,22 +17,32 @@
 
 #include <jansson.h>
 
-#define MAX_SECTIONS 32
-#define MAX_CASE_BYTES (256u * 1024u)
+#include "casefile.h"
+
 #define MAX_OUTPUT_BYTES (4u * 1024u * 1024u)
 #define SHOW_OUTPUT_BYTES 2000
 
-typedef struct section {
-    char name[32];
-    char arg[128]; /* the words after the name: "nonewline", a file name ... */
-    char *text;    /* placeholders already replaced */
-} section;
+/* What the sections may be called (README.md); any other name fails the case. */
+static const char *const section_names[] = {"info",
+                                            "command",
+                                            "exit",
+                                            "stdin",
+                                            "file",
+                                            "stdout",
+                                            "stderr",
+                                            "stdout-match",
+                                            "stdout-not-match",
+                                            "stderr-match",
+                                            "stderr-not-match",
+                                            "stderr-first-word",
+                                            "stdout-json",
+                                            "post"};
 
 typedef struct test_case {
     const char *path;
     char id[256]; /* file name without .case */
-    section sec[MAX_SECTIONS];
-    size_t n;
+    casefile cf;
+    char *text[CASEFILE_MAX_SECTIONS]; /* each section's text, placeholders replaced */
 } test_case;
 
 typedef struct places {
@@ -55,24 +65,6 @@ static void fail(const test_case *tc, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     failures++;
-}
-
-/* Reads a whole file (at most max bytes) as a NUL-terminated string. */
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf != NULL ? fread(buf, 1, max + 1, f) : 0;
-    fclose(f);
-    if (buf == NULL || n > max) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 static bool write_file(const char *path, const char *data, size_t len)
@@ -115,70 +107,37 @@ static char *substitute(const char *text, const places *p)
     return out;
 }
 
-static bool has_word(const char *arg, const char *word)
-{
-    size_t wl = strlen(word);
-    for (const char *s = strstr(arg, word); s; s = strstr(s + 1, word))
-        if ((s == arg || s[-1] == ' ') && (s[wl] == '\0' || s[wl] == ' '))
-            return true;
-    return false;
-}
-
-/* Splits the case file into sections ("--- name args" lines start each one). */
+/* Reads the case file and replaces the placeholders in every section. */
 static bool parse_case(test_case *tc, const places *p)
 {
-    size_t len = 0;
-    char *raw = slurp(tc->path, MAX_CASE_BYTES, &len);
-    if (raw == NULL) {
-        fail(tc, "cannot read case file %s", tc->path);
+    char why[CASEFILE_MAX_WHY];
+    if (casefile_load(&tc->cf, tc->path, why) != 0) {
+        fail(tc, "%s", why);
         return false;
     }
-    char *line = raw;
-    section *cur = NULL;
-    size_t start = 0;
-    char *body = NULL;
     bool ok = true;
-    for (;;) {
-        char *nl = strchr(line, '\n');
-        bool last = nl == NULL;
-        if (last || strncmp(line, "--- ", 4) == 0) {
-            if (cur != NULL) {
-                char *end = last ? line + strlen(line) : line;
-                size_t bl = (size_t)(end - (raw + start));
-                body = strndup(raw + start, bl);
-                if (has_word(cur->arg, "nonewline") && bl > 0 && body[bl - 1] == '\n')
-                    body[bl - 1] = '\0';
-                cur->text = substitute(body, p);
-                free(body);
-            }
-            if (last)
-                break;
-            if (tc->n == MAX_SECTIONS) {
-                fail(tc, "too many sections");
-                ok = false;
-                break;
-            }
-            cur = &tc->sec[tc->n++];
-            *nl = '\0';
-            if (sscanf(line + 4, "%31s %127[^\n]", cur->name, cur->arg) < 1) {
-                fail(tc, "bad section line '%s'", line);
-                ok = false;
-                break;
-            }
-            start = (size_t)(nl + 1 - raw);
+    for (size_t i = 0; i < tc->cf.n; i++) {
+        casefile_section *sec = &tc->cf.sec[i];
+        size_t k = 0, n = sizeof section_names / sizeof section_names[0];
+        while (k < n && strcmp(sec->name, section_names[k]) != 0)
+            k++;
+        if (k == n) {
+            fail(tc, "line %d: unknown section '%s'", sec->line, sec->name);
+            ok = false;
         }
-        line = nl + 1;
+        size_t bl = strlen(sec->text);
+        if (casefile_has_word(sec->arg, "nonewline") && bl > 0 && sec->text[bl - 1] == '\n')
+            sec->text[bl - 1] = '\0';
+        tc->text[i] = substitute(sec->text, p);
     }
-    free(raw);
     return ok;
 }
 
-static const section *find_section(const test_case *tc, const char *name)
+/* The text of the first section of that name, or NULL. */
+static const char *section_text(const test_case *tc, const char *name)
 {
-    for (size_t i = 0; i < tc->n; i++)
-        if (strcmp(tc->sec[i].name, name) == 0)
-            return &tc->sec[i];
-    return NULL;
+    const casefile_section *sec = casefile_find(&tc->cf, name);
+    return sec != NULL ? tc->text[sec - tc->cf.sec] : NULL;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -243,78 +202,20 @@ static void check_lines(const test_case *tc, const char *what, const char *text,
     free(pats);
 }
 
-/* Follows a dotted path ("claims.aud.0"); "." is the whole document. */
-static json_t *json_path(json_t *root, const char *path)
-{
-    if (strcmp(path, ".") == 0)
-        return root;
-    char *copy = strdup(path);
-    json_t *cur = root;
-    for (char *save = NULL, *k = strtok_r(copy, ".", &save); k && cur;
-         k = strtok_r(NULL, ".", &save)) {
-        char *end = NULL;
-        unsigned long idx = strtoul(k, &end, 10);
-        if (json_is_array(cur) && *end == '\0')
-            cur = json_array_get(cur, idx);
-        else
-            cur = json_object_get(cur, k);
-    }
-    free(copy);
-    return cur;
-}
-
-static bool json_has_type(const json_t *v, const char *type)
-{
-    static const struct {
-        const char *name;
-        json_type type;
-    } types[] = {{"object", JSON_OBJECT},   {"array", JSON_ARRAY}, {"string", JSON_STRING},
-                 {"integer", JSON_INTEGER}, {"real", JSON_REAL},   {"true", JSON_TRUE},
-                 {"false", JSON_FALSE},     {"null", JSON_NULL}};
-    if (strcmp(type, "number") == 0)
-        return json_is_number(v);
-    if (strcmp(type, "boolean") == 0)
-        return json_is_boolean(v);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(type, types[i].name) == 0)
-            return json_typeof(v) == types[i].type;
-    return false;
-}
-
-/* Lines "PATH = JSON" (equal), "PATH : TYPE", "PATH !" (absent) about stdout as JSON. */
+/* Each line is a check of stdout as one JSON value (casefile_json_check: PATH = JSON,
+ * PATH != JSON, PATH : TYPE, PATH ~ ERE, PATH # N, PATH !). */
 static void check_json(const test_case *tc, const char *out, size_t out_len, const char *checks)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(out, out_len, JSON_REJECT_DUPLICATES, &jerr);
+    char why[CASEFILE_MAX_WHY];
+    json_t *root = casefile_json_load(out, out_len, why);
     if (root == NULL) {
-        fail(tc, "stdout is not JSON: %s", jerr.text);
+        fail(tc, "stdout is not JSON: %s", why);
         return;
     }
     char *lines = strdup(checks);
-    for (char *save = NULL, *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        char path[256], op[2], rest[4096] = "";
-        if (sscanf(l, "%255s %1[=:!] %4095[^\n]", path, op, rest) < 2) {
-            fail(tc, "bad stdout-json line '%s'", l);
-            continue;
-        }
-        json_t *v = json_path(root, path);
-        if (op[0] == '!') {
-            if (v != NULL)
-                fail(tc, "stdout JSON has %s, expected none", path);
-        } else if (v == NULL) {
-            fail(tc, "stdout JSON has no %s", path);
-        } else if (op[0] == ':') {
-            if (!json_has_type(v, rest))
-                fail(tc, "stdout JSON %s is not of type %s", path, rest);
-        } else {
-            json_t *want = json_loads(rest, JSON_DECODE_ANY, &jerr);
-            if (want == NULL)
-                fail(tc, "bad JSON value in '%s'", l);
-            else if (!json_equal(v, want))
-                fail(tc, "stdout JSON %s differs from %s", path, rest);
-            json_decref(want);
-        }
-    }
+    for (char *save = NULL, *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (!casefile_json_check(root, l, why))
+            fail(tc, "stdout %s", why);
     free(lines);
     json_decref(root);
 }
@@ -353,67 +254,70 @@ static void run_case(test_case *tc, places *p)
     if (!parse_case(tc, p))
         return;
 
-    const section *cmd = find_section(tc, "command"), *exit_sec = find_section(tc, "exit");
-    if (cmd == NULL || exit_sec == NULL) {
+    const char *cmd = section_text(tc, "command"), *exit_text = section_text(tc, "exit");
+    if (cmd == NULL || exit_text == NULL) {
         fail(tc, "a case needs 'command' and 'exit' sections");
         return;
     }
-    const section *stdin_sec = find_section(tc, "stdin");
-    for (size_t i = 0; i < tc->n; i++) {
+    for (size_t i = 0; i < tc->cf.n; i++) {
         char fpath[8400];
-        if (strcmp(tc->sec[i].name, "file") != 0)
+        if (strcmp(tc->cf.sec[i].name, "file") != 0)
             continue;
-        snprintf(fpath, sizeof fpath, "%s/%s", p->tmp, strtok(tc->sec[i].arg, " "));
-        if (!write_file(fpath, tc->sec[i].text, strlen(tc->sec[i].text)))
+        snprintf(fpath, sizeof fpath, "%s/%s", p->tmp, strtok(tc->cf.sec[i].arg, " "));
+        if (!write_file(fpath, tc->text[i], strlen(tc->text[i])))
             fail(tc, "cannot write %s", fpath);
     }
-    const char *stdin_text = stdin_sec != NULL ? stdin_sec->text : "";
+    const char *stdin_text = section_text(tc, "stdin");
+    if (stdin_text == NULL)
+        stdin_text = "";
     if (!write_file(in, stdin_text, strlen(stdin_text))) {
         fail(tc, "cannot write %s", in);
         return;
     }
 
-    int code = run_command(tc, p, cmd->text, in, out, err);
+    int code = run_command(tc, p, cmd, in, out, err);
     size_t olen = 0, elen = 0;
-    char *o = slurp(out, MAX_OUTPUT_BYTES, &olen), *e = slurp(err, MAX_OUTPUT_BYTES, &elen);
+    char *o = casefile_slurp(out, MAX_OUTPUT_BYTES, &olen),
+         *e = casefile_slurp(err, MAX_OUTPUT_BYTES, &elen);
     if (o == NULL || e == NULL) {
         fail(tc, "cannot read the command's output");
     } else if (code >= 0) {
-        int want = (int)strtol(exit_sec->text, NULL, 10);
+        int want = (int)strtol(exit_text, NULL, 10);
         if (code != want)
             fail(tc, "exit code %d, expected %d", code, want);
-        for (size_t i = 0; i < tc->n; i++) {
-            const section *s = &tc->sec[i];
+        for (size_t i = 0; i < tc->cf.n; i++) {
+            const casefile_section *s = &tc->cf.sec[i];
+            const char *text = tc->text[i];
             if (strcmp(s->name, "stdout") == 0 &&
-                (olen != strlen(s->text) || memcmp(o, s->text, olen) != 0))
+                (olen != strlen(text) || memcmp(o, text, olen) != 0))
                 fail(tc, "stdout differs from the expected bytes");
             else if (strcmp(s->name, "stderr") == 0 &&
-                     (elen != strlen(s->text) || memcmp(e, s->text, elen) != 0))
+                     (elen != strlen(text) || memcmp(e, text, elen) != 0))
                 fail(tc, "stderr differs from the expected bytes");
             else if (strcmp(s->name, "stdout-match") == 0)
-                check_lines(tc, "stdout", o, s->text, true);
+                check_lines(tc, "stdout", o, text, true);
             else if (strcmp(s->name, "stdout-not-match") == 0)
-                check_lines(tc, "stdout", o, s->text, false);
+                check_lines(tc, "stdout", o, text, false);
             else if (strcmp(s->name, "stderr-match") == 0)
-                check_lines(tc, "stderr", e, s->text, true);
+                check_lines(tc, "stderr", e, text, true);
             else if (strcmp(s->name, "stderr-not-match") == 0)
-                check_lines(tc, "stderr", e, s->text, false);
+                check_lines(tc, "stderr", e, text, false);
             else if (strcmp(s->name, "stderr-first-word") == 0)
-                check_first_word(tc, e, s->text);
+                check_first_word(tc, e, text);
             else if (strcmp(s->name, "stdout-json") == 0)
-                check_json(tc, o, olen, s->text);
+                check_json(tc, o, olen, text);
         }
-        const section *post = find_section(tc, "post");
+        const char *post = section_text(tc, "post");
         if (post != NULL) {
             char post_out[4300];
             snprintf(post_out, sizeof post_out, "%s.post", err);
-            int pc = run_command(tc, p, post->text, out, post_out, post_out);
+            int pc = run_command(tc, p, post, out, post_out, post_out);
             if (pc != 0)
                 fail(tc, "post check exited %d", pc);
         }
     }
     if (failures != before) {
-        fprintf(stderr, "---- command\n%s\n", cmd->text);
+        fprintf(stderr, "---- command\n%s\n", cmd);
         if (o != NULL)
             show("stdout", o, olen);
         if (e != NULL)
@@ -454,8 +358,9 @@ int main(int argc, char **argv)
         if (dot != NULL)
             *dot = '\0';
         run_case(tc, &p);
-        for (size_t s = 0; s < tc->n; s++)
-            free(tc->sec[s].text);
+        for (size_t s = 0; s < tc->cf.n; s++)
+            free(tc->text[s]);
+        casefile_free(&tc->cf);
         free(tc);
     }
     return failures == 0 ? 0 : 1;

@@ -18,11 +18,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "casefile.h"
 #include "testserver.h"
 #include "testutil.h"
 
-#define MAX_SECTIONS 128
-#define MAX_CASE_BYTES (256u * 1024u)
 #define MAX_VARS 128
 #define MAX_VAR_NAME 64
 #define MAX_HEADERS 64
@@ -31,26 +30,17 @@
 #define MAX_SLEEP_S 10
 #define MAX_REPEAT 1000u /* repeat= of one request section */
 #define MAX_EXTRA_ARGS 32
-#define MAX_SECRETS 1024      /* --scan-secrets: passwords and tokens remembered per case */
-#define MIN_SECRET_BYTES 8    /* shorter strings are not searched for (false matches) */
+#define MAX_SECRETS 1024   /* --scan-secrets: passwords and tokens remembered per case */
+#define MIN_SECRET_BYTES 8 /* shorter strings are not searched for (false matches) */
 #define MAX_LOG_SCAN (64u * 1024u * 1024u)
 #define REQUEST_TIMEOUT_S 30
 #define SHOW_BODY_BYTES 1500
 #define SHOW_LOG_BYTES 6000
 
-typedef struct section {
-    char name[32];
-    char arg[256]; /* the rest of the "--- name arg" line */
-    char *text;
-    int line; /* of the "---" line, for messages */
-} section;
-
 typedef struct test_case {
     const char *path;
     char id[256];
-    char *raw;
-    section sec[MAX_SECTIONS];
-    size_t n;
+    casefile cf;
 } test_case;
 
 typedef struct var {
@@ -71,7 +61,7 @@ typedef struct response {
     bool too_big;
     json_t *json; /* parsed on first use */
     bool json_tried;
-    char json_err[256];
+    char json_err[CASEFILE_MAX_WHY];
 } response;
 
 typedef struct options {
@@ -166,22 +156,6 @@ static bool step_end(run *r, const char *label)
     return ok;
 }
 
-static char *slurp(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = xmalloc(max + 1);
-    size_t n = fread(buf, 1, max + 1, f);
-    fclose(f);
-    if (n > max) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Splits s in place on blanks into at most max words. */
 static size_t split_words(char *s, char **words, size_t max)
 {
@@ -190,49 +164,6 @@ static size_t split_words(char *s, char **words, size_t max)
          w = strtok_r(NULL, " \t\r\n", &save))
         words[n++] = w;
     return n;
-}
-
-/* ---- The case file ---- */
-
-/* Splits the file into sections: a line "--- name arg" starts each; lines before the first
- * are the case's description. */
-static bool parse_case(test_case *tc)
-{
-    tc->raw = slurp(tc->path, MAX_CASE_BYTES);
-    if (tc->raw == NULL) {
-        printf("FAIL %s: cannot read the case file\n", tc->path);
-        return false;
-    }
-    section *cur = NULL;
-    int lineno = 0;
-    for (char *line = tc->raw; line != NULL;) {
-        lineno++;
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, "--- ", 4) == 0) {
-            if (nl != NULL)
-                *nl = '\0';
-            if (tc->n == MAX_SECTIONS) {
-                printf("FAIL %s:%d: too many sections\n", tc->path, lineno);
-                return false;
-            }
-            cur = &tc->sec[tc->n++];
-            cur->line = lineno;
-            if (sscanf(line + 4, "%31s %255[^\n]", cur->name, cur->arg) < 1) {
-                printf("FAIL %s:%d: bad section line\n", tc->path, lineno);
-                return false;
-            }
-            cur->text = nl != NULL ? nl + 1 : line + strlen(line);
-            /* The previous section ends where this line began. */
-            if (cur > tc->sec)
-                line[-1] = '\0';
-        }
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    if (tc->n == 0) {
-        printf("FAIL %s: no sections\n", tc->path);
-        return false;
-    }
-    return true;
 }
 
 /* ---- Variables ---- */
@@ -376,11 +307,7 @@ static json_t *response_json(response *res)
 {
     if (!res->json_tried) {
         res->json_tried = true;
-        json_error_t e;
-        res->json = json_loadb(res->body != NULL ? res->body : "", res->len,
-                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
-        if (res->json == NULL)
-            snprintf(res->json_err, sizeof res->json_err, "%s (line %d)", e.text, e.line);
+        res->json = casefile_json_load(res->body, res->len, res->json_err);
     }
     return res->json;
 }
@@ -438,9 +365,8 @@ static void secrets_collect(run *r, const char *body, size_t body_len, const cha
         }
         h = eol != NULL ? eol + 1 : NULL;
     }
-    json_t *answer = res->body != NULL
-                         ? json_loadb(res->body, res->len, JSON_DECODE_ANY, NULL)
-                         : NULL;
+    json_t *answer =
+        res->body != NULL ? json_loadb(res->body, res->len, JSON_DECODE_ANY, NULL) : NULL;
     if (json_is_object(answer)) {
         secret_add_token(r, json_string_value(json_object_get(answer, "access_token")),
                          "an access token received");
@@ -488,8 +414,8 @@ static void secrets_scan_log(run *r)
             size_t line = 1;
             for (const char *p = log; p < hit; p++)
                 line += *p == '\n';
-            why(r, "%s (secret #%zu) appears in the server log, line %zu of this run", r->secrets[i].what,
-                i + 1, line);
+            why(r, "%s (secret #%zu) appears in the server log, line %zu of this run",
+                r->secrets[i].what, i + 1, line);
         }
     }
     free(log);
@@ -595,44 +521,6 @@ static bool http_request(run *r, const char *req, size_t body_bytes, response *r
 
 /* ---- Expectations ---- */
 
-/* Follows a dotted path ("user.roles.0"); "." is the whole document. */
-static json_t *json_path(json_t *root, const char *path)
-{
-    if (root == NULL || strcmp(path, ".") == 0)
-        return root;
-    char *copy = xstrdup(path);
-    json_t *cur = root;
-    for (char *save = NULL, *k = strtok_r(copy, ".", &save); k && cur;
-         k = strtok_r(NULL, ".", &save)) {
-        char *end = NULL;
-        unsigned long idx = strtoul(k, &end, 10);
-        if (json_is_array(cur) && *end == '\0' && end != k)
-            cur = json_array_get(cur, idx);
-        else
-            cur = json_object_get(cur, k);
-    }
-    free(copy);
-    return cur;
-}
-
-static bool json_has_type(const json_t *v, const char *type)
-{
-    static const struct {
-        const char *name;
-        json_type type;
-    } types[] = {{"object", JSON_OBJECT},   {"array", JSON_ARRAY}, {"string", JSON_STRING},
-                 {"integer", JSON_INTEGER}, {"real", JSON_REAL},   {"true", JSON_TRUE},
-                 {"false", JSON_FALSE},     {"null", JSON_NULL}};
-    if (strcmp(type, "number") == 0)
-        return json_is_number(v);
-    if (strcmp(type, "boolean") == 0)
-        return json_is_boolean(v);
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(type, types[i].name) == 0)
-            return json_typeof(v) == types[i].type;
-    return false;
-}
-
 /* The text a capture takes from a JSON value: a string as is, anything else as compact JSON. */
 static char *json_text(const json_t *v)
 {
@@ -673,55 +561,15 @@ static const char *first_header(const response *res, const char *name, size_t *f
     return NULL;
 }
 
-/* "json PATH OP OPERAND": = JSON, != JSON, : TYPE, ~ ERE, !, # COUNT. */
-static void check_json(run *r, response *res, const char *path, const char *op, const char *arg)
+/* "json PATH OP [OPERAND]": the checks of casefile_json_check on the answer's body. */
+static void check_json(run *r, response *res, const char *check)
 {
     json_t *root = response_json(res);
-    if (root == NULL) {
+    char reason[CASEFILE_MAX_WHY];
+    if (root == NULL)
         why(r, "body is not JSON: %s", res->json_err);
-        return;
-    }
-    json_t *v = json_path(root, path);
-    if (strcmp(op, "!") == 0) {
-        if (v != NULL)
-            why(r, "json %s: present, expected absent", path);
-        return;
-    }
-    if (v == NULL) {
-        why(r, "json %s: absent", path);
-        return;
-    }
-    char *have = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (strcmp(op, "=") == 0 || strcmp(op, "!=") == 0) {
-        json_error_t e;
-        json_t *want = json_loads(arg, JSON_DECODE_ANY, &e);
-        if (want == NULL)
-            why(r, "json %s: the expected value is not JSON: %s", path, arg);
-        else if (json_equal(v, want) != (strcmp(op, "=") == 0))
-            why(r, "json %s: is %s, expected %s%s", path, have, op[0] == '!' ? "not " : "", arg);
-        json_decref(want);
-    } else if (strcmp(op, ":") == 0) {
-        if (!json_has_type(v, arg))
-            why(r, "json %s: is %s, expected type %s", path, have, arg);
-    } else if (strcmp(op, "~") == 0) {
-        if (!json_is_string(v))
-            why(r, "json %s: is %s, expected a string matching %s", path, have, arg);
-        else if (!regex_match(r, arg, json_string_value(v), false, NULL))
-            why(r, "json %s: %s does not match %s", path, have, arg);
-    } else if (strcmp(op, "#") == 0) {
-        size_t n = json_is_array(v)    ? json_array_size(v)
-                   : json_is_object(v) ? json_object_size(v)
-                                       : (size_t)-1;
-        char *end = NULL;
-        unsigned long want = strtoul(arg, &end, 10);
-        if (end == arg || *end != '\0')
-            why(r, "json %s: bad count '%s'", path, arg);
-        else if (n != want)
-            why(r, "json %s: has %zd elements, expected %lu", path, (ssize_t)n, want);
-    } else {
-        why(r, "unknown json operator '%s'", op);
-    }
-    free(have);
+    else if (!casefile_json_check(root, check, reason))
+        why(r, "%s", reason);
 }
 
 /* "header NAME OP OPERAND": = VALUE (some header is exactly it), ~ ERE (some header matches),
@@ -782,7 +630,7 @@ static void do_capture(run *r, response *res, char *spec)
     }
     char *value = NULL;
     if (strcmp(w[1], "json") == 0) {
-        json_t *v = json_path(response_json(res), w[2]);
+        json_t *v = casefile_json_path(response_json(res), w[2]);
         if (v != NULL)
             value = json_text(v);
     } else if (strcmp(w[1], "header") == 0) {
@@ -852,13 +700,13 @@ static void check_response(run *r, response *res, const char *expect)
             const char *pat = l + (negate ? 8 : 7);
             if (regex_match(r, pat, res->body != NULL ? res->body : "", true, NULL) == negate)
                 why(r, "body %s %s", negate ? "matches" : "does not match", pat);
+        } else if (strncmp(l, "json ", 5) == 0) {
+            check_json(r, res, l + 5);
         } else {
             char *kind, *arg, *op, *rest;
             char *copy = xstrdup(l);
             bool split = split_check(copy, &kind, &arg, &op, &rest);
-            if (split && strcmp(kind, "json") == 0)
-                check_json(r, res, arg, op, rest);
-            else if (split && strcmp(kind, "header") == 0)
+            if (split && strcmp(kind, "header") == 0)
                 check_header(r, res, arg, op, rest);
             else
                 why(r, "bad expect line '%s'", l);
@@ -908,7 +756,7 @@ static void do_set(run *r, const char *text)
 /* "--- request [body-bytes=N] [repeat=N] LABEL" followed by its "--- expect". With
  * repeat=N the request is sent N times, %REP% being 1..N, and every answer must pass the
  * expect; the step stops at the first repetition that fails. */
-static void do_request(run *r, const section *req, const section *exp)
+static void do_request(run *r, const casefile_section *req, const casefile_section *exp)
 {
     size_t body_bytes = 0;
     unsigned long repeat = 1;
@@ -951,8 +799,7 @@ static void do_request(run *r, const section *req, const section *exp)
     sscanf(text, "%127[^\n]", first);
     char title[512];
     if (repeat > 1)
-        snprintf(title, sizeof title, "%s%s%s (x%lu)", first, label[0] ? ": " : "", label,
-                 repeat);
+        snprintf(title, sizeof title, "%s%s%s (x%lu)", first, label[0] ? ": " : "", label, repeat);
     else
         snprintf(title, sizeof title, "%s%s%s", first, label[0] ? ": " : "", label);
     bool shown = r->why_len != 0;
@@ -966,7 +813,7 @@ static void do_request(run *r, const section *req, const section *exp)
 /* "--- sleep SECONDS", or "--- sleep next-second": until just after the wall clock's next
  * whole second, so that a token issued next (its iat and exp are whole seconds) gets nearly
  * all of a 1 s TTL. */
-static void do_sleep(run *r, const section *s)
+static void do_sleep(run *r, const casefile_section *s)
 {
     struct timespec t = {0, 0};
     if (strcmp(s->arg, "next-second") == 0) {
@@ -994,7 +841,7 @@ static void do_sleep(run *r, const section *s)
 
 /* "--- user NAME ROLE": `jwtd user add NAME --password-stdin --role ROLE --db DB`, the
  * section's text (its first line) as the password. */
-static bool do_user(run *r, const section *s)
+static bool do_user(run *r, const casefile_section *s)
 {
     char arg[256], *w[3];
     snprintf(arg, sizeof arg, "%s", s->arg);
@@ -1021,9 +868,9 @@ static bool start_server(run *r)
     for (size_t i = 0; i < r->opt->n_serve_args; i++)
         args[n++] = (char *)r->opt->serve_args[i];
     char *serve_text = NULL;
-    for (size_t i = 0; i < r->tc->n && serve_text == NULL; i++)
-        if (strcmp(r->tc->sec[i].name, "serve") == 0) {
-            serve_text = substitute(r, r->tc->sec[i].text);
+    for (size_t i = 0; i < r->tc->cf.n && serve_text == NULL; i++)
+        if (strcmp(r->tc->cf.sec[i].name, "serve") == 0) {
+            serve_text = substitute(r, r->tc->cf.sec[i].text);
             for (char *save = NULL, *l = strtok_r(serve_text, "\n", &save); l;
                  l = strtok_r(NULL, "\n", &save))
                 if (l[0] != '#')
@@ -1059,9 +906,11 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
     r->opt = opt;
     r->tc = tc;
     printf("# %s\n", tc->id);
-    if (!parse_case(tc)) {
+    char reason[CASEFILE_MAX_WHY];
+    if (casefile_load(&tc->cf, path, reason) != 0) {
+        printf("FAIL %s\n", reason);
         (*failed)++;
-        free(tc->raw);
+        casefile_free(&tc->cf);
         free(tc);
         free(r);
         return;
@@ -1079,9 +928,9 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
     var_set(r, "TMP", r->dir);
     /* Users first, on the new database; then the server. A failed setup step ends the case. */
     bool setup_ok = r->why_len == 0 || step_end(r, "case directory");
-    for (size_t i = 0; i < tc->n && setup_ok; i++)
-        if (strcmp(tc->sec[i].name, "user") == 0)
-            setup_ok = do_user(r, &tc->sec[i]);
+    for (size_t i = 0; i < tc->cf.n && setup_ok; i++)
+        if (strcmp(tc->cf.sec[i].name, "user") == 0)
+            setup_ok = do_user(r, &tc->cf.sec[i]);
     bool up = setup_ok && start_server(r);
     if (up) {
         var_set(r, "BASE", r->server.base);
@@ -1089,12 +938,13 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
         snprintf(port, sizeof port, "%d", r->server.port);
         var_set(r, "PORT", port);
     }
-    for (size_t i = 0; up && i < tc->n; i++) {
-        const section *s = &tc->sec[i];
+    for (size_t i = 0; up && i < tc->cf.n; i++) {
+        const casefile_section *s = &tc->cf.sec[i];
         if (strcmp(s->name, "request") == 0) {
-            const section *e = i + 1 < tc->n && strcmp(tc->sec[i + 1].name, "expect") == 0
-                                   ? &tc->sec[i + 1]
-                                   : NULL;
+            const casefile_section *e =
+                i + 1 < tc->cf.n && strcmp(tc->cf.sec[i + 1].name, "expect") == 0
+                    ? &tc->cf.sec[i + 1]
+                    : NULL;
             if (e == NULL) {
                 why(r, "line %d: a request must be followed by an expect section", s->line);
                 step_end(r, "request");
@@ -1137,15 +987,16 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
         free(r->vars[i].value);
     for (size_t i = 0; i < r->nsecrets; i++)
         free(r->secrets[i].value);
-    free(tc->raw);
+    casefile_free(&tc->cf);
     free(tc);
     free(r);
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... [--scan-secrets]\n"
-                    "                   CASE...\n");
+    fprintf(stderr,
+            "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... [--scan-secrets]\n"
+            "                   CASE...\n");
     exit(2);
 }
 

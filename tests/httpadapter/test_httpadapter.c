@@ -767,7 +767,6 @@ static void tick_runs(void **state)
     assert_true(wait_for(&app.ticks, before + 3, 5000));
 }
 
-/* The slow handler holds a worker for slow_ms; pings on the same single loop must not wait. */
 typedef struct ping_job {
     pthread_t thread;
     unsigned port;
@@ -788,6 +787,7 @@ static void *ping_thread(void *arg)
 typedef struct slow_job {
     pthread_t thread;
     unsigned port;
+    const char *path; /* NULL: /slow */
     long timeout_ms;
     reply r;
 } slow_job;
@@ -798,49 +798,49 @@ static void *slow_thread(void *arg)
     CURL *c = curl_easy_init();
     if (c == NULL)
         return NULL;
-    request(c, job->port, "GET", "/slow", NULL, 0, NULL, job->timeout_ms, &job->r);
+    request(c, job->port, "GET", job->path != NULL ? job->path : "/slow", NULL, 0, NULL,
+            job->timeout_ms, &job->r);
     curl_easy_cleanup(c);
     return NULL;
 }
 
+/* /block holds the only worker until the test opens the gate; pings on the same single loop
+ * are all answered meanwhile: a blocking job never holds its loop. The gate, not a sleep of
+ * slow_ms and a bound on each ping's time, keeps the worker busy, so a loaded machine cannot
+ * fail it (it did: 20 pings under 300 ms each, and all within the 500 ms of /slow). */
 static void blocking_handler_does_not_block_the_loop(void **state)
 {
     (void)state;
     http_config cfg = base_config();
-    cfg.threads = 1; /* one loop: the pings share it with /slow */
+    cfg.threads = 1; /* one loop: the pings share it with /block */
     cfg.workers = 1;
     http_server *srv = start_own(&cfg);
     unsigned port = server_port(srv);
 
-    slow_job slow = {.port = port, .timeout_ms = default_timeout()};
-    assert_int_equal(pthread_create(&slow.thread, NULL, slow_thread, &slow), 0);
-    assert_true(wait_for(&app.slow_started, 1, 5000));
+    slow_job held = {.port = port, .path = "/block", .timeout_ms = default_timeout()};
+    assert_int_equal(pthread_create(&held.thread, NULL, slow_thread, &held), 0);
+    assert_true(wait_for(&app.block_running, 1, 5000));
 
     enum { NPINGS = 20 };
     static ping_job pings[NPINGS];
-    double start = now_ms();
     for (int i = 0; i < NPINGS; i++) {
         pings[i].port = port;
         assert_int_equal(pthread_create(&pings[i].thread, NULL, ping_thread, &pings[i]), 0);
     }
     for (int i = 0; i < NPINGS; i++)
         pthread_join(pings[i].thread, NULL);
-    double all = now_ms() - start;
-    int slow_finished_meanwhile = atomic_load(&app.slow_done);
-    double bound = under_memcheck() ? 2500.0 : 300.0;
     for (int i = 0; i < NPINGS; i++) {
         assert_int_equal(pings[i].r.code, CURLE_OK);
         assert_int_equal(pings[i].r.status, 200);
-        if (pings[i].r.ms >= bound)
-            fail_msg("ping %d took %.1f ms while /slow ran", i, pings[i].r.ms);
     }
-    assert_int_equal(slow_finished_meanwhile, 0); /* all pings were answered during /slow */
-    assert_true(all < app.slow_ms);
 
-    pthread_join(slow.thread, NULL);
-    assert_int_equal(slow.r.code, CURLE_OK);
-    assert_int_equal(slow.r.status, 200);
-    assert_true(slow.r.ms >= app.slow_ms - 10);
+    pthread_mutex_lock(&app.gate_mu);
+    app.gate_open = true;
+    pthread_cond_broadcast(&app.gate_cv);
+    pthread_mutex_unlock(&app.gate_mu);
+    pthread_join(held.thread, NULL);
+    assert_int_equal(held.r.code, CURLE_OK);
+    assert_int_equal(held.r.status, 200);
     stop_own();
 }
 
