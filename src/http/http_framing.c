@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "http/http_internal.h"
-
-/* picohttpparser, the parser h2o reads every request head with. libh2o exports it (h2o's own
- * HTTP client calls it) but Debian installs no header for it: the struct and the prototype
- * below are picohttpparser's, unchanged since 2014. Reading the head again with the very
- * parser h2o used means these rules see exactly the fields h2o saw, not a second reading. */
-struct phr_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len,
-                      const char **path, size_t *path_len, int *minor_version,
-                      struct phr_header *headers, size_t *num_headers, size_t last_len);
+#include "http/http_phr.h"
 
 /* Content-Length digits beyond this cannot be a size this server accepts (its body limit is
  * far below) and could overflow a 64-bit count: refused, not clamped. */
