@@ -67,7 +67,7 @@ static auth_err rows_load(auth *a, key_rows *rows)
     store_err se;
 
     memset(rows, 0, sizeof *rows);
-    se = a->s->ops->key_list(a->s, collect_row, rows);
+    se = store_key_list(a->s, collect_row, rows);
     if (se == STORE_OK && rows->failed)
         se = STORE_ERROR;
     if (se != STORE_OK)
@@ -315,7 +315,7 @@ static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now,
         snprintf(row->alg, sizeof row->alg, "%s", jwtd_alg_name(alg));
         snprintf(row->private_key, sizeof row->private_key, "%s", pem);
         row->created = now;
-        rc = auth_from_store(a->s->ops->key_insert(a->s, row));
+        rc = auth_from_store(store_key_insert(a->s, row));
         if (rc == AUTH_OK && kid_out != NULL)
             snprintf(kid_out, STORE_MAX_KID + 1, "%s", kid);
     }
@@ -423,7 +423,7 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]
         rc = key_generate_store(a, alg, now, kid);
         for (size_t i = 0; rc == AUTH_OK && i < rows.n; i++) {
             if (rows.v[i].retired == 0)
-                rc = auth_from_store(a->s->ops->key_retire(a->s, rows.v[i].kid, now));
+                rc = auth_from_store(store_key_retire(a->s, rows.v[i].kid, now));
         }
         rows_free(&rows);
     }
@@ -433,7 +433,7 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]
     if (rc != AUTH_OK)
         return rc;
     snprintf(detail, sizeof detail, "{\"kid\":\"%s\"}", kid); /* thumbprint: base64url only */
-    (void)a->s->ops->audit_add(a->s, "keys.rotate", 0, detail);
+    (void)store_audit_add(a->s, "keys.rotate", 0, detail);
     if (kid_out != NULL)
         snprintf(kid_out, STORE_MAX_KID + 1, "%s", kid);
     return AUTH_OK;

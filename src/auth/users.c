@@ -129,7 +129,7 @@ static auth_err create_user(auth *a, const char *username, const char *password,
     sodium_memzero(hash, sizeof hash);
     copy_roles(u.roles, roles, nroles);
     u.nroles = nroles;
-    rc = auth_from_store(a->s->ops->user_create(a->s, &u));
+    rc = auth_from_store(store_user_create(a->s, &u));
     if (rc == AUTH_OK)
         user_export(&u, out);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
@@ -190,9 +190,9 @@ auth_err auth_login(auth *a, const char *ident, const char *password, store_user
     if (strnlen(ident, MAX_LOGIN_IDENT + 1) > MAX_LOGIN_IDENT)
         se = STORE_NOT_FOUND;
     else if (strchr(ident, '@') != NULL) /* usernames cannot hold '@' */
-        se = a->s->ops->user_get_by_email(a->s, ident, &u);
+        se = store_user_get_by_email(a->s, ident, &u);
     else
-        se = a->s->ops->user_get_by_username(a->s, ident, &u);
+        se = store_user_get_by_username(a->s, ident, &u);
     if (se != STORE_OK && se != STORE_NOT_FOUND)
         return auth_from_store(se);
 
@@ -212,7 +212,7 @@ auth_err auth_login(auth *a, const char *ident, const char *password, store_user
     }
     /* A failed rehash does not fail the login: the old hash still verifies next time. */
     if (rehash && auth_pw_hash(a, password, plen, fresh) == AUTH_OK)
-        (void)a->s->ops->user_set_password_hash(a->s, u.id, fresh);
+        (void)store_user_set_password_hash(a->s, u.id, fresh);
     sodium_memzero(fresh, sizeof fresh);
 
     if ((rc = auth_issue_pair(a, &u, pair)) != AUTH_OK)
@@ -229,10 +229,10 @@ auth_err auth_import_hash(auth *a, const char *username, const char *hash)
 
     if (a == NULL || !username_valid(username) || !auth_pw_hash_importable(hash))
         return AUTH_INVALID_INPUT;
-    if ((se = a->s->ops->user_get_by_username(a->s, username, &u)) != STORE_OK)
+    if ((se = store_user_get_by_username(a->s, username, &u)) != STORE_OK)
         return auth_from_store(se);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
-    return auth_from_store(a->s->ops->user_set_password_hash(a->s, u.id, hash));
+    return auth_from_store(store_user_set_password_hash(a->s, u.id, hash));
 }
 
 auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size_t nroles)
@@ -245,10 +245,10 @@ auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size
     memset(copy, 0, sizeof copy);
     copy_roles(copy, roles, nroles);
     rc = auth_from_store(
-        a->s->ops->user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
+        store_user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
     if (rc != AUTH_OK)
         return rc;
-    (void)a->s->ops->audit_add(a->s, "user.roles", user_id, "{}");
+    (void)store_audit_add(a->s, "user.roles", user_id, "{}");
     /* Access tokens carry roles: the old ones must not outlive a demotion. Refresh
      * families survive, so the next refresh issues tokens with the new roles. */
     return auth_revoke_user_access(a, user_id);
@@ -260,9 +260,9 @@ auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled)
 
     if (a == NULL || user_id <= 0)
         return AUTH_INVALID_INPUT;
-    rc = auth_from_store(a->s->ops->user_set_disabled(a->s, user_id, disabled));
+    rc = auth_from_store(store_user_set_disabled(a->s, user_id, disabled));
     if (rc != AUTH_OK)
         return rc;
-    (void)a->s->ops->audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
+    (void)store_audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
     return disabled ? auth_logout_all(a, user_id) : AUTH_OK;
 }

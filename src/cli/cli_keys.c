@@ -101,7 +101,7 @@ int cli_keys_main(int argc, char **argv)
     if (list) {
         if (!json)
             printf("%-44s %-6s %-20s %s\n", "KID", "ALG", "CREATED", "RETIRED");
-        store_err err = st->ops->key_list(st, print_key, &json);
+        store_err err = store_key_list(st, print_key, &json);
         if (err != STORE_OK)
             rc = cli_store_fail(err, "cannot list the signing keys");
     } else {

@@ -123,6 +123,13 @@ int cli_serve_main(int argc, char **argv)
 
 /* ---- Shared with jwtd user and jwtd keys ---- */
 
+/* The store's log hook on the command line: a plain line on stderr. */
+static void store_logged(void *ctx, store_log_level level, const char *op, const char *msg)
+{
+    (void)ctx, (void)level;
+    fprintf(stderr, "jwtd: store: %s: %s\n", op, msg);
+}
+
 int cli_backend_open(const char *config_path, const char *db, srv_config *cfg, store **st,
                      auth **au)
 {
@@ -148,7 +155,7 @@ int cli_backend_open(const char *config_path, const char *db, srv_config *cfg, s
         }
         return CLI_EXIT_OK;
     }
-    store_err serr = store_open(cfg->db, st);
+    store_err serr = store_open(cfg->db, &(store_log){store_logged, NULL}, st);
     if (serr != STORE_OK) {
         fprintf(stderr, "Unavailable: cannot open the database '%s': %s\n", cfg->db,
                 store_err_name(serr));

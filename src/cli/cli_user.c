@@ -243,7 +243,7 @@ static int user_list(int argc, char **argv)
     store_err err = STORE_OK;
     do {
         l.rows = 0;
-        err = st->ops->user_list(st, l.last_id, LIST_PAGE, print_user, &l, &total);
+        err = store_user_list(st, l.last_id, LIST_PAGE, print_user, &l, &total);
     } while (err == STORE_OK && l.rows == LIST_PAGE);
     if (err != STORE_OK)
         rc = cli_store_fail(err, "cannot list the users");
@@ -287,7 +287,7 @@ static int user_change(const char *cmd, int argc, char **argv)
         return rc;
     const char *username = a.pos[0];
     store_user user;
-    store_err serr = st->ops->user_get_by_username(st, username, &user);
+    store_err serr = store_user_get_by_username(st, username, &user);
     auth_err err = AUTH_OK;
     if (serr != STORE_OK && !import) {
         rc = serr == STORE_NOT_FOUND ? cli_auth_fail(AUTH_NOT_FOUND, "user '%s'", username)

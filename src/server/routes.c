@@ -703,7 +703,7 @@ static void h_admin_users(srv_app *app, const http_request *req, http_response *
     user_page page = {json_array(), (size_t)limit, 0};
     size_t total = 0;
     store_err err = page.users == NULL ? STORE_ERROR
-                                       : app->st->ops->user_list(app->st, after, (size_t)limit + 1,
+                                       : store_user_list(app->st, after, (size_t)limit + 1,
                                                                  collect_user, &page, &total);
     if (err != STORE_OK) {
         json_decref(page.users);
@@ -781,13 +781,13 @@ static void h_admin_user_patch(srv_app *app, const http_request *req, http_respo
         return;
     }
     bool set_roles = json_object_get(body, "roles") != NULL;
-    auth_err err = auth_err_of_store(app->st->ops->user_get_by_id(app->st, id, &user));
+    auth_err err = auth_err_of_store(store_user_get_by_id(app->st, id, &user));
     if (err == AUTH_OK && set_roles)
         err = auth_set_roles(app->au, id, roles, nroles);
     if (err == AUTH_OK && disabled >= 0)
         err = auth_set_disabled(app->au, id, disabled == 1);
     if (err == AUTH_OK)
-        err = auth_err_of_store(app->st->ops->user_get_by_id(app->st, id, &user));
+        err = auth_err_of_store(store_user_get_by_id(app->st, id, &user));
     json_decref(body);
     if (err != AUTH_OK) {
         reply_auth_error(resp, err);

@@ -12,22 +12,29 @@
 #include "log.h"
 
 /* The database file as an absolute path for the start-up line; the URL as given when it
- * is not a file. */
+ * is not a local file. */
 static void data_location(const char *db, char *out, size_t len)
 {
-    const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
-    char abs[PATH_MAX];
-    if (strstr(db, "://") == NULL && realpath(path, abs) != NULL)
+    char path[PATH_MAX], abs[PATH_MAX];
+    if (store_local_file(db, path, sizeof path) && realpath(path, abs) != NULL)
         snprintf(out, len, "%s", abs);
     else
         snprintf(out, len, "%s", db);
+}
+
+/* The store's log hook: one JSON line, as every other layer logs. */
+static void store_logged(void *ctx, store_log_level level, const char *op, const char *msg)
+{
+    (void)ctx;
+    srv_log(level == STORE_LOG_WARN ? SRV_LOG_WARN : SRV_LOG_ERROR, "store",
+            json_pack("{s:s, s:s}", "op", op, "error", msg));
 }
 
 int srv_backend_open(const srv_config *cfg, store **st, auth **au, char *err, size_t errlen)
 {
     *st = NULL;
     *au = NULL;
-    store_err serr = store_open(cfg->db, st);
+    store_err serr = store_open(cfg->db, &(store_log){store_logged, NULL}, st);
     if (serr != STORE_OK) {
         snprintf(err, errlen, "cannot open the database '%s': %s", cfg->db, store_err_name(serr));
         return -1;
@@ -67,7 +74,7 @@ int srv_run(const srv_config *cfg)
     }
     srv_web_open(&app);
     size_t users = 0;
-    store_err serr = app.st->ops->user_count(app.st, &users);
+    store_err serr = store_user_count(app.st, &users);
 
     http_config hc = {
         .listen = cfg->listen,
@@ -100,13 +107,11 @@ int srv_run(const srv_config *cfg)
                http_server_address(srv), data);
         fflush(stdout);
         srv_log(SRV_LOG_INFO, "started",
-                json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "listen",
-                          http_server_address(srv), "db", data, "registration",
-                          srv_config_enum_name(cfg, "registration"), "rate_limit",
-                          srv_config_enum_name(cfg, "rate-limit"),
-                          "hs256_secret", cfg->jwt_secret[0] != '\0', "access_ttl",
-                          (json_int_t)cfg->access_ttl, "refresh_ttl",
-                          (json_int_t)cfg->refresh_ttl));
+                json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "listen", http_server_address(srv),
+                          "db", data, "registration", srv_config_enum_name(cfg, "registration"),
+                          "rate_limit", srv_config_enum_name(cfg, "rate-limit"), "hs256_secret",
+                          cfg->jwt_secret[0] != '\0', "access_ttl", (json_int_t)cfg->access_ttl,
+                          "refresh_ttl", (json_int_t)cfg->refresh_ttl));
         http_server_wait(srv);
         srv_log(SRV_LOG_INFO, "stopped", NULL);
         http_server_free(srv);

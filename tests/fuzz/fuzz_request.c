@@ -94,7 +94,7 @@ static int64_t fuzz_clock(void) { return FUZZ_NOW; }
 
 static void open_service(const char *db)
 {
-    if (store_open(db, &S.app.st) != STORE_OK)
+    if (store_open(db, NULL, &S.app.st) != STORE_OK)
         fail("store_open");
     auth_config ac;
     srv_config_auth(&S.cfg, &ac);
@@ -205,12 +205,19 @@ static void setup(void)
     char err[SRV_ERRMSG];
     srv_config_init(&S.cfg);
     static const char *const set[][2] = {
-        {"argon2-t", "1"},     {"argon2-m-kib", "8"},  {"access-ttl", "1h"},
-        {"refresh-ttl", "7d"}, {"refresh-grace", "0"}, /* a second use is reuse */
+        {"argon2-t", "1"},
+        {"argon2-m-kib", "8"},
+        {"access-ttl", "1h"},
+        {"refresh-ttl", "7d"},
+        {"refresh-grace", "0"}, /* a second use is reuse */
         /* The abuse limits on, tight enough that one input of a few requests reaches the
          * 429s and the lockout, and X-Forwarded-For believed from the harness's peer. */
-        {"rate-limit", "on"},  {"login-rate", "2/1h"}, {"register-rate", "2/1h"},
-        {"refresh-rate", "3/1h"}, {"lockout-after", "2"}, {"trusted-proxies", "127.0.0.1"},
+        {"rate-limit", "on"},
+        {"login-rate", "2/1h"},
+        {"register-rate", "2/1h"},
+        {"refresh-rate", "3/1h"},
+        {"lockout-after", "2"},
+        {"trusted-proxies", "127.0.0.1"},
     };
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         if (srv_config_set(&S.cfg, srv_option_find(set[i][0]), set[i][1], "fuzz", err,
