@@ -288,6 +288,8 @@ auth_err auth_logout_all(auth *a, int64_t user_id)
 {
     auth_err rc;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || user_id <= 0)
         return AUTH_INVALID_INPUT;
     if ((rc = auth_from_store(store_user_families_revoke(a->s, user_id))) != AUTH_OK)

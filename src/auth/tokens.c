@@ -323,6 +323,8 @@ auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair 
 
     if (pair != NULL)
         memset(pair, 0, sizeof *pair);
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || pair == NULL)
         return AUTH_INVALID_INPUT;
     if (!token_shape_ok(refresh_token, len))
@@ -375,8 +377,8 @@ auth_err auth_logout(auth *a, const char *refresh_token, size_t len)
     jwtd_err jrc;
     bool ok;
 
-    if (a == NULL)
-        return AUTH_INVALID_INPUT;
+    if (!auth_serving(a))
+        return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
     if (!token_shape_ok(refresh_token, len))
         return AUTH_OK;
     /* Signature and typ only: an expired refresh token may still end its family. */

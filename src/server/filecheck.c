@@ -34,7 +34,7 @@ int srv_filecheck(const srv_config *cfg, FILE *out)
     /* The database holds the password hashes and, without JWT_SECRET, the private signing
      * keys: as secret as a key file. Only a local file has a mode to check. */
     char db[PATH_MAX];
-    if (cfg->db != NULL && store_local_file(cfg->db, db, sizeof db))
+    if (cfg->db != NULL && auth_db_local_file(cfg->db, db, sizeof db))
         n += srv_filecheck_path("db", db, out);
     return n;
 }

@@ -94,14 +94,12 @@ static int64_t fuzz_clock(void) { return FUZZ_NOW; }
 
 static void open_service(const char *db)
 {
-    if (store_open(db, NULL, &S.app.st) != STORE_OK)
-        fail("store_open");
     auth_config ac;
     srv_config_auth(&S.cfg, &ac);
     ac.now = fuzz_clock;
-    const char *why = NULL;
-    if (auth_new(&ac, S.app.st, &S.app.au, &why) != AUTH_OK) {
-        fprintf(stderr, "fuzz_request: auth_new: %s\n", why != NULL ? why : "?");
+    char why[256];
+    if (auth_open(&ac, db, AUTH_OPEN_SERVICE, &S.app.au, why, sizeof why) != AUTH_OK) {
+        fprintf(stderr, "fuzz_request: auth_open: %s\n", why);
         abort();
     }
 }
@@ -109,14 +107,12 @@ static void open_service(const char *db)
 static void close_service(void)
 {
     auth_free(S.app.au);
-    store_close(S.app.st);
     S.app.au = NULL;
-    S.app.st = NULL;
 }
 
 static void login(const char *user, const char *password, char **access, char **refresh)
 {
-    store_user u;
+    auth_user u;
     auth_pair pair = {0};
     if (auth_login(S.app.au, user, password, &u, &pair) != AUTH_OK)
         fail("seed login");
@@ -235,7 +231,7 @@ static void setup(void)
     open_service(S.template_db);
     static const char *const admin_roles[] = {"admin"};
     static const char *const user_roles[] = {"user"};
-    store_user u;
+    auth_user u;
     if (auth_user_add(S.app.au, "admin", PW_ADMIN, "admin@example.com", "Admin", admin_roles, 1,
                       &u) != AUTH_OK ||
         u.id != 1 ||
