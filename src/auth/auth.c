@@ -2,6 +2,7 @@
  * error messages, counters, and the small helpers (clock, random ids, keyed hash) that the
  * other files of src/auth share. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -230,10 +231,94 @@ fail:
     return rc;
 }
 
+/* The store's log hook relayed to the service's (the levels are the same numbers). */
+static void store_log_relay(void *ctx, store_log_level level, const char *op, const char *msg)
+{
+    const auth_log *log = ctx;
+    if (log->fn != NULL)
+        log->fn(log->ctx, (auth_log_level)level, op, msg);
+}
+
+auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mode, auth **out,
+                   char *why, size_t whylen)
+{
+    const char *reason = NULL;
+    auth_log *box;
+    store *s = NULL;
+    store_err se;
+    auth_err rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (cfg == NULL || db_url == NULL || out == NULL) {
+        snprintf(why, whylen, "cannot start the auth service: missing argument");
+        return AUTH_INVALID_INPUT;
+    }
+    if ((box = malloc(sizeof *box)) == NULL) {
+        snprintf(why, whylen, "cannot start the auth service: out of memory");
+        return AUTH_INTERNAL;
+    }
+    *box = cfg->log;
+    se = store_open(db_url, &(store_log){store_log_relay, box}, &s);
+    if (se != STORE_OK) {
+        snprintf(why, whylen, "cannot open the database '%s': %s", db_url, store_err_name(se));
+        free(box);
+        return auth_from_store(se);
+    }
+    if (mode == AUTH_OPEN_LOOKUP) {
+        auth *a = calloc(1, sizeof *a);
+        if (a == NULL) {
+            snprintf(why, whylen, "cannot start the auth service: out of memory");
+            store_close(s);
+            free(box);
+            return AUTH_INTERNAL;
+        }
+        a->cfg = *cfg;
+        a->cfg.jwt_secret = NULL;
+        a->cfg.jwt_secret_len = 0;
+        a->cfg.issuer = a->cfg.audience = NULL; /* borrowed: not kept */
+        a->s = s;
+        a->lookup = true;
+        a->log_box = box;
+        *out = a;
+        return AUTH_OK;
+    }
+    rc = auth_new(cfg, s, out, &reason);
+    if (rc != AUTH_OK) {
+        snprintf(why, whylen, "cannot start the auth service: %s",
+                 reason != NULL ? reason : auth_err_message(rc));
+        store_close(s);
+        free(box);
+        return rc;
+    }
+    (*out)->log_box = box;
+    return AUTH_OK;
+}
+
+bool auth_db_local_file(const char *db_url, char *path, size_t len)
+{
+    return store_local_file(db_url, path, len);
+}
+
+/* Closes the store when auth_open opened it. */
+static void store_release(auth *a)
+{
+    if (a->log_box == NULL)
+        return;
+    store_close(a->s);
+    free(a->log_box);
+    a->log_box = NULL;
+}
+
 void auth_free(auth *a)
 {
     if (a == NULL)
         return;
+    if (a->lookup) {
+        store_release(a);
+        free(a);
+        return;
+    }
     auth_threads_free(a);
     auth_grace_free(a);
     auth_keys_release(a->keys);
@@ -243,6 +328,7 @@ void auth_free(auth *a)
     free(a->audience);
     free(a->grace);
     mutexes_destroy(a);
+    store_release(a);
     sodium_memzero(a, sizeof *a);
     free(a);
 }
@@ -251,8 +337,8 @@ auth_err auth_sync(auth *a)
 {
     auth_err rk, rr;
 
-    if (a == NULL)
-        return AUTH_INVALID_INPUT;
+    if (!auth_serving(a))
+        return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
     auth_grace_prune(a);
     rk = auth_keys_sync(a);
     rr = auth_revs_sync(a);
@@ -292,7 +378,7 @@ void auth_stats_get(auth *a, auth_stats *out)
     if (out == NULL)
         return;
     memset(out, 0, sizeof *out);
-    if (a == NULL)
+    if (!auth_serving(a))
         return;
     out->logins_ok = atomic_load(&a->logins_ok);
     out->logins_failed = atomic_load(&a->logins_failed);

@@ -1,9 +1,13 @@
 /* The authentication service of jwtd serve, with no HTTP in it: passwords (Argon2id, bcrypt
  * import), token pairs, refresh rotation with reuse detection, logout and revocation, roles,
- * signing keys and the JWKS. It talks to storage only through src/store/store.h, so it can be
- * tested directly against a SQLite file and reused behind another front end.
+ * signing keys and the JWKS, and the reads of users and keys that the admin routes and the
+ * command line need. It is the one way to the store: it talks to storage only through
+ * src/store/store.h, and this header includes no store header, so nothing above src/auth
+ * sees a store type (or a password hash). It can be tested directly against a SQLite file
+ * and reused behind another front end.
  * Which calls block: auth_login, auth_register, auth_user_add, auth_refresh, auth_logout*,
- * auth_set_*, auth_keys_rotate (password hashing or store writes: run them on workers).
+ * auth_set_*, auth_keys_rotate (password hashing or store writes: run them on workers), and
+ * the store reads auth_user_*, auth_keys_list (run them on workers too).
  * auth_verify_access and auth_jwks never block and never touch the store. */
 #ifndef JWTD_AUTH_H
 #define JWTD_AUTH_H
@@ -13,7 +17,17 @@
 #include <stdint.h>
 
 #include "jwtd/jwtd.h"
-#include "store/store.h"
+
+/* The limits of what the service keeps about a user and a key (equal to the store's). */
+#define AUTH_MAX_USERNAME 64 /* bytes, without NUL */
+#define AUTH_MAX_EMAIL 254
+#define AUTH_MAX_NAME 128
+#define AUTH_MAX_HASH 256 /* an imported password hash (PHC string or bcrypt) */
+#define AUTH_MAX_ROLES 8
+#define AUTH_MAX_ROLE 32
+#define AUTH_MAX_JTI 64
+#define AUTH_MAX_KID 64
+#define AUTH_MAX_ALG 15
 
 #define AUTH_MIN_PASSWORD 8
 #define AUTH_MAX_PASSWORD 1024
@@ -36,41 +50,76 @@ typedef enum auth_err {
 /* A stable, public message for {"error": ...}; never contains secrets or user input. */
 const char *auth_err_message(auth_err err);
 
+/* The log hook: what the store has to say that its errors do not (a failed statement, a
+ * refused argument, a disk turned read-only). what names the operation; msg never holds a
+ * password, token, hash or key. */
+typedef enum auth_log_level {
+    AUTH_LOG_ERROR, /* a bug, a corrupt row, an unexpected failure */
+    AUTH_LOG_WARN   /* a condition of the machine: disk full, read-only, busy */
+} auth_log_level;
+
+typedef struct auth_log {
+    void (*fn)(void *ctx, auth_log_level level, const char *what, const char *msg);
+    void *ctx;
+} auth_log;
+
 typedef struct auth_config {
-    int64_t access_ttl;       /* seconds, default 900 */
-    int64_t refresh_ttl;      /* seconds, default 604800 (7 days) */
-    int64_t refresh_grace;    /* seconds two concurrent refreshes may share a rotation, default 10 */
-    const char *issuer;       /* iss of access tokens, default "jwtd" */
-    const char *audience;     /* aud of access tokens, default "jwtd" */
+    int64_t access_ttl;    /* seconds, default 900 */
+    int64_t refresh_ttl;   /* seconds, default 604800 (7 days) */
+    int64_t refresh_grace; /* seconds two concurrent refreshes may share a rotation, default 10 */
+    const char *issuer;    /* iss of access tokens, default "jwtd" */
+    const char *audience;  /* aud of access tokens, default "jwtd" */
     unsigned long long pwhash_opslimit; /* Argon2id t; default 2 (OWASP minimum: m=19 MiB, t=2) */
-    size_t pwhash_memlimit;   /* bytes; default 19 MiB */
-    const unsigned char *jwt_secret; /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
+    size_t pwhash_memlimit;             /* bytes; default 19 MiB */
+    const unsigned char *jwt_secret;    /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
     size_t jwt_secret_len;
-    jwtd_alg key_alg;         /* algorithm of generated signing keys, default EdDSA */
+    jwtd_alg key_alg; /* algorithm of generated signing keys, default EdDSA */
     /* The clock (Unix seconds); NULL: time(). Tests move it forward. It dates what the
      * service issues and decides rotation, grace, revocation and lockout; the exp check inside
      * libjwtd's verification still reads the real clock, so a test clock must never run
      * behind real time (tokens would be seen as expired). */
     int64_t (*now)(void);
+    auth_log log; /* where the store's errors go (auth_open); {NULL}: nowhere */
 } auth_config;
 
 /* Defaults above. */
 void auth_config_defaults(auth_config *cfg);
 
 typedef struct auth auth;
+struct store;
 
-/* Loads signing keys from the store (generating and persisting the first one when there is
- * none and no jwt_secret), and the access-token revocations. *why gets a static reason. */
-auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why);
+/* What auth_open sets up. */
+typedef enum auth_open_mode {
+    /* The whole service: signing keys loaded (the first one generated and stored when there
+     * is none and no jwt_secret), the access-token revocations, the password machinery. */
+    AUTH_OPEN_SERVICE,
+    /* The database only, for the reads an operator's listing needs: auth_user_get,
+     * auth_user_find, auth_user_list, auth_user_count and auth_keys_list. Nothing is
+     * generated or written; every other call answers AUTH_INTERNAL. */
+    AUTH_OPEN_LOOKUP
+} auth_open_mode;
+
+/* Opens the database db_url names ("sqlite:PATH", a plain SQLite PATH, later a PostgreSQL
+ * URL) with cfg->log as its log hook, then the service (mode). On failure returns the error
+ * with a message (no secrets) in why: "cannot open the database '...': Kind" or "cannot
+ * start the auth service: reason"; nothing stays open. auth_free closes the database. */
+auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mode, auth **out,
+                   char *why, size_t whylen);
+/* The service over a store the caller opened and keeps owning (tests, embedding): as
+ * AUTH_OPEN_SERVICE. *why gets a static reason. */
+auth_err auth_new(const auth_config *cfg, struct store *s, auth **out, const char **why);
 void auth_free(auth *a);
+/* Whether db_url names a database file on this machine, and which (copied into path): the
+ * store's answer, for start-up lines and the file-mode check. Opens nothing. */
+bool auth_db_local_file(const char *db_url, char *path, size_t len);
 /* Re-reads keys and revocations written by other processes (jwtd keys rotate, other
  * instances); cheap when nothing changed. The server calls it every few seconds. */
 auth_err auth_sync(auth *a);
 
 typedef struct auth_pair {
-    char *access_token;  /* owned: auth_pair_clear frees */
+    char *access_token; /* owned: auth_pair_clear frees */
     char *refresh_token;
-    int64_t expires_in;  /* access TTL seconds */
+    int64_t expires_in; /* access TTL seconds */
     int64_t refresh_expires_in;
 } auth_pair;
 void auth_pair_clear(auth_pair *p);
@@ -78,27 +127,51 @@ void auth_pair_clear(auth_pair *p);
 /* What a verified access token says. */
 typedef struct auth_principal {
     int64_t user_id;
-    char username[STORE_MAX_USERNAME + 1];
-    char roles[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
+    char username[AUTH_MAX_USERNAME + 1];
+    char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
     size_t nroles;
-    char jti[STORE_MAX_JTI + 1];
+    char jti[AUTH_MAX_JTI + 1];
     int64_t iat, exp;
 } auth_principal;
 
 bool auth_principal_has_role(const auth_principal *p, const char *role);
 
 /* ---- Users ---- */
+/* A user as the service shows it: there is no password hash in it, by construction. */
+typedef struct auth_user {
+    int64_t id;
+    char username[AUTH_MAX_USERNAME + 1];
+    char email[AUTH_MAX_EMAIL + 1]; /* "" when none */
+    char name[AUTH_MAX_NAME + 1];
+    char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
+    size_t nroles;
+    bool disabled;
+    int64_t created, updated;
+} auth_user;
+
+/* For listings: return false to stop early. Runs while the store holds a connection: it must
+ * not call the service. */
+typedef bool (*auth_user_cb)(void *ctx, const auth_user *u);
+
+auth_err auth_user_get(auth *a, int64_t id, auth_user *out);
+/* By username (case-insensitive); AUTH_NOT_FOUND when there is none. */
+auth_err auth_user_find(auth *a, const char *username, auth_user *out);
+/* Users by id ascending after after_id, at most limit; *total (may be NULL): all users. */
+auth_err auth_user_list(auth *a, int64_t after_id, size_t limit, auth_user_cb cb, void *ctx,
+                        size_t *total);
+auth_err auth_user_count(auth *a, size_t *count);
+
 /* Self-registration: role "user". Validates username (1..64 of [A-Za-z0-9._-]), password
  * length, email shape. On success *user and *pair are filled. */
 auth_err auth_register(auth *a, const char *username, const char *password, const char *email,
-                       const char *name, store_user *user, auth_pair *pair);
+                       const char *name, auth_user *user, auth_pair *pair);
 /* Administrative creation (jwtd user add): given roles, no tokens. */
 auth_err auth_user_add(auth *a, const char *username, const char *password, const char *email,
-                       const char *name, const char *const *roles, size_t nroles, store_user *user);
+                       const char *name, const char *const *roles, size_t nroles, auth_user *user);
 /* ident is a username or an email. Unknown users, disabled users and wrong passwords take
  * the same time (a dummy Argon2id verify) and all return AUTH_BAD_CREDENTIALS. Rehashes
  * when the stored hash has other parameters or is bcrypt. */
-auth_err auth_login(auth *a, const char *ident, const char *password, store_user *user,
+auth_err auth_login(auth *a, const char *ident, const char *password, auth_user *user,
                     auth_pair *pair);
 /* Store an imported hash (Argon2id PHC or bcrypt $2b$/$2a$/$2y$), verified on next login. */
 auth_err auth_import_hash(auth *a, const char *username, const char *hash);
@@ -128,12 +201,23 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
 auth_err auth_jwks_copy(auth *a, char **json_out);
 /* A new current key (alg JWTD_ALG_UNKNOWN: cfg->key_alg); the previous one is retired but
  * stays in the JWKS and keeps verifying until every token it signed has expired. */
-auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]);
+auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[AUTH_MAX_KID + 1]);
+
+/* A signing key as listings show it: never the private key. */
+typedef struct auth_key_info {
+    char kid[AUTH_MAX_KID + 1];
+    char alg[AUTH_MAX_ALG + 1];
+    int64_t created;
+    int64_t retired; /* 0: current */
+} auth_key_info;
+typedef bool (*auth_key_cb)(void *ctx, const auth_key_info *k);
+/* Every stored signing key, oldest first (with JWT_SECRET there are none). */
+auth_err auth_keys_list(auth *a, auth_key_cb cb, void *ctx);
 
 /* Counters for /metrics and /admin/metrics. */
 typedef struct auth_stats {
-    uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts,
-        verify_ok, verify_failed, verify_cache_hits;
+    uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
+        verify_failed, verify_cache_hits;
     size_t revoked_jtis, revoked_users, signing_keys;
 } auth_stats;
 void auth_stats_get(auth *a, auth_stats *out);

@@ -10,6 +10,19 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "store/store.h"
+
+/* auth.h names the limits without including the store; they must be the store's. */
+_Static_assert(AUTH_MAX_USERNAME == STORE_MAX_USERNAME, "username limit");
+_Static_assert(AUTH_MAX_EMAIL == STORE_MAX_EMAIL, "email limit");
+_Static_assert(AUTH_MAX_NAME == STORE_MAX_NAME, "name limit");
+_Static_assert(AUTH_MAX_HASH == STORE_MAX_HASH, "hash limit");
+_Static_assert(AUTH_MAX_ROLES == STORE_MAX_ROLES && AUTH_MAX_ROLE == STORE_MAX_ROLE, "role limits");
+_Static_assert(AUTH_MAX_JTI == STORE_MAX_JTI && AUTH_MAX_KID == STORE_MAX_KID, "id limits");
+_Static_assert(AUTH_MAX_ALG == STORE_MAX_ALG, "alg limit");
+_Static_assert((int)AUTH_LOG_ERROR == (int)STORE_LOG_ERROR &&
+                   (int)AUTH_LOG_WARN == (int)STORE_LOG_WARN,
+               "log levels");
 
 #define AUTH_TYP_ACCESS "at+jwt"
 #define AUTH_TYP_REFRESH "refresh+jwt"
@@ -68,6 +81,9 @@ struct auth {
     bool hs256; /* signing with JWT_SECRET: no stored keys, an empty JWKS */
     jwtd_key *secret_key;
     store *s;
+    bool lookup;       /* AUTH_OPEN_LOOKUP: only s is set up */
+    auth_log *log_box; /* set by auth_open alone, when the service owns s: the hook s reports
+                        * to, freed after s closes */
     char dummy_hash[crypto_pwhash_STRBYTES];           /* verified against when there is no user */
     unsigned char hash_key[crypto_shorthash_KEYBYTES]; /* table indexes: not attacker-steerable */
 
@@ -92,6 +108,8 @@ struct auth {
 };
 
 /* auth.c */
+/* False (the caller answers AUTH_INTERNAL) for NULL and for an AUTH_OPEN_LOOKUP object. */
+static inline bool auth_serving(const auth *a) { return a != NULL && !a->lookup; }
 int64_t auth_now(const auth *a);
 auth_err auth_from_store(store_err err);
 /* 128 random bits, base64url: jti and family ids. */
@@ -100,6 +118,10 @@ void auth_random_id(char out[AUTH_JTI_CHARS + 1]);
 bool auth_parse_user_id(const char *s, int64_t *out);
 /* A keyed 64-bit hash for the in-memory tables. */
 uint64_t auth_hash(const auth *a, const void *data, size_t len);
+
+/* users.c */
+/* A store record as it leaves the service: everything but the password hash. */
+void auth_user_of(const store_user *u, auth_user *out);
 
 /* passwords.c */
 auth_err auth_pw_hash(const auth *a, const char *password, size_t len,

@@ -67,7 +67,7 @@ static auth_err rows_load(auth *a, key_rows *rows)
     store_err se;
 
     memset(rows, 0, sizeof *rows);
-    se = a->s->ops->key_list(a->s, collect_row, rows);
+    se = store_key_list(a->s, collect_row, rows);
     if (se == STORE_OK && rows->failed)
         se = STORE_ERROR;
     if (se != STORE_OK)
@@ -298,7 +298,7 @@ static auth_err keys_from_rows(const auth *a, const key_rows *rows, int64_t now,
 
 /* Generates a key for alg and records it as current. */
 static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now,
-                                   char kid_out[STORE_MAX_KID + 1])
+                                   char kid_out[AUTH_MAX_KID + 1])
 {
     store_signing_key *row = calloc(1, sizeof *row);
     jwtd_key *key = NULL;
@@ -315,7 +315,7 @@ static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now,
         snprintf(row->alg, sizeof row->alg, "%s", jwtd_alg_name(alg));
         snprintf(row->private_key, sizeof row->private_key, "%s", pem);
         row->created = now;
-        rc = auth_from_store(a->s->ops->key_insert(a->s, row));
+        rc = auth_from_store(store_key_insert(a->s, row));
         if (rc == AUTH_OK && kid_out != NULL)
             snprintf(kid_out, STORE_MAX_KID + 1, "%s", kid);
     }
@@ -401,15 +401,15 @@ auth_err auth_keys_sync(auth *a)
     return rc == AUTH_NOT_FOUND ? AUTH_OK : rc;
 }
 
-auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1])
+auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[AUTH_MAX_KID + 1])
 {
     char kid[STORE_MAX_KID + 1] = "", detail[STORE_MAX_KID + 16];
     int64_t now;
     key_rows rows;
     auth_err rc;
 
-    if (a == NULL)
-        return AUTH_INVALID_INPUT;
+    if (!auth_serving(a))
+        return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
     if (alg == JWTD_ALG_UNKNOWN)
         alg = a->cfg.key_alg;
     /* With JWT_SECRET there is nothing to rotate: the secret is the configuration. */
@@ -423,7 +423,7 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]
         rc = key_generate_store(a, alg, now, kid);
         for (size_t i = 0; rc == AUTH_OK && i < rows.n; i++) {
             if (rows.v[i].retired == 0)
-                rc = auth_from_store(a->s->ops->key_retire(a->s, rows.v[i].kid, now));
+                rc = auth_from_store(store_key_retire(a->s, rows.v[i].kid, now));
         }
         rows_free(&rows);
     }
@@ -433,7 +433,7 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]
     if (rc != AUTH_OK)
         return rc;
     snprintf(detail, sizeof detail, "{\"kid\":\"%s\"}", kid); /* thumbprint: base64url only */
-    (void)a->s->ops->audit_add(a->s, "keys.rotate", 0, detail);
+    (void)store_audit_add(a->s, "keys.rotate", 0, detail);
     if (kid_out != NULL)
         snprintf(kid_out, STORE_MAX_KID + 1, "%s", kid);
     return AUTH_OK;
@@ -443,10 +443,39 @@ auth_err auth_jwks_copy(auth *a, char **json_out)
 {
     auth_keys *k;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || json_out == NULL)
         return AUTH_INVALID_INPUT;
     k = auth_keys_acquire(a, NULL);
     *json_out = strdup(k->jwks);
     auth_keys_release(k);
     return *json_out != NULL ? AUTH_OK : AUTH_INTERNAL;
+}
+
+typedef struct key_relay {
+    auth_key_cb cb;
+    void *ctx;
+} key_relay;
+
+/* One stored key as a listing shows it: the private key stays behind. */
+static bool relay_key(void *ctx, const store_signing_key *k)
+{
+    key_relay *r = ctx;
+    auth_key_info info;
+
+    memset(&info, 0, sizeof info);
+    snprintf(info.kid, sizeof info.kid, "%s", k->kid);
+    snprintf(info.alg, sizeof info.alg, "%s", k->alg);
+    info.created = k->created;
+    info.retired = k->retired;
+    return r->cb(r->ctx, &info);
+}
+
+auth_err auth_keys_list(auth *a, auth_key_cb cb, void *ctx)
+{
+    if (a == NULL || cb == NULL)
+        return AUTH_INVALID_INPUT;
+    key_relay r = {cb, ctx};
+    return auth_from_store(store_key_list(a->s, relay_key, &r));
 }

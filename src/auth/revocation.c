@@ -242,7 +242,7 @@ auth_err auth_revs_sync(auth *a)
     store_err se;
     auth_err rc;
 
-    se = a->s->ops->revocation_list(a->s, auth_now(a), collect_revocation, &l);
+    se = store_revocation_list(a->s, auth_now(a), collect_revocation, &l);
     if (se == STORE_OK && l.failed)
         se = STORE_ERROR;
     rc = se == STORE_OK ? revs_update(a, l.v, l.n) : auth_from_store(se);
@@ -279,7 +279,7 @@ auth_err auth_revoke_user_access(auth *a, int64_t user_id)
         rec.before = prev + 1;
     /* Every token issued up to `before` is dead by before + access_ttl. */
     rec.expires = rec.before + a->cfg.access_ttl + 1;
-    if ((rc = auth_from_store(a->s->ops->revocation_add(a->s, &rec))) != AUTH_OK)
+    if ((rc = auth_from_store(store_revocation_add(a->s, &rec))) != AUTH_OK)
         return rc;
     return revs_update(a, &rec, 1);
 }
@@ -288,12 +288,14 @@ auth_err auth_logout_all(auth *a, int64_t user_id)
 {
     auth_err rc;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || user_id <= 0)
         return AUTH_INVALID_INPUT;
-    if ((rc = auth_from_store(a->s->ops->user_families_revoke(a->s, user_id))) != AUTH_OK)
+    if ((rc = auth_from_store(store_user_families_revoke(a->s, user_id))) != AUTH_OK)
         return rc;
     if ((rc = auth_revoke_user_access(a, user_id)) != AUTH_OK)
         return rc;
-    (void)a->s->ops->audit_add(a->s, "user.logout_all", user_id, "{}");
+    (void)store_audit_add(a->s, "user.logout_all", user_id, "{}");
     return AUTH_OK;
 }

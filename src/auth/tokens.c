@@ -143,7 +143,7 @@ auth_err auth_issue_pair(auth *a, const store_user *u, auth_pair *pair)
 
     if ((rc = sign_pair(a, u, NULL, pair, &rec)) != AUTH_OK)
         return rc;
-    if ((rc = auth_from_store(a->s->ops->refresh_insert(a->s, &rec))) != AUTH_OK)
+    if ((rc = auth_from_store(store_refresh_insert(a->s, &rec))) != AUTH_OK)
         auth_pair_clear(pair);
     return rc;
 }
@@ -299,9 +299,9 @@ static auth_err refresh_conflict(auth *a, const refresh_claims *claims, const st
     }
     /* Reuse outside the grace window: the token was copied. Kill the whole family so the
      * thief's (or the victim's) newer tokens stop working too. */
-    se = a->s->ops->family_revoke(a->s, cur->family);
+    se = store_family_revoke(a->s, cur->family);
     snprintf(detail, sizeof detail, "{\"family\":\"%s\"}", cur->family); /* base64url */
-    (void)a->s->ops->audit_add(a->s, "refresh.reuse", cur->user_id, detail);
+    (void)store_audit_add(a->s, "refresh.reuse", cur->user_id, detail);
     atomic_fetch_add(&a->refresh_reuse, 1);
     /* A family that could not be revoked must not look handled: the store's error. */
     return se == STORE_OK || se == STORE_NOT_FOUND ? AUTH_TOKEN_REUSED : auth_from_store(se);
@@ -323,6 +323,8 @@ auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair 
 
     if (pair != NULL)
         memset(pair, 0, sizeof *pair);
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || pair == NULL)
         return AUTH_INVALID_INPUT;
     if (!token_shape_ok(refresh_token, len))
@@ -339,7 +341,7 @@ auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair 
     if (!ok || claims.exp <= now)
         return AUTH_INVALID_TOKEN;
 
-    se = a->s->ops->user_get_by_id(a->s, claims.user_id, &u);
+    se = store_user_get_by_id(a->s, claims.user_id, &u);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     if (se == STORE_NOT_FOUND || (se == STORE_OK && u.disabled))
         return AUTH_INVALID_TOKEN;
@@ -352,7 +354,7 @@ auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair 
     if (a->cfg.refresh_grace > 0)
         grace_put(a, claims.jti, next.jti, &fresh, now + a->cfg.refresh_grace);
     memset(&cur, 0, sizeof cur);
-    se = a->s->ops->refresh_rotate(a->s, claims.jti, now, &next, &cur);
+    se = store_refresh_rotate(a->s, claims.jti, now, &next, &cur);
     if (se == STORE_OK) {
         atomic_fetch_add(&a->refreshes, 1);
         *pair = fresh;
@@ -375,8 +377,8 @@ auth_err auth_logout(auth *a, const char *refresh_token, size_t len)
     jwtd_err jrc;
     bool ok;
 
-    if (a == NULL)
-        return AUTH_INVALID_INPUT;
+    if (!auth_serving(a))
+        return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
     if (!token_shape_ok(refresh_token, len))
         return AUTH_OK;
     /* Signature and typ only: an expired refresh token may still end its family. */
@@ -391,6 +393,6 @@ auth_err auth_logout(auth *a, const char *refresh_token, size_t len)
         return AUTH_OK;
     atomic_fetch_add(&a->logouts, 1);
     /* A store that cannot write now is reported: the family would otherwise live on. */
-    se = a->s->ops->family_revoke(a->s, family);
+    se = store_family_revoke(a->s, family);
     return se == STORE_NOT_FOUND ? AUTH_OK : auth_from_store(se);
 }

@@ -1,6 +1,7 @@
 /* Users: registration and administrative creation with their input rules, login (with the
- * same cost for every failure and rehashing on success), imported hashes, roles, and
- * disabling. Returned store_user records never carry the password hash. */
+ * same cost for every failure and rehashing on success), imported hashes, roles, disabling,
+ * and the reads of the admin routes and the command line. What leaves the service is an
+ * auth_user, which has no field for the password hash. */
 #include <string.h>
 
 #include <jansson.h>
@@ -64,21 +65,14 @@ static bool name_valid(const char *name)
     return n <= STORE_MAX_NAME && text_valid(name, n);
 }
 
-/* 1..STORE_MAX_ROLES distinct roles of 1..STORE_MAX_ROLE chars [a-z0-9_-] (the store's
- * rule: roles are stored comma-joined). */
+/* 1..STORE_MAX_ROLES distinct roles, each one the store accepts (store_role_valid). */
 static bool roles_valid(const char *const *roles, size_t nroles)
 {
     if (roles == NULL || nroles == 0 || nroles > STORE_MAX_ROLES)
         return false;
     for (size_t i = 0; i < nroles; i++) {
-        size_t n = roles[i] != NULL ? strnlen(roles[i], STORE_MAX_ROLE + 1) : 0;
-        if (n == 0 || n > STORE_MAX_ROLE)
+        if (roles[i] == NULL || !store_role_valid(roles[i], strnlen(roles[i], STORE_MAX_ROLE + 1)))
             return false;
-        for (size_t j = 0; j < n; j++) {
-            char c = roles[i][j];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-                return false;
-        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(roles[i], roles[j]) == 0)
                 return false;
@@ -93,13 +87,20 @@ static void copy_roles(char dst[][STORE_MAX_ROLE + 1], const char *const *roles,
         snprintf(dst[i], sizeof dst[i], "%s", roles[i]); /* lengths checked by roles_valid */
 }
 
-/* A store_user that leaves auth: the hash stays inside. */
-static void user_export(const store_user *u, store_user *out)
+void auth_user_of(const store_user *u, auth_user *out)
 {
     if (out == NULL)
         return;
-    *out = *u;
-    sodium_memzero(out->password_hash, sizeof out->password_hash);
+    memset(out, 0, sizeof *out);
+    out->id = u->id;
+    memcpy(out->username, u->username, sizeof out->username);
+    memcpy(out->email, u->email, sizeof out->email);
+    memcpy(out->name, u->name, sizeof out->name);
+    memcpy(out->roles, u->roles, sizeof out->roles);
+    out->nroles = u->nroles;
+    out->disabled = u->disabled;
+    out->created = u->created;
+    out->updated = u->updated;
 }
 
 static auth_err create_user(auth *a, const char *username, const char *password, const char *email,
@@ -111,7 +112,9 @@ static auth_err create_user(auth *a, const char *username, const char *password,
     size_t plen;
     auth_err rc;
 
-    if (a == NULL || password == NULL)
+    if (!auth_serving(a))
+        return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
+    if (password == NULL)
         return AUTH_INVALID_INPUT;
     plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
     if (!username_valid(username) || plen < min_password || plen > AUTH_MAX_PASSWORD ||
@@ -129,15 +132,15 @@ static auth_err create_user(auth *a, const char *username, const char *password,
     sodium_memzero(hash, sizeof hash);
     copy_roles(u.roles, roles, nroles);
     u.nroles = nroles;
-    rc = auth_from_store(a->s->ops->user_create(a->s, &u));
-    if (rc == AUTH_OK)
-        user_export(&u, out);
+    rc = auth_from_store(store_user_create(a->s, &u));
     sodium_memzero(u.password_hash, sizeof u.password_hash);
+    if (rc == AUTH_OK)
+        *out = u;
     return rc;
 }
 
 auth_err auth_register(auth *a, const char *username, const char *password, const char *email,
-                       const char *name, store_user *user, auth_pair *pair)
+                       const char *name, auth_user *user, auth_pair *pair)
 {
     static const char *const self_roles[] = {"user"};
     store_user u;
@@ -150,24 +153,30 @@ auth_err auth_register(auth *a, const char *username, const char *password, cons
     if (rc != AUTH_OK)
         return rc;
     atomic_fetch_add(&a->registrations, 1);
-    if (user != NULL)
-        *user = u;
+    auth_user_of(&u, user);
     /* The account exists even if the pair cannot be issued now: the client logs in. */
     return auth_issue_pair(a, &u, pair);
 }
 
 auth_err auth_user_add(auth *a, const char *username, const char *password, const char *email,
-                       const char *name, const char *const *roles, size_t nroles, store_user *user)
+                       const char *name, const char *const *roles, size_t nroles, auth_user *user)
 {
     static const char *const default_roles[] = {"user"};
 
+    store_user u;
+    auth_err rc;
+
     /* An administrator may set any non-empty password (imports, tutorials' "toor"). */
     if (nroles == 0)
-        return create_user(a, username, password, email, name, default_roles, 1, 1, user);
-    return create_user(a, username, password, email, name, roles, nroles, 1, user);
+        rc = create_user(a, username, password, email, name, default_roles, 1, 1, &u);
+    else
+        rc = create_user(a, username, password, email, name, roles, nroles, 1, &u);
+    if (rc == AUTH_OK)
+        auth_user_of(&u, user);
+    return rc;
 }
 
-auth_err auth_login(auth *a, const char *ident, const char *password, store_user *user,
+auth_err auth_login(auth *a, const char *ident, const char *password, auth_user *user,
                     auth_pair *pair)
 {
     char fresh[crypto_pwhash_STRBYTES];
@@ -179,6 +188,8 @@ auth_err auth_login(auth *a, const char *ident, const char *password, store_user
 
     if (pair != NULL)
         memset(pair, 0, sizeof *pair);
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || pair == NULL || password == NULL || ident == NULL)
         return AUTH_INVALID_INPUT;
     /* Too long to be anyone's password: refused before any hashing work. */
@@ -190,9 +201,9 @@ auth_err auth_login(auth *a, const char *ident, const char *password, store_user
     if (strnlen(ident, MAX_LOGIN_IDENT + 1) > MAX_LOGIN_IDENT)
         se = STORE_NOT_FOUND;
     else if (strchr(ident, '@') != NULL) /* usernames cannot hold '@' */
-        se = a->s->ops->user_get_by_email(a->s, ident, &u);
+        se = store_user_get_by_email(a->s, ident, &u);
     else
-        se = a->s->ops->user_get_by_username(a->s, ident, &u);
+        se = store_user_get_by_username(a->s, ident, &u);
     if (se != STORE_OK && se != STORE_NOT_FOUND)
         return auth_from_store(se);
 
@@ -212,13 +223,13 @@ auth_err auth_login(auth *a, const char *ident, const char *password, store_user
     }
     /* A failed rehash does not fail the login: the old hash still verifies next time. */
     if (rehash && auth_pw_hash(a, password, plen, fresh) == AUTH_OK)
-        (void)a->s->ops->user_set_password_hash(a->s, u.id, fresh);
+        (void)store_user_set_password_hash(a->s, u.id, fresh);
     sodium_memzero(fresh, sizeof fresh);
 
     if ((rc = auth_issue_pair(a, &u, pair)) != AUTH_OK)
         return rc;
     atomic_fetch_add(&a->logins_ok, 1);
-    user_export(&u, user);
+    auth_user_of(&u, user);
     return AUTH_OK;
 }
 
@@ -227,12 +238,14 @@ auth_err auth_import_hash(auth *a, const char *username, const char *hash)
     store_user u;
     store_err se;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || !username_valid(username) || !auth_pw_hash_importable(hash))
         return AUTH_INVALID_INPUT;
-    if ((se = a->s->ops->user_get_by_username(a->s, username, &u)) != STORE_OK)
+    if ((se = store_user_get_by_username(a->s, username, &u)) != STORE_OK)
         return auth_from_store(se);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
-    return auth_from_store(a->s->ops->user_set_password_hash(a->s, u.id, hash));
+    return auth_from_store(store_user_set_password_hash(a->s, u.id, hash));
 }
 
 auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size_t nroles)
@@ -240,15 +253,17 @@ auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size
     char copy[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
     auth_err rc;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || user_id <= 0 || !roles_valid(roles, nroles))
         return AUTH_INVALID_INPUT;
     memset(copy, 0, sizeof copy);
     copy_roles(copy, roles, nroles);
     rc = auth_from_store(
-        a->s->ops->user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
+        store_user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
     if (rc != AUTH_OK)
         return rc;
-    (void)a->s->ops->audit_add(a->s, "user.roles", user_id, "{}");
+    (void)store_audit_add(a->s, "user.roles", user_id, "{}");
     /* Access tokens carry roles: the old ones must not outlive a demotion. Refresh
      * families survive, so the next refresh issues tokens with the new roles. */
     return auth_revoke_user_access(a, user_id);
@@ -258,11 +273,73 @@ auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled)
 {
     auth_err rc;
 
+    if (a != NULL && a->lookup)
+        return AUTH_INTERNAL;
     if (a == NULL || user_id <= 0)
         return AUTH_INVALID_INPUT;
-    rc = auth_from_store(a->s->ops->user_set_disabled(a->s, user_id, disabled));
+    rc = auth_from_store(store_user_set_disabled(a->s, user_id, disabled));
     if (rc != AUTH_OK)
         return rc;
-    (void)a->s->ops->audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
+    (void)store_audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
     return disabled ? auth_logout_all(a, user_id) : AUTH_OK;
+}
+
+/* ---- Reads (also in AUTH_OPEN_LOOKUP) ---- */
+
+/* The answer of a one-user read: the hash wiped, the record converted when found. */
+static auth_err user_read(store_err se, store_user *u, auth_user *out)
+{
+    sodium_memzero(u->password_hash, sizeof u->password_hash);
+    if (se == STORE_OK)
+        auth_user_of(u, out);
+    return auth_from_store(se);
+}
+
+auth_err auth_user_get(auth *a, int64_t id, auth_user *out)
+{
+    store_user u;
+
+    if (a == NULL || out == NULL || id <= 0)
+        return AUTH_INVALID_INPUT;
+    memset(&u, 0, sizeof u);
+    return user_read(store_user_get_by_id(a->s, id, &u), &u, out);
+}
+
+auth_err auth_user_find(auth *a, const char *username, auth_user *out)
+{
+    store_user u;
+
+    if (a == NULL || out == NULL || username == NULL)
+        return AUTH_INVALID_INPUT;
+    memset(&u, 0, sizeof u);
+    return user_read(store_user_get_by_username(a->s, username, &u), &u, out);
+}
+
+typedef struct user_relay {
+    auth_user_cb cb;
+    void *ctx;
+    auth_user u; /* one record reused for every row */
+} user_relay;
+
+static bool relay_user(void *ctx, const store_user *row)
+{
+    user_relay *r = ctx;
+    auth_user_of(row, &r->u);
+    return r->cb(r->ctx, &r->u);
+}
+
+auth_err auth_user_list(auth *a, int64_t after_id, size_t limit, auth_user_cb cb, void *ctx,
+                        size_t *total)
+{
+    if (a == NULL || cb == NULL)
+        return AUTH_INVALID_INPUT;
+    user_relay r = {.cb = cb, .ctx = ctx};
+    return auth_from_store(store_user_list(a->s, after_id, limit, relay_user, &r, total));
+}
+
+auth_err auth_user_count(auth *a, size_t *count)
+{
+    if (a == NULL || count == NULL)
+        return AUTH_INVALID_INPUT;
+    return auth_from_store(store_user_count(a->s, count));
 }

@@ -25,7 +25,7 @@ static const char keys_usage[] =
 
 enum { OPT_DB = 256, OPT_CONFIG, OPT_ALG, OPT_JSON };
 
-static bool print_key(void *ctx, const store_signing_key *k)
+static bool print_key(void *ctx, const auth_key_info *k)
 {
     const bool *json = ctx;
     char created[32], retired[32] = "-";
@@ -93,26 +93,25 @@ int cli_keys_main(int argc, char **argv)
         return cli_usage_error(cmd, keys_usage, "unexpected argument '%s'", argv[optind]);
 
     srv_config cfg;
-    store *st = NULL;
     auth *au = NULL;
-    int rc = cli_backend_open(config, db, &cfg, &st, rotate ? &au : NULL);
+    int rc = cli_backend_open(config, db, &cfg, rotate ? AUTH_OPEN_SERVICE : AUTH_OPEN_LOOKUP, &au);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (list) {
         if (!json)
             printf("%-44s %-6s %-20s %s\n", "KID", "ALG", "CREATED", "RETIRED");
-        store_err err = st->ops->key_list(st, print_key, &json);
-        if (err != STORE_OK)
-            rc = cli_store_fail(err, "cannot list the signing keys");
+        auth_err err = auth_keys_list(au, print_key, &json);
+        if (err != AUTH_OK)
+            rc = cli_auth_fail(err, "cannot list the signing keys");
     } else {
-        char kid[STORE_MAX_KID + 1] = "";
+        char kid[AUTH_MAX_KID + 1] = "";
         auth_err err = auth_keys_rotate(au, alg, kid);
         if (err != AUTH_OK)
             rc = cli_auth_fail(err, "cannot rotate the signing key");
         else
             printf("%s\n", kid);
     }
-    cli_backend_close(&cfg, st, au);
+    cli_backend_close(&cfg, au);
     return rc;
 }
 #endif /* JWTD_HAVE_SERVER */

@@ -123,13 +123,18 @@ int cli_serve_main(int argc, char **argv)
 
 /* ---- Shared with jwtd user and jwtd keys ---- */
 
-int cli_backend_open(const char *config_path, const char *db, srv_config *cfg, store **st,
+/* The store's log hook on the command line: a plain line on stderr. */
+static void store_logged(void *ctx, auth_log_level level, const char *what, const char *msg)
+{
+    (void)ctx, (void)level;
+    fprintf(stderr, "jwtd: store: %s: %s\n", what, msg);
+}
+
+int cli_backend_open(const char *config_path, const char *db, srv_config *cfg, auth_open_mode mode,
                      auth **au)
 {
     char err[SRV_ERRMSG];
-    *st = NULL;
-    if (au != NULL)
-        *au = NULL;
+    *au = NULL;
     int rc = srv_config_load(cfg, config_path, err, sizeof err);
     if (rc == 0 && db != NULL)
         rc = srv_config_set(cfg, srv_option_find("db"), db, "--db", err, sizeof err);
@@ -140,28 +145,17 @@ int cli_backend_open(const char *config_path, const char *db, srv_config *cfg, s
         srv_config_free(cfg);
         return CLI_EXIT_USAGE;
     }
-    if (au != NULL) {
-        if (srv_backend_open(cfg, st, au, err, sizeof err) != 0) {
-            fprintf(stderr, "Unavailable: %s\n", err);
-            srv_config_free(cfg);
-            return CLI_EXIT_FAILED;
-        }
-        return CLI_EXIT_OK;
-    }
-    store_err serr = store_open(cfg->db, st);
-    if (serr != STORE_OK) {
-        fprintf(stderr, "Unavailable: cannot open the database '%s': %s\n", cfg->db,
-                store_err_name(serr));
+    if (srv_backend_open(cfg, mode, &(auth_log){store_logged, NULL}, au, err, sizeof err) != 0) {
+        fprintf(stderr, "Unavailable: %s\n", err);
         srv_config_free(cfg);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
 }
 
-void cli_backend_close(srv_config *cfg, store *st, auth *au)
+void cli_backend_close(srv_config *cfg, auth *au)
 {
     auth_free(au);
-    store_close(st);
     srv_config_free(cfg);
 }
 
@@ -191,16 +185,6 @@ int cli_auth_fail(auth_err err, const char *fmt, ...)
     vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     fprintf(stderr, ": %s\n", auth_err_message(err));
-    return CLI_EXIT_FAILED;
-}
-
-int cli_store_fail(store_err err, const char *what)
-{
-    auth_err kind = err == STORE_NOT_FOUND     ? AUTH_NOT_FOUND
-                    : err == STORE_CONFLICT    ? AUTH_CONFLICT
-                    : err == STORE_UNAVAILABLE ? AUTH_UNAVAILABLE
-                                               : AUTH_INTERNAL;
-    fprintf(stderr, "%s: %s: %s\n", auth_kind(kind), what, store_err_name(err));
     return CLI_EXIT_FAILED;
 }
 

@@ -47,7 +47,7 @@ typedef struct user_args {
     const char *db, *config;
     const char *password, *email, *name;
     bool password_stdin, json;
-    const char *roles[STORE_MAX_ROLES];
+    const char *roles[AUTH_MAX_ROLES];
     size_t nroles;
     char **pos; /* positional arguments after the subcommand */
     int npos;
@@ -88,9 +88,9 @@ static int parse_args(const char *cmd, int argc, char **argv, const int *allowed
         case OPT_NAME: a->name = optarg; break;
         case OPT_JSON: a->json = true; break;
         case OPT_ROLE:
-            if (a->nroles == STORE_MAX_ROLES)
+            if (a->nroles == AUTH_MAX_ROLES)
                 return cli_usage_error(cmd, user_usage, "--role may be given at most %d times",
-                                       STORE_MAX_ROLES);
+                                       AUTH_MAX_ROLES);
             a->roles[a->nroles++] = optarg;
             break;
         default: return cli_getopt_error(cmd, user_usage, c, argv);
@@ -130,7 +130,7 @@ static int read_password_stdin(char *buf)
     return CLI_EXIT_OK;
 }
 
-static void print_roles(FILE *f, const store_user *u)
+static void print_roles(FILE *f, const auth_user *u)
 {
     for (size_t i = 0; i < u->nroles; i++)
         fprintf(f, "%s%s", i > 0 ? "," : "", u->roles[i]);
@@ -161,13 +161,12 @@ static int user_add(int argc, char **argv)
     else
         snprintf(pw, AUTH_MAX_PASSWORD + 2, "%s", a.password);
     srv_config cfg;
-    store *st = NULL;
     auth *au = NULL;
     if (rc == CLI_EXIT_OK)
-        rc = cli_backend_open(a.config, a.db, &cfg, &st, &au);
+        rc = cli_backend_open(a.config, a.db, &cfg, AUTH_OPEN_SERVICE, &au);
     if (rc == CLI_EXIT_OK) {
         static const char *const default_roles[] = {"user"};
-        store_user user;
+        auth_user user;
         auth_err err = auth_user_add(
             au, a.pos[0], pw, a.email != NULL ? a.email : "", a.name != NULL ? a.name : "",
             a.nroles > 0 ? a.roles : default_roles, a.nroles > 0 ? a.nroles : 1, &user);
@@ -178,7 +177,7 @@ static int user_add(int argc, char **argv)
             print_roles(stdout, &user);
             printf(")\n");
         }
-        cli_backend_close(&cfg, st, au);
+        cli_backend_close(&cfg, au);
     }
     OPENSSL_clear_free(pw, AUTH_MAX_PASSWORD + 2);
     return rc;
@@ -192,7 +191,7 @@ typedef struct list_ctx {
 
 #define LIST_PAGE 500
 
-static bool print_user(void *ctx, const store_user *u)
+static bool print_user(void *ctx, const auth_user *u)
 {
     list_ctx *l = ctx;
     char created[32];
@@ -232,22 +231,22 @@ static int user_list(int argc, char **argv)
     if (a.npos != 0)
         return cli_usage_error("user list", user_usage, "unexpected argument '%s'", a.pos[0]);
     srv_config cfg;
-    store *st = NULL;
-    rc = cli_backend_open(a.config, a.db, &cfg, &st, NULL);
+    auth *au = NULL;
+    rc = cli_backend_open(a.config, a.db, &cfg, AUTH_OPEN_LOOKUP, &au);
     if (rc != CLI_EXIT_OK)
         return rc;
     list_ctx l = {a.json, 0, 0};
     size_t total = 0;
     if (!a.json)
         printf("%-6s %-20s %-8s %-20s %s\n", "ID", "USERNAME", "STATE", "CREATED", "ROLES  EMAIL");
-    store_err err = STORE_OK;
+    auth_err err = AUTH_OK;
     do {
         l.rows = 0;
-        err = st->ops->user_list(st, l.last_id, LIST_PAGE, print_user, &l, &total);
-    } while (err == STORE_OK && l.rows == LIST_PAGE);
-    if (err != STORE_OK)
-        rc = cli_store_fail(err, "cannot list the users");
-    cli_backend_close(&cfg, st, NULL);
+        err = auth_user_list(au, l.last_id, LIST_PAGE, print_user, &l, &total);
+    } while (err == AUTH_OK && l.rows == LIST_PAGE);
+    if (err != AUTH_OK)
+        rc = cli_auth_fail(err, "cannot list the users");
+    cli_backend_close(&cfg, au);
     return rc;
 }
 
@@ -262,15 +261,15 @@ static int user_change(const char *cmd, int argc, char **argv)
         return rc;
     bool set_roles = strcmp(cmd, "user set-roles") == 0;
     bool import = strcmp(cmd, "user import-hash") == 0;
-    if (set_roles && (a.npos < 2 || a.npos > 1 + STORE_MAX_ROLES))
+    if (set_roles && (a.npos < 2 || a.npos > 1 + AUTH_MAX_ROLES))
         return cli_usage_error(cmd, user_usage, "USERNAME and 1 to %d roles are needed",
-                               STORE_MAX_ROLES);
+                               AUTH_MAX_ROLES);
     if (import && a.npos != 2)
         return cli_usage_error(cmd, user_usage, "USERNAME and HASH (or - for stdin) are needed");
     if (!set_roles && !import && a.npos != 1)
         return cli_usage_error(cmd, user_usage, "one USERNAME is needed");
 
-    char hash[STORE_MAX_HASH + 2] = "";
+    char hash[AUTH_MAX_HASH + 2] = "";
     if (import && strcmp(a.pos[1], "-") == 0) {
         if (fgets(hash, sizeof hash, stdin) == NULL)
             return cli_auth_fail(AUTH_INVALID_INPUT, "no hash on stdin");
@@ -280,18 +279,17 @@ static int user_change(const char *cmd, int argc, char **argv)
     }
 
     srv_config cfg;
-    store *st = NULL;
     auth *au = NULL;
-    rc = cli_backend_open(a.config, a.db, &cfg, &st, &au);
+    rc = cli_backend_open(a.config, a.db, &cfg, AUTH_OPEN_SERVICE, &au);
     if (rc != CLI_EXIT_OK)
         return rc;
     const char *username = a.pos[0];
-    store_user user;
-    store_err serr = st->ops->user_get_by_username(st, username, &user);
+    auth_user user;
+    auth_err ferr = auth_user_find(au, username, &user);
     auth_err err = AUTH_OK;
-    if (serr != STORE_OK && !import) {
-        rc = serr == STORE_NOT_FOUND ? cli_auth_fail(AUTH_NOT_FOUND, "user '%s'", username)
-                                     : cli_store_fail(serr, "cannot read the user");
+    if (ferr != AUTH_OK && !import) {
+        rc = ferr == AUTH_NOT_FOUND ? cli_auth_fail(AUTH_NOT_FOUND, "user '%s'", username)
+                                    : cli_auth_fail(ferr, "cannot read the user");
     } else if (set_roles) {
         err = auth_set_roles(au, user.id, (const char *const *)(a.pos + 1), (size_t)a.npos - 1);
         if (err == AUTH_OK)
@@ -316,7 +314,7 @@ static int user_change(const char *cmd, int argc, char **argv)
     if (err != AUTH_OK)
         rc = cli_auth_fail(err, "%s '%s'", cmd, username);
     OPENSSL_cleanse(hash, sizeof hash);
-    cli_backend_close(&cfg, st, au);
+    cli_backend_close(&cfg, au);
     return rc;
 }
 

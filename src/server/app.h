@@ -13,7 +13,6 @@
 
 typedef struct srv_app {
     const srv_config *cfg;
-    store *st;
     auth *au;
     int64_t started; /* Unix seconds */
     int web_fd;      /* the web directory, or -1 when there is no demo page to serve */

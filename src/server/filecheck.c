@@ -3,6 +3,7 @@
  * content is never read here. See filecheck.h. */
 #include "filecheck.h"
 
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,7 +18,9 @@ int srv_filecheck_path(const char *what, const char *path, FILE *out)
     if (!group && !others)
         return 0;
     fprintf(out, "jwtd: warning: %s %s is readable by %s (mode %04o); chmod 600 it\n", what, path,
-            group && others ? "group and others" : group ? "group" : "others",
+            group && others ? "group and others"
+            : group         ? "group"
+                            : "others",
             (unsigned)(st.st_mode & 07777));
     fflush(out);
     return 1;
@@ -29,12 +32,9 @@ int srv_filecheck(const srv_config *cfg, FILE *out)
     n += srv_filecheck_path("jwt-secret-file", cfg->jwt_secret_file, out);
     n += srv_filecheck_path("tls-key", cfg->tls_key, out);
     /* The database holds the password hashes and, without JWT_SECRET, the private signing
-     * keys: as secret as a key file. A file path or sqlite:PATH; URLs name no local file. */
-    const char *db = cfg->db;
-    if (db != NULL && strstr(db, "://") == NULL) {
-        if (strncmp(db, "sqlite:", 7) == 0)
-            db += 7;
+     * keys: as secret as a key file. Only a local file has a mode to check. */
+    char db[PATH_MAX];
+    if (cfg->db != NULL && auth_db_local_file(cfg->db, db, sizeof db))
         n += srv_filecheck_path("db", db, out);
-    }
     return n;
 }

@@ -96,18 +96,6 @@ static void reply_missing_token(http_response *resp)
     http_response_header(resp, "WWW-Authenticate", BEARER_MISSING);
 }
 
-static auth_err auth_err_of_store(store_err err)
-{
-    switch (err) {
-    case STORE_OK: return AUTH_OK;
-    case STORE_NOT_FOUND: return AUTH_NOT_FOUND;
-    case STORE_CONFLICT: return AUTH_CONFLICT;
-    case STORE_UNAVAILABLE: return AUTH_UNAVAILABLE;
-    case STORE_ERROR: return AUTH_INTERNAL;
-    }
-    return AUTH_INTERNAL;
-}
-
 /* Sends a JSON document (stolen) with the status; 500 when it cannot be encoded. */
 static void reply_json(http_response *resp, int status, json_t *doc)
 {
@@ -138,7 +126,7 @@ static void no_store(http_response *resp)
     http_response_header(resp, "Pragma", "no-cache");
 }
 
-static json_t *roles_json(const char roles[][STORE_MAX_ROLE + 1], size_t n)
+static json_t *roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < n; i++)
@@ -149,7 +137,7 @@ static json_t *roles_json(const char roles[][STORE_MAX_ROLE + 1], size_t n)
 static json_t *opt_string(const char *s) { return s[0] != '\0' ? json_string(s) : json_null(); }
 
 /* A user as the API shows it; the admin view adds state and times. Never the hash. */
-static json_t *user_json(const store_user *u, bool admin)
+static json_t *user_json(const auth_user *u, bool admin)
 {
     json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)u->id, "username",
                           u->username, "email", opt_string(u->email), "name", opt_string(u->name),
@@ -164,7 +152,7 @@ static json_t *user_json(const store_user *u, bool admin)
 
 /* A token pair (and the user when known): body, refresh cookie, no-store. */
 static void reply_tokens(http_response *resp, int status, const auth_pair *pair,
-                         const store_user *user)
+                         const auth_user *user)
 {
     json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "access_token", pair->access_token,
                             "token_type", "Bearer", "expires_in", (json_int_t)pair->expires_in,
@@ -315,7 +303,7 @@ static void h_register(srv_app *app, const http_request *req, http_response *res
     } else if (u == 0 || p == 0) {
         http_response_error(resp, 400, MSG_MISSING_FIELDS);
     } else {
-        store_user user;
+        auth_user user;
         auth_pair pair = {0};
         auth_err err = auth_register(app->au, username, password, email, name, &user, &pair);
         if (err == AUTH_OK) {
@@ -378,7 +366,7 @@ static void h_login(srv_app *app, const http_request *req, http_response *resp)
                 return;
             }
         }
-        store_user user;
+        auth_user user;
         auth_pair pair = {0};
         auth_err err = auth_login(app->au, ident, password, &user, &pair);
         if (app->lockouts != NULL) /* ends the attempt begun above, exactly once */
@@ -677,7 +665,7 @@ typedef struct user_page {
     int64_t next_after; /* 0: no further page */
 } user_page;
 
-static bool collect_user(void *ctx, const store_user *u)
+static bool collect_user(void *ctx, const auth_user *u)
 {
     user_page *page = ctx;
     /* One user beyond the limit was asked for: it only says that another page exists. */
@@ -702,12 +690,12 @@ static void h_admin_users(srv_app *app, const http_request *req, http_response *
     }
     user_page page = {json_array(), (size_t)limit, 0};
     size_t total = 0;
-    store_err err = page.users == NULL ? STORE_ERROR
-                                       : app->st->ops->user_list(app->st, after, (size_t)limit + 1,
-                                                                 collect_user, &page, &total);
-    if (err != STORE_OK) {
+    auth_err err = page.users == NULL ? AUTH_INTERNAL
+                                      : auth_user_list(app->au, after, (size_t)limit + 1,
+                                                       collect_user, &page, &total);
+    if (err != AUTH_OK) {
         json_decref(page.users);
-        reply_auth_error(resp, auth_err_of_store(err));
+        reply_auth_error(resp, err);
         return;
     }
     reply_json(resp, 200,
@@ -748,7 +736,7 @@ static bool patch_fields(json_t *body, const char **roles, size_t *nroles, int *
         *disabled = json_is_true(d);
     }
     if (r != NULL) {
-        if (!json_is_array(r) || json_array_size(r) > STORE_MAX_ROLES)
+        if (!json_is_array(r) || json_array_size(r) > AUTH_MAX_ROLES)
             return false;
         json_array_foreach(r, i, v) {
             if (!json_is_string(v))
@@ -771,23 +759,23 @@ static void h_admin_user_patch(srv_app *app, const http_request *req, http_respo
     json_t *body = read_body(req, resp, false);
     if (body == NULL)
         return;
-    const char *roles[STORE_MAX_ROLES];
+    const char *roles[AUTH_MAX_ROLES];
     size_t nroles = 0;
     int disabled = -1;
-    store_user user;
+    auth_user user;
     if (!patch_fields(body, roles, &nroles, &disabled)) {
         http_response_error(resp, 400, MSG_INVALID_REQUEST);
         json_decref(body);
         return;
     }
     bool set_roles = json_object_get(body, "roles") != NULL;
-    auth_err err = auth_err_of_store(app->st->ops->user_get_by_id(app->st, id, &user));
+    auth_err err = auth_user_get(app->au, id, &user);
     if (err == AUTH_OK && set_roles)
         err = auth_set_roles(app->au, id, roles, nroles);
     if (err == AUTH_OK && disabled >= 0)
         err = auth_set_disabled(app->au, id, disabled == 1);
     if (err == AUTH_OK)
-        err = auth_err_of_store(app->st->ops->user_get_by_id(app->st, id, &user));
+        err = auth_user_get(app->au, id, &user);
     json_decref(body);
     if (err != AUTH_OK) {
         reply_auth_error(resp, err);

@@ -1,4 +1,4 @@
-/* Start-up and shut-down of jwtd serve: opens the store and the auth service, starts the
+/* Start-up and shut-down of jwtd serve: opens the auth service over its database, starts the
  * HTTP server with the router of routes.c, prints where it listens and where its data is,
  * and waits for SIGINT/SIGTERM. */
 #include <limits.h>
@@ -12,39 +12,31 @@
 #include "log.h"
 
 /* The database file as an absolute path for the start-up line; the URL as given when it
- * is not a file. */
+ * is not a local file. */
 static void data_location(const char *db, char *out, size_t len)
 {
-    const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
-    char abs[PATH_MAX];
-    if (strstr(db, "://") == NULL && realpath(path, abs) != NULL)
+    char path[PATH_MAX], abs[PATH_MAX];
+    if (auth_db_local_file(db, path, sizeof path) && realpath(path, abs) != NULL)
         snprintf(out, len, "%s", abs);
     else
         snprintf(out, len, "%s", db);
 }
 
-int srv_backend_open(const srv_config *cfg, store **st, auth **au, char *err, size_t errlen)
+/* The store's log hook: one JSON line, as every other layer logs. */
+static void store_logged(void *ctx, auth_log_level level, const char *what, const char *msg)
 {
-    *st = NULL;
-    *au = NULL;
-    store_err serr = store_open(cfg->db, st);
-    if (serr != STORE_OK) {
-        snprintf(err, errlen, "cannot open the database '%s': %s", cfg->db, store_err_name(serr));
-        return -1;
-    }
+    (void)ctx;
+    srv_log(level == AUTH_LOG_WARN ? SRV_LOG_WARN : SRV_LOG_ERROR, "store",
+            json_pack("{s:s, s:s}", "op", what, "error", msg));
+}
+
+int srv_backend_open(const srv_config *cfg, auth_open_mode mode, const auth_log *log, auth **au,
+                     char *err, size_t errlen)
+{
     auth_config ac;
     srv_config_auth(cfg, &ac);
-    const char *why = NULL;
-    auth_err aerr = auth_new(&ac, *st, au, &why);
-    if (aerr != AUTH_OK) {
-        snprintf(err, errlen, "cannot start the auth service: %s",
-                 why != NULL ? why : auth_err_message(aerr));
-        store_close(*st);
-        *st = NULL;
-        *au = NULL;
-        return -1;
-    }
-    return 0;
+    ac.log = log != NULL ? *log : (auth_log){store_logged, NULL};
+    return auth_open(&ac, cfg->db, mode, au, err, errlen) == AUTH_OK ? 0 : -1;
 }
 
 int srv_run(const srv_config *cfg)
@@ -52,7 +44,7 @@ int srv_run(const srv_config *cfg)
     srv_log_set_level(cfg->log_level);
     srv_app app = {.cfg = cfg, .started = (int64_t)time(NULL), .web_fd = -1};
     char err[SRV_ERRMSG];
-    if (srv_backend_open(cfg, &app.st, &app.au, err, sizeof err) != 0) {
+    if (srv_backend_open(cfg, AUTH_OPEN_SERVICE, NULL, &app.au, err, sizeof err) != 0) {
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }
@@ -62,12 +54,11 @@ int srv_run(const srv_config *cfg)
     if (srv_limits_open(&app, ac.now, err, sizeof err) != 0) {
         fprintf(stderr, "jwtd: %s\n", err);
         auth_free(app.au);
-        store_close(app.st);
         return 1;
     }
     srv_web_open(&app);
     size_t users = 0;
-    store_err serr = app.st->ops->user_count(app.st, &users);
+    auth_err uerr = auth_user_count(app.au, &users);
 
     http_config hc = {
         .listen = cfg->listen,
@@ -93,20 +84,18 @@ int srv_run(const srv_config *cfg)
     } else {
         char data[PATH_MAX + 16];
         data_location(cfg->db, data, sizeof data);
-        if (serr == STORE_OK && users == 0)
+        if (uerr == AUTH_OK && users == 0)
             printf("jwtd: no users yet: create the first admin with: jwtd user add NAME --role "
                    "admin\n");
         printf("jwtd: listening on %s://%s (data: %s)\n", hc.tls_cert != NULL ? "https" : "http",
                http_server_address(srv), data);
         fflush(stdout);
         srv_log(SRV_LOG_INFO, "started",
-                json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "listen",
-                          http_server_address(srv), "db", data, "registration",
-                          srv_config_enum_name(cfg, "registration"), "rate_limit",
-                          srv_config_enum_name(cfg, "rate-limit"),
-                          "hs256_secret", cfg->jwt_secret[0] != '\0', "access_ttl",
-                          (json_int_t)cfg->access_ttl, "refresh_ttl",
-                          (json_int_t)cfg->refresh_ttl));
+                json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "listen", http_server_address(srv),
+                          "db", data, "registration", srv_config_enum_name(cfg, "registration"),
+                          "rate_limit", srv_config_enum_name(cfg, "rate-limit"), "hs256_secret",
+                          cfg->jwt_secret[0] != '\0', "access_ttl", (json_int_t)cfg->access_ttl,
+                          "refresh_ttl", (json_int_t)cfg->refresh_ttl));
         http_server_wait(srv);
         srv_log(SRV_LOG_INFO, "stopped", NULL);
         http_server_free(srv);
@@ -114,6 +103,5 @@ int srv_run(const srv_config *cfg)
     srv_web_close(&app);
     srv_limits_close(&app);
     auth_free(app.au);
-    store_close(app.st);
     return rc;
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
-#include "store/store.h"
 
 /* ---- Limits of the server layer (named once) ---- */
 #define SRV_MAX_JSON_DEPTH 8 /* request bodies are flat objects */
@@ -21,13 +20,13 @@
 #define SRV_MAX_WEB_PATH 256        /* request path of a static file */
 #define SRV_USERS_PAGE_DEFAULT 50
 #define SRV_USERS_PAGE_MAX 500
-#define SRV_SYNC_MS 2000 /* auth_sync period: keys rotated by `jwtd keys rotate` */
-#define SRV_ERRMSG 512   /* buffer for configuration error messages */
-#define SRV_LIMIT_ENTRIES 65536u /* per-IP buckets held in memory (fixed, never grows) */
+#define SRV_SYNC_MS 2000           /* auth_sync period: keys rotated by `jwtd keys rotate` */
+#define SRV_ERRMSG 512             /* buffer for configuration error messages */
+#define SRV_LIMIT_ENTRIES 65536u   /* per-IP buckets held in memory (fixed, never grows) */
 #define SRV_LOCKOUT_ENTRIES 65536u /* login identifiers with failures held in memory */
-#define SRV_MAX_PROXIES 64        /* entries of trusted-proxies */
-#define SRV_MAX_XFF_HOPS 64       /* X-Forwarded-For addresses looked at */
-#define SRV_MAX_XFF_BYTES 4096    /* X-Forwarded-For lines joined; longer: the peer */
+#define SRV_MAX_PROXIES 64         /* entries of trusted-proxies */
+#define SRV_MAX_XFF_HOPS 64        /* X-Forwarded-For addresses looked at */
+#define SRV_MAX_XFF_BYTES 4096     /* X-Forwarded-For lines joined; longer: the peer */
 
 /* Values of the enum options, in the order of their choices in config.c. */
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
@@ -156,9 +155,11 @@ bool srv_ip_parse(const char *text, size_t len, srv_ip *out);
 bool srv_client_ip(const srv_proxies *proxies, const char *peer, const char *xff, size_t xff_len,
                    size_t xff_count, srv_ip *out);
 
-/* Opens the store and the auth service the configuration names. On failure returns -1 with
- * a message (no secrets) in err; nothing stays open. */
-int srv_backend_open(const srv_config *cfg, store **st, auth **au, char *err, size_t errlen);
+/* Opens the auth service (mode) over the database the configuration names, the store
+ * reporting to log (NULL: the server's JSON log). On failure returns -1 with a message (no
+ * secrets) in err; nothing stays open. auth_free closes it all. */
+int srv_backend_open(const srv_config *cfg, auth_open_mode mode, const auth_log *log, auth **au,
+                     char *err, size_t errlen);
 
 /* Runs jwtd serve until SIGINT/SIGTERM. Returns an exit code: 0, or 1 when start-up
  * failed (the reason already printed). */

@@ -1,10 +1,11 @@
-/* The backend-independent part of src/store: error names and store_open, which picks the
- * backend from the URL ("sqlite:PATH" or a plain PATH -> SQLite; "postgres://" is reserved
- * for the PostgreSQL backend, which is not built yet). */
+/* The backend-independent part of src/store: error names, store_open (which picks the
+ * backend from the URL: "sqlite:PATH" or a plain PATH -> SQLite; "postgres://" is reserved
+ * for the PostgreSQL backend, which is not built yet), and the store_* calls, which check
+ * their arguments here, once for every backend, before the backend's table sees them. */
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/store_backend.h"
 
 static const char *const err_names[] = {
     [STORE_OK] = "Ok",
@@ -20,6 +21,24 @@ const char *store_err_name(store_err err)
         return "UnknownError";
     return err_names[err];
 }
+
+void store_log_emit(const store_log *log, store_log_level level, const char *op, const char *msg)
+{
+    if (log != NULL && log->fn != NULL)
+        log->fn(log->ctx, level, op, msg);
+}
+
+bool store_str_fits(const char *s, size_t max, bool may_be_empty)
+{
+    if (s == NULL)
+        return false;
+    size_t n = strnlen(s, max + 1);
+    return n <= max && (may_be_empty || n > 0);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening: the URL picks the backend
+ * ------------------------------------------------------------------------------------- */
 
 /* True when url starts with prefix. */
 static bool has_prefix(const char *url, const char *prefix)
@@ -41,25 +60,280 @@ static bool looks_like_url(const char *url)
     return true;
 }
 
-store_err store_open(const char *url, store **out)
+/* The SQLite path of url ("sqlite:PATH" or PATH), or NULL when url names another backend. */
+static const char *sqlite_path(const char *url)
+{
+    if (has_prefix(url, "sqlite:"))
+        return url + strlen("sqlite:");
+    return looks_like_url(url) ? NULL : url;
+}
+
+store_err store_open(const char *url, const store_log *log, store **out)
 {
     if (out == NULL)
         return STORE_ERROR;
     *out = NULL;
     if (url == NULL || url[0] == '\0') {
-        fprintf(stderr, "jwtd: store: empty database location\n");
+        store_log_emit(log, STORE_LOG_ERROR, "open", "empty database location");
         return STORE_ERROR;
     }
-    if (has_prefix(url, "sqlite:"))
-        return store_sqlite_open(url + strlen("sqlite:"), out);
     if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
-        /* Only the scheme is printed: the rest of the URL may hold a password. */
-        fprintf(stderr, "jwtd: store: postgres backend not built yet\n");
+        /* Only the scheme is named: the rest of the URL may hold a password. */
+        store_log_emit(log, STORE_LOG_ERROR, "open", "postgres backend not built yet");
         return STORE_ERROR;
     }
-    if (looks_like_url(url)) {
-        fprintf(stderr, "jwtd: store: unknown database URL scheme (use sqlite:PATH or a path)\n");
+    const char *path = sqlite_path(url);
+    if (path == NULL) {
+        store_log_emit(log, STORE_LOG_ERROR, "open",
+                       "unknown database URL scheme (use sqlite:PATH or a path)");
         return STORE_ERROR;
     }
-    return store_sqlite_open(url, out);
+    return store_sqlite_open(path, log, out);
+}
+
+bool store_local_file(const char *url, char *path, size_t len)
+{
+    const char *p = url != NULL && url[0] != '\0' ? sqlite_path(url) : NULL;
+    if (p == NULL || p[0] == '\0' || strcmp(p, ":memory:") == 0 || has_prefix(p, "file:"))
+        return false;
+    return (size_t)snprintf(path, len, "%s", p) < len;
+}
+
+void store_close(store *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+const char *store_backend_name(const store *s) { return s != NULL ? s->ops->name : "none"; }
+
+/* ---------------------------------------------------------------------------------------
+ * The rules every backend shares
+ * ------------------------------------------------------------------------------------- */
+
+/* Refuses a bad argument: reports which one and returns STORE_ERROR. */
+static store_err bad_arg(const store *s, const char *op, const char *field)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s is missing, empty or too long", field);
+    store_log_emit(s != NULL ? &s->log : NULL, STORE_LOG_ERROR, op, msg);
+    return STORE_ERROR;
+}
+
+bool store_role_valid(const char *role, size_t len)
+{
+    if (role == NULL || len == 0 || len > STORE_MAX_ROLE)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = role[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool roles_valid(const char roles[][STORE_MAX_ROLE + 1], size_t nroles)
+{
+    if (nroles > STORE_MAX_ROLES || (nroles > 0 && roles == NULL))
+        return false;
+    for (size_t i = 0; i < nroles; i++)
+        if (!store_role_valid(roles[i], strnlen(roles[i], STORE_MAX_ROLE + 1)))
+            return false;
+    return true;
+}
+
+static bool refresh_valid(const store_refresh *r)
+{
+    return r != NULL && store_str_fits(r->jti, STORE_MAX_JTI, false) &&
+           store_str_fits(r->family, STORE_MAX_JTI, false) &&
+           store_str_fits(r->replaced_by, STORE_MAX_JTI, true);
+}
+
+/* ---- Users ---- */
+
+store_err store_user_create(store *s, store_user *u)
+{
+    const char *op = "user_create";
+    if (s == NULL || u == NULL)
+        return bad_arg(s, op, "user");
+    if (!store_str_fits(u->username, STORE_MAX_USERNAME, false))
+        return bad_arg(s, op, "username");
+    if (!store_str_fits(u->email, STORE_MAX_EMAIL, true))
+        return bad_arg(s, op, "email");
+    if (!store_str_fits(u->name, STORE_MAX_NAME, true))
+        return bad_arg(s, op, "name");
+    if (!store_str_fits(u->password_hash, STORE_MAX_HASH, true))
+        return bad_arg(s, op, "password_hash");
+    if (!roles_valid((const char(*)[STORE_MAX_ROLE + 1]) u->roles, u->nroles))
+        return bad_arg(s, op, "roles");
+    return s->ops->user_create(s, u);
+}
+
+store_err store_user_get_by_id(store *s, int64_t id, store_user *out)
+{
+    if (s == NULL || out == NULL)
+        return bad_arg(s, "user_get_by_id", "out");
+    return s->ops->user_get_by_id(s, id, out);
+}
+
+/* A lookup by a text key (username or email): a key no row can have is not found. */
+static store_err user_get_by_text(store *s, const char *op, const char *key, size_t max,
+                                  store_user *out,
+                                  store_err (*fn)(store *, const char *, store_user *))
+{
+    if (s == NULL || key == NULL || out == NULL)
+        return bad_arg(s, op, "key");
+    if (!store_str_fits(key, max, false))
+        return STORE_NOT_FOUND;
+    return fn(s, key, out);
+}
+
+store_err store_user_get_by_username(store *s, const char *username, store_user *out)
+{
+    return user_get_by_text(s, "user_get_by_username", username, STORE_MAX_USERNAME, out,
+                            s != NULL ? s->ops->user_get_by_username : NULL);
+}
+
+store_err store_user_get_by_email(store *s, const char *email, store_user *out)
+{
+    return user_get_by_text(s, "user_get_by_email", email, STORE_MAX_EMAIL, out,
+                            s != NULL ? s->ops->user_get_by_email : NULL);
+}
+
+store_err store_user_list(store *s, int64_t after_id, size_t limit, store_user_cb cb, void *ctx,
+                          size_t *total)
+{
+    if (s == NULL || cb == NULL)
+        return bad_arg(s, "user_list", "callback");
+    return s->ops->user_list(s, after_id, limit, cb, ctx, total);
+}
+
+store_err store_user_set_password_hash(store *s, int64_t id, const char *hash)
+{
+    if (s == NULL || !store_str_fits(hash, STORE_MAX_HASH, true))
+        return bad_arg(s, "user_set_password_hash", "hash");
+    return s->ops->user_set_password_hash(s, id, hash);
+}
+
+store_err store_user_set_roles(store *s, int64_t id, const char roles[][STORE_MAX_ROLE + 1],
+                               size_t nroles)
+{
+    if (s == NULL || !roles_valid(roles, nroles))
+        return bad_arg(s, "user_set_roles", "roles");
+    return s->ops->user_set_roles(s, id, roles, nroles);
+}
+
+store_err store_user_set_disabled(store *s, int64_t id, bool disabled)
+{
+    if (s == NULL)
+        return bad_arg(s, "user_set_disabled", "store");
+    return s->ops->user_set_disabled(s, id, disabled);
+}
+
+store_err store_user_count(store *s, size_t *count)
+{
+    if (s == NULL || count == NULL)
+        return bad_arg(s, "user_count", "count");
+    return s->ops->user_count(s, count);
+}
+
+/* ---- Refresh tokens ---- */
+
+store_err store_refresh_insert(store *s, const store_refresh *r)
+{
+    if (s == NULL || !refresh_valid(r))
+        return bad_arg(s, "refresh_insert", "jti, family or replaced_by");
+    return s->ops->refresh_insert(s, r);
+}
+
+store_err store_refresh_get(store *s, const char *jti, store_refresh *out)
+{
+    if (s == NULL || jti == NULL || out == NULL)
+        return bad_arg(s, "refresh_get", "jti");
+    if (!store_str_fits(jti, STORE_MAX_JTI, false))
+        return STORE_NOT_FOUND;
+    return s->ops->refresh_get(s, jti, out);
+}
+
+store_err store_refresh_rotate(store *s, const char *old_jti, int64_t now,
+                               const store_refresh *next, store_refresh *current)
+{
+    /* spent = 0 means unspent: a rotation at time 0 would leave the token spendable. */
+    if (s == NULL || old_jti == NULL || !refresh_valid(next) || now <= 0)
+        return bad_arg(s, "refresh_rotate", "old jti, next token or time");
+    if (!store_str_fits(old_jti, STORE_MAX_JTI, false))
+        return STORE_NOT_FOUND;
+    return s->ops->refresh_rotate(s, old_jti, now, next, current);
+}
+
+store_err store_family_revoke(store *s, const char *family)
+{
+    if (s == NULL || family == NULL)
+        return bad_arg(s, "family_revoke", "family");
+    if (!store_str_fits(family, STORE_MAX_JTI, false))
+        return STORE_NOT_FOUND;
+    return s->ops->family_revoke(s, family);
+}
+
+store_err store_user_families_revoke(store *s, int64_t user_id)
+{
+    if (s == NULL)
+        return bad_arg(s, "user_families_revoke", "store");
+    return s->ops->user_families_revoke(s, user_id);
+}
+
+/* ---- Access-token revocations ---- */
+
+store_err store_revocation_add(store *s, const store_revocation *r)
+{
+    if (s == NULL || r == NULL || !store_str_fits(r->jti, STORE_MAX_JTI, true) ||
+        (r->jti[0] == '\0' && r->user_id == 0))
+        return bad_arg(s, "revocation_add", "jti or user_id");
+    return s->ops->revocation_add(s, r);
+}
+
+store_err store_revocation_list(store *s, int64_t now, store_revocation_cb cb, void *ctx)
+{
+    if (s == NULL || cb == NULL)
+        return bad_arg(s, "revocation_list", "callback");
+    return s->ops->revocation_list(s, now, cb, ctx);
+}
+
+/* ---- Signing keys ---- */
+
+store_err store_key_insert(store *s, const store_signing_key *k)
+{
+    if (s == NULL || k == NULL || !store_str_fits(k->kid, STORE_MAX_KID, false) ||
+        !store_str_fits(k->alg, STORE_MAX_ALG, false) ||
+        !store_str_fits(k->private_key, STORE_MAX_KEY_BYTES - 1, false))
+        return bad_arg(s, "key_insert", "kid, alg or private_key");
+    return s->ops->key_insert(s, k);
+}
+
+store_err store_key_list(store *s, store_key_cb cb, void *ctx)
+{
+    if (s == NULL || cb == NULL)
+        return bad_arg(s, "key_list", "callback");
+    return s->ops->key_list(s, cb, ctx);
+}
+
+store_err store_key_retire(store *s, const char *kid, int64_t when)
+{
+    if (s == NULL || kid == NULL || when <= 0) /* retired = 0 means not retired */
+        return bad_arg(s, "key_retire", "kid or time");
+    if (!store_str_fits(kid, STORE_MAX_KID, false))
+        return STORE_NOT_FOUND;
+    return s->ops->key_retire(s, kid, when);
+}
+
+/* ---- Audit ---- */
+
+store_err store_audit_add(store *s, const char *kind, int64_t user_id, const char *detail)
+{
+    if (detail == NULL)
+        detail = "";
+    if (s == NULL || !store_str_fits(kind, STORE_MAX_AUDIT_KIND, false) ||
+        !store_str_fits(detail, STORE_MAX_AUDIT_DETAIL, true))
+        return bad_arg(s, "audit_add", "kind or detail");
+    return s->ops->audit_add(s, kind, user_id, detail);
 }

@@ -1,8 +1,11 @@
 /* The storage interface of jwtd serve: users, refresh-token families, access-token
  * revocations, signing keys and audit events, behind one table of functions per backend
- * (SQLite now, PostgreSQL next) in the manner of Redis's rio.c. src/auth uses only this
- * header. Every call returns a store_err and never aborts; every store is safe to call from
- * several threads at once. Times are Unix seconds. */
+ * (SQLite now, PostgreSQL next) in the manner of Redis's rio.c. src/auth is the only layer
+ * that includes this header. Every call is a store_* function of store.c, which checks its
+ * arguments (the rules every backend shares) before the backend's table (store_backend.h)
+ * sees them. Every call returns a store_err and never aborts; every store is safe to call
+ * from several threads at once. Times are Unix seconds. The store writes nothing to stderr:
+ * what it has to say goes to the log hook given at open. */
 #ifndef JWTD_STORE_H
 #define JWTD_STORE_H
 
@@ -10,15 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_MAX_USERNAME 64   /* bytes, without NUL */
+#define STORE_MAX_USERNAME 64 /* bytes, without NUL */
 #define STORE_MAX_EMAIL 254
 #define STORE_MAX_NAME 128
-#define STORE_MAX_HASH 256      /* PHC string or bcrypt hash */
+#define STORE_MAX_HASH 256 /* PHC string or bcrypt hash */
 #define STORE_MAX_ROLES 8
 #define STORE_MAX_ROLE 32
 #define STORE_MAX_JTI 64
 #define STORE_MAX_KID 64
 #define STORE_MAX_KEY_BYTES 16384 /* a private key as PEM or JWK text */
+#define STORE_MAX_ALG 15
+#define STORE_MAX_AUDIT_KIND 64     /* audit_add's kind, bytes */
+#define STORE_MAX_AUDIT_DETAIL 4096 /* audit_add's detail, bytes */
 
 typedef enum store_err {
     STORE_OK = 0,
@@ -48,14 +54,14 @@ typedef struct store_refresh {
     char family[STORE_MAX_JTI + 1];
     int64_t user_id;
     int64_t issued, expires;
-    int64_t spent;                         /* 0: not yet rotated */
-    char replaced_by[STORE_MAX_JTI + 1];   /* jti of the token that replaced it, "" if none */
-    bool revoked;                          /* the whole family was revoked */
+    int64_t spent;                       /* 0: not yet rotated */
+    char replaced_by[STORE_MAX_JTI + 1]; /* jti of the token that replaced it, "" if none */
+    bool revoked;                        /* the whole family was revoked */
 } store_refresh;
 
 typedef struct store_signing_key {
     char kid[STORE_MAX_KID + 1];
-    char alg[16];
+    char alg[STORE_MAX_ALG + 1];
     char private_key[STORE_MAX_KEY_BYTES]; /* PEM (asymmetric) */
     int64_t created;
     int64_t retired; /* 0: current or usable; else when it stopped signing */
@@ -70,67 +76,91 @@ typedef struct store_revocation {
     int64_t expires;
 } store_revocation;
 
+/* The log hook: where a store reports what its callers' errors do not say (SQLite's
+ * message for a failed statement, a refused argument, a row that does not fit). op names
+ * the operation ("user_create", "COMMIT", "open"); msg never holds a value of a row. */
+typedef enum store_log_level {
+    STORE_LOG_ERROR, /* a bug, a corrupt row, an unexpected failure */
+    STORE_LOG_WARN   /* a condition of the machine: disk full, read-only, busy */
+} store_log_level;
+
+typedef struct store_log {
+    void (*fn)(void *ctx, store_log_level level, const char *op, const char *msg); /* NULL: drop */
+    void *ctx;
+} store_log;
+
 typedef struct store store;
 
-/* Callbacks for listings: return false to stop early. */
+/* Callbacks for listings: return false to stop early. They run while the backend holds a
+ * connection: they must not call the store. */
 typedef bool (*store_user_cb)(void *ctx, const store_user *u);
 typedef bool (*store_key_cb)(void *ctx, const store_signing_key *k);
 typedef bool (*store_revocation_cb)(void *ctx, const store_revocation *r);
 
-/* The backend table. Each function is required. */
-typedef struct store_ops {
-    const char *name; /* "sqlite" */
-    void (*close)(store *s);
-
-    store_err (*user_create)(store *s, store_user *u); /* sets u->id, created, updated */
-    store_err (*user_get_by_id)(store *s, int64_t id, store_user *out);
-    store_err (*user_get_by_username)(store *s, const char *username, store_user *out);
-    store_err (*user_get_by_email)(store *s, const char *email, store_user *out);
-    /* Users by id ascending, starting after after_id, at most limit. *total: all users. */
-    store_err (*user_list)(store *s, int64_t after_id, size_t limit, store_user_cb cb, void *ctx,
-                           size_t *total);
-    store_err (*user_set_password_hash)(store *s, int64_t id, const char *hash);
-    store_err (*user_set_roles)(store *s, int64_t id, const char roles[][STORE_MAX_ROLE + 1],
-                                size_t nroles);
-    store_err (*user_set_disabled)(store *s, int64_t id, bool disabled);
-    store_err (*user_count)(store *s, size_t *count);
-
-    store_err (*refresh_insert)(store *s, const store_refresh *r);
-    store_err (*refresh_get)(store *s, const char *jti, store_refresh *out);
-    /* In one transaction: if old_jti is unspent and its family not revoked, mark it spent at
-     * `now`, replaced by next->jti, and insert next: STORE_OK. Otherwise change nothing and
-     * return STORE_CONFLICT with *current filled (spent or revoked), or STORE_NOT_FOUND. */
-    store_err (*refresh_rotate)(store *s, const char *old_jti, int64_t now,
-                                const store_refresh *next, store_refresh *current);
-    store_err (*family_revoke)(store *s, const char *family);
-    store_err (*user_families_revoke)(store *s, int64_t user_id);
-
-    store_err (*revocation_add)(store *s, const store_revocation *r);
-    /* Every revocation not yet expired at `now` (to rebuild the in-memory set at start). */
-    store_err (*revocation_list)(store *s, int64_t now, store_revocation_cb cb, void *ctx);
-
-    store_err (*key_insert)(store *s, const store_signing_key *k);
-    store_err (*key_list)(store *s, store_key_cb cb, void *ctx); /* oldest first */
-    store_err (*key_retire)(store *s, const char *kid, int64_t when);
-
-    /* kind: "login.failed", "refresh.reuse", ...; detail: short JSON without secrets. */
-    store_err (*audit_add)(store *s, const char *kind, int64_t user_id, const char *detail);
-} store_ops;
-
-struct store {
-    const store_ops *ops;
-};
-
 /* Opens "sqlite:PATH", a plain PATH (SQLite), or later "postgres://...". Creates and
- * migrates the schema. */
-store_err store_open(const char *url, store **out);
+ * migrates the schema. log (may be NULL: nothing is reported) is copied. */
+store_err store_open(const char *url, const store_log *log, store **out);
 /* The SQLite backend directly (store_sqlite.c). */
-store_err store_sqlite_open(const char *path, store **out);
+store_err store_sqlite_open(const char *path, const store_log *log, store **out);
+void store_close(store *s);
+/* The backend's name: "sqlite". */
+const char *store_backend_name(const store *s);
 
-static inline void store_close(store *s)
-{
-    if (s != NULL)
-        s->ops->close(s);
-}
+/* Whether url names a database file on this machine (a SQLite path or "sqlite:PATH"; not a
+ * "file:" URI, ":memory:" or a server URL), and which: the path, copied into path. false
+ * also when it does not fit in len bytes. Opens nothing. */
+bool store_local_file(const char *url, char *path, size_t len);
+
+/* ---- Users ---- */
+/* username 1..STORE_MAX_USERNAME bytes, email, name and password_hash within their limits
+ * (may be empty), roles valid (store_role_valid); sets u->id, created, updated.
+ * STORE_CONFLICT: username or email taken. */
+store_err store_user_create(store *s, store_user *u);
+store_err store_user_get_by_id(store *s, int64_t id, store_user *out);
+/* A key no row can have (empty or too long) is STORE_NOT_FOUND; case-insensitive. */
+store_err store_user_get_by_username(store *s, const char *username, store_user *out);
+store_err store_user_get_by_email(store *s, const char *email, store_user *out);
+/* Users by id ascending, starting after after_id, at most limit. *total (may be NULL): all
+ * users, read in the same transaction as the page. */
+store_err store_user_list(store *s, int64_t after_id, size_t limit, store_user_cb cb, void *ctx,
+                          size_t *total);
+store_err store_user_set_password_hash(store *s, int64_t id, const char *hash);
+store_err store_user_set_roles(store *s, int64_t id, const char roles[][STORE_MAX_ROLE + 1],
+                               size_t nroles);
+store_err store_user_set_disabled(store *s, int64_t id, bool disabled);
+store_err store_user_count(store *s, size_t *count);
+/* A role: 1..STORE_MAX_ROLE bytes of [a-z0-9_-] (',' stays free as a separator). */
+bool store_role_valid(const char *role, size_t len);
+
+/* ---- Refresh tokens ---- */
+/* Inserts r, creating its family on first use (STORE_CONFLICT: the family is another
+ * user's). r->revoked is ignored: it is the family's state. */
+store_err store_refresh_insert(store *s, const store_refresh *r);
+store_err store_refresh_get(store *s, const char *jti, store_refresh *out);
+/* In one transaction: if old_jti is unspent and its family not revoked, mark it spent at
+ * `now` (> 0), replaced by next->jti, and insert next: STORE_OK. Otherwise change nothing
+ * and return STORE_CONFLICT with *current (may be NULL) filled (spent or revoked), or
+ * STORE_NOT_FOUND. */
+store_err store_refresh_rotate(store *s, const char *old_jti, int64_t now,
+                               const store_refresh *next, store_refresh *current);
+store_err store_family_revoke(store *s, const char *family);
+/* Every family of the user; STORE_OK also when there is none. */
+store_err store_user_families_revoke(store *s, int64_t user_id);
+
+/* ---- Access-token revocations ---- */
+store_err store_revocation_add(store *s, const store_revocation *r);
+/* Every revocation not yet expired at `now` (to rebuild the in-memory set at start). */
+store_err store_revocation_list(store *s, int64_t now, store_revocation_cb cb, void *ctx);
+
+/* ---- Signing keys ---- */
+store_err store_key_insert(store *s, const store_signing_key *k);
+store_err store_key_list(store *s, store_key_cb cb, void *ctx); /* oldest first */
+/* when > 0; retiring a retired key keeps its first retirement time. */
+store_err store_key_retire(store *s, const char *kid, int64_t when);
+
+/* ---- Audit ---- */
+/* kind: "login.failed", "refresh.reuse", ... (1..STORE_MAX_AUDIT_KIND bytes); detail
+ * (NULL: ""): short JSON without secrets, at most STORE_MAX_AUDIT_DETAIL bytes. */
+store_err store_audit_add(store *s, const char *kind, int64_t user_id, const char *detail);
 
 #endif /* JWTD_STORE_H */

@@ -1,9 +1,13 @@
 /* The SQLite backend of src/store/store.h: one database file in WAL mode, opened by
  * store_sqlite_open and driven through the const table `sqlite_ops` below. Sections:
  * schema and migrations, statements, connections, error mapping, field codecs, then one
- * section per kind of row (users, refresh tokens, revocations, signing keys, audit). */
+ * section per kind of row (users, refresh tokens, revocations, signing keys, audit).
+ * store.c has checked every argument (lengths, roles, times) before a function here runs;
+ * errors go to the store's log hook, never to stderr. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -13,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_backend.h"
 #include "store/store_sqlite.h"
 
 /* ---------------------------------------------------------------------------------------
@@ -192,6 +196,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 typedef struct conn {
     sqlite3 *db;
+    const store_log *log;          /* the store's hook */
     sqlite3_stmt *stmts[ST_COUNT]; /* prepared on first use */
 } conn;
 
@@ -206,9 +211,9 @@ typedef struct sqlite_store {
     conn readers[STORE_SQLITE_READERS];
 } sqlite_store;
 
-static void log_msg(const char *what, const char *msg)
+static void log_msg(const conn *c, const char *what, const char *msg)
 {
-    fprintf(stderr, "jwtd: store: %s: %s\n", what, msg);
+    store_log_emit(c->log, STORE_LOG_ERROR, what, msg);
 }
 
 /* The cached statement id of c, reset and unbound after its last use; NULL if it does not
@@ -219,7 +224,7 @@ static sqlite3_stmt *stmt(conn *c, enum stmt_id id)
         int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &c->stmts[id], NULL);
         if (rc != SQLITE_OK) {
-            log_msg("prepare", sqlite3_errmsg(c->db));
+            log_msg(c, "prepare", sqlite3_errmsg(c->db));
             c->stmts[id] = NULL;
             return NULL;
         }
@@ -310,7 +315,7 @@ static store_err map_rc(conn *c, int rc, const char *what)
     }
     char msg[300];
     snprintf(msg, sizeof msg, "%s (%s, code %d)", sqlite3_errmsg(c->db), store_err_name(err), rc);
-    log_msg(what, msg);
+    store_log_emit(c->log, err == STORE_UNAVAILABLE ? STORE_LOG_WARN : STORE_LOG_ERROR, what, msg);
     return err;
 }
 
@@ -367,24 +372,6 @@ static store_err step_done(conn *c, sqlite3_stmt *st, int rc, const char *what, 
  * Field codecs: bounded copies between C strings and columns, and the roles list.
  * ------------------------------------------------------------------------------------- */
 
-/* True when s is a string of 1..max bytes (or 0..max with may_be_empty). */
-static bool str_fits(const char *s, size_t max, bool may_be_empty)
-{
-    if (s == NULL)
-        return false;
-    size_t n = strnlen(s, max + 1);
-    return n <= max && (may_be_empty || n > 0);
-}
-
-/* Rejects a bad argument: logs which one and returns STORE_ERROR. */
-static store_err bad_arg(const char *what, const char *field)
-{
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s is missing, empty or too long", field);
-    log_msg(what, msg);
-    return STORE_ERROR;
-}
-
 /* Copies text column col of st into dst (cap bytes with the NUL); false when it does not
  * fit, which only a database written by something else can cause. */
 static bool column_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
@@ -402,39 +389,21 @@ static bool column_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
 /* The joined roles text: STORE_MAX_ROLES roles and a separator or NUL after each. */
 #define ROLES_TEXT (STORE_MAX_ROLES * (STORE_MAX_ROLE + 1))
 
-/* True for a role of 1..STORE_MAX_ROLE bytes of [a-z0-9_-], which keeps ',' free as the
- * separator. */
-static bool role_valid(const char *role, size_t len)
-{
-    if (len == 0 || len > STORE_MAX_ROLE)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = role[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* Joins roles with ',' into text (ROLES_TEXT bytes); false when a role is invalid. */
-static bool roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text)
+/* Joins roles (valid: store.c checked them) with ',' into text (ROLES_TEXT bytes). */
+static void roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text)
 {
     size_t at = 0;
 
+    assert(nroles <= STORE_MAX_ROLES);
     text[0] = '\0';
-    if (nroles > STORE_MAX_ROLES || (nroles > 0 && roles == NULL))
-        return false;
     for (size_t i = 0; i < nroles; i++) {
         size_t len = strnlen(roles[i], STORE_MAX_ROLE + 1);
-        if (!role_valid(roles[i], len))
-            return false;
         if (i > 0)
             text[at++] = ',';
         memcpy(text + at, roles[i], len);
         at += len;
     }
     text[at] = '\0';
-    return true;
 }
 
 /* Splits the stored roles text into u->roles; false when it is not a valid list. */
@@ -446,7 +415,7 @@ static bool roles_split(const char *text, store_user *u)
     for (const char *p = text;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (u->nroles == STORE_MAX_ROLES || !role_valid(p, len))
+        if (u->nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
             return false;
         memcpy(u->roles[u->nroles], p, len);
         u->roles[u->nroles][len] = '\0';
@@ -466,7 +435,7 @@ static sqlite_store *backend(store *s) { return (sqlite_store *)s; }
 static int64_t now_seconds(void) { return (int64_t)time(NULL); }
 
 /* Fills u from a row of USER_COLUMNS. */
-static store_err user_from_row(sqlite3_stmt *st, store_user *u)
+static store_err user_from_row(const conn *c, sqlite3_stmt *st, store_user *u)
 {
     char roles[ROLES_TEXT];
 
@@ -477,7 +446,7 @@ static store_err user_from_row(sqlite3_stmt *st, store_user *u)
         !column_copy(st, 3, u->name, sizeof u->name) ||
         !column_copy(st, 4, u->password_hash, sizeof u->password_hash) ||
         !column_copy(st, 5, roles, sizeof roles) || !roles_split(roles, u)) {
-        log_msg("users", "a stored row does not fit the store_user limits");
+        log_msg(c, "users", "a stored row does not fit the store_user limits");
         return STORE_ERROR;
     }
     u->disabled = sqlite3_column_int64(st, 6) != 0;
@@ -494,7 +463,7 @@ static store_err user_query_one(conn *c, sqlite3_stmt *st, int rc, store_user *o
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        err = user_from_row(st, out);
+        err = user_from_row(c, st, out);
     else if (rc == SQLITE_DONE)
         err = STORE_NOT_FOUND;
     else
@@ -503,15 +472,9 @@ static store_err user_query_one(conn *c, sqlite3_stmt *st, int rc, store_user *o
     return err;
 }
 
-/* Looks a user up by the text key bound to statement id (username or email). A key that
- * no stored row can have (empty, or longer than the column allows) is simply not found. */
-static store_err user_get_by_text(store *base, enum stmt_id id, const char *key, size_t max,
-                                  store_user *out)
+/* Looks a user up by the text key bound to statement id (username or email). */
+static store_err user_get_by_text(store *base, enum stmt_id id, const char *key, store_user *out)
 {
-    if (key == NULL || out == NULL)
-        return bad_arg("user lookup", "key");
-    if (!str_fits(key, max, false))
-        return STORE_NOT_FOUND;
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     sqlite3_stmt *st = stmt(c, id);
@@ -526,18 +489,7 @@ static store_err sq_user_create(store *base, store_user *u)
 {
     char roles[ROLES_TEXT];
 
-    if (u == NULL)
-        return bad_arg("user_create", "user");
-    if (!str_fits(u->username, STORE_MAX_USERNAME, false))
-        return bad_arg("user_create", "username");
-    if (!str_fits(u->email, STORE_MAX_EMAIL, true))
-        return bad_arg("user_create", "email");
-    if (!str_fits(u->name, STORE_MAX_NAME, true))
-        return bad_arg("user_create", "name");
-    if (!str_fits(u->password_hash, STORE_MAX_HASH, true))
-        return bad_arg("user_create", "password_hash");
-    if (!roles_join((const char(*)[STORE_MAX_ROLE + 1]) u->roles, u->nroles, roles))
-        return bad_arg("user_create", "roles");
+    roles_join((const char(*)[STORE_MAX_ROLE + 1]) u->roles, u->nroles, roles);
 
     sqlite_store *s = backend(base);
     int64_t now = now_seconds();
@@ -564,8 +516,6 @@ static store_err sq_user_create(store *base, store_user *u)
 
 static store_err sq_user_get_by_id(store *base, int64_t id, store_user *out)
 {
-    if (out == NULL)
-        return bad_arg("user_get_by_id", "out");
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_USER_BY_ID);
@@ -578,12 +528,12 @@ static store_err sq_user_get_by_id(store *base, int64_t id, store_user *out)
 
 static store_err sq_user_get_by_username(store *base, const char *username, store_user *out)
 {
-    return user_get_by_text(base, ST_USER_BY_USERNAME, username, STORE_MAX_USERNAME, out);
+    return user_get_by_text(base, ST_USER_BY_USERNAME, username, out);
 }
 
 static store_err sq_user_get_by_email(store *base, const char *email, store_user *out)
 {
-    return user_get_by_text(base, ST_USER_BY_EMAIL, email, STORE_MAX_EMAIL, out);
+    return user_get_by_text(base, ST_USER_BY_EMAIL, email, out);
 }
 
 /* Counts the users with reader c (inside the caller's transaction, if any). */
@@ -607,7 +557,7 @@ static store_err user_page_on(conn *c, int64_t after_id, size_t limit, store_use
         return STORE_ERROR;
     store_user *u = malloc(sizeof *u);
     if (u == NULL) {
-        log_msg("user_list", "out of memory");
+        log_msg(c, "user_list", "out of memory");
         return STORE_ERROR;
     }
     int64_t lim = limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
@@ -618,7 +568,7 @@ static store_err user_page_on(conn *c, int64_t after_id, size_t limit, store_use
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
             break;
-        err = user_from_row(st, u);
+        err = user_from_row(c, st, u);
         if (err != STORE_OK || !cb(ctx, u))
             break;
     }
@@ -633,8 +583,6 @@ static store_err user_page_on(conn *c, int64_t after_id, size_t limit, store_use
 static store_err sq_user_list(store *base, int64_t after_id, size_t limit, store_user_cb cb,
                               void *ctx, size_t *total)
 {
-    if (cb == NULL)
-        return bad_arg("user_list", "callback");
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     /* One read transaction, so the total and the page agree. */
@@ -663,8 +611,6 @@ static store_err user_update(sqlite_store *s, conn *c, sqlite3_stmt *st, int rc,
 
 static store_err sq_user_set_password_hash(store *base, int64_t id, const char *hash)
 {
-    if (!str_fits(hash, STORE_MAX_HASH, true))
-        return bad_arg("user_set_password_hash", "hash");
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_USER_SET_HASH);
@@ -680,8 +626,7 @@ static store_err sq_user_set_roles(store *base, int64_t id, const char roles[][S
 {
     char text[ROLES_TEXT];
 
-    if (!roles_join(roles, nroles, text))
-        return bad_arg("user_set_roles", "roles");
+    roles_join(roles, nroles, text);
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_USER_SET_ROLES);
@@ -707,8 +652,6 @@ static store_err sq_user_set_disabled(store *base, int64_t id, bool disabled)
 
 static store_err sq_user_count(store *base, size_t *count)
 {
-    if (count == NULL)
-        return bad_arg("user_count", "count");
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     store_err err = user_count_on(c, count);
@@ -719,13 +662,6 @@ static store_err sq_user_count(store *base, size_t *count)
 /* ---------------------------------------------------------------------------------------
  * Refresh tokens and their families
  * ------------------------------------------------------------------------------------- */
-
-static bool refresh_valid(const store_refresh *r)
-{
-    return r != NULL && str_fits(r->jti, STORE_MAX_JTI, false) &&
-           str_fits(r->family, STORE_MAX_JTI, false) &&
-           str_fits(r->replaced_by, STORE_MAX_JTI, true);
-}
 
 /* Reads the token jti with its family's revoked flag into out. */
 static store_err refresh_read(conn *c, const char *jti, store_refresh *out)
@@ -747,7 +683,7 @@ static store_err refresh_read(conn *c, const char *jti, store_refresh *out)
         if (!column_copy(st, 0, out->jti, sizeof out->jti) ||
             !column_copy(st, 1, out->family, sizeof out->family) ||
             !column_copy(st, 6, out->replaced_by, sizeof out->replaced_by)) {
-            log_msg("refresh_tokens", "a stored row does not fit the store_refresh limits");
+            log_msg(c, "refresh_tokens", "a stored row does not fit the store_refresh limits");
             err = STORE_ERROR;
         }
     } else if (rc == SQLITE_DONE) {
@@ -829,8 +765,6 @@ static store_err purge_expired(conn *c, int64_t cutoff)
  * caller's clock); a failed purge is logged and does not fail the insert. */
 static store_err sq_refresh_insert(store *base, const store_refresh *r)
 {
-    if (!refresh_valid(r))
-        return bad_arg("refresh_insert", "jti, family or replaced_by");
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     store_err err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
@@ -847,10 +781,6 @@ static store_err sq_refresh_insert(store *base, const store_refresh *r)
 
 static store_err sq_refresh_get(store *base, const char *jti, store_refresh *out)
 {
-    if (jti == NULL || out == NULL)
-        return bad_arg("refresh_get", "jti");
-    if (!str_fits(jti, STORE_MAX_JTI, false))
-        return STORE_NOT_FOUND;
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     store_err err = refresh_read(c, jti, out);
@@ -881,11 +811,6 @@ static store_err sq_refresh_rotate(store *base, const char *old_jti, int64_t now
 {
     store_refresh old;
 
-    /* spent = 0 means unspent: a rotation at time 0 would leave the token spendable. */
-    if (old_jti == NULL || !refresh_valid(next) || now <= 0)
-        return bad_arg("refresh_rotate", "old jti, next token or time");
-    if (!str_fits(old_jti, STORE_MAX_JTI, false))
-        return STORE_NOT_FOUND;
     memset(&old, 0, sizeof old);
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
@@ -897,7 +822,7 @@ static store_err sq_refresh_rotate(store *base, const char *old_jti, int64_t now
         err = STORE_CONFLICT;
     } else if (err == STORE_OK &&
                (strcmp(old.family, next->family) != 0 || old.user_id != next->user_id)) {
-        log_msg("refresh_rotate", "the next token is not of the same family and user");
+        log_msg(c, "refresh_rotate", "the next token is not of the same family and user");
         err = STORE_ERROR;
     }
     if (err == STORE_OK)
@@ -918,10 +843,6 @@ static store_err sq_refresh_rotate(store *base, const char *old_jti, int64_t now
 
 static store_err sq_family_revoke(store *base, const char *family)
 {
-    if (family == NULL)
-        return bad_arg("family_revoke", "family");
-    if (!str_fits(family, STORE_MAX_JTI, false))
-        return STORE_NOT_FOUND;
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_FAMILY_REVOKE);
@@ -953,9 +874,6 @@ static store_err sq_user_families_revoke(store *base, int64_t user_id)
 /* Adding the same jti twice keeps one row with the later expiry. */
 static store_err sq_revocation_add(store *base, const store_revocation *r)
 {
-    if (r == NULL || !str_fits(r->jti, STORE_MAX_JTI, true) ||
-        (r->jti[0] == '\0' && r->user_id == 0))
-        return bad_arg("revocation_add", "jti or user_id");
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_REVOCATION_INSERT);
@@ -976,8 +894,6 @@ static store_err sq_revocation_list(store *base, int64_t now, store_revocation_c
 {
     store_revocation r;
 
-    if (cb == NULL)
-        return bad_arg("revocation_list", "callback");
     sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_REVOCATION_LIST);
@@ -994,7 +910,7 @@ static store_err sq_revocation_list(store *base, int64_t now, store_revocation_c
             r.before = sqlite3_column_int64(st, 2);
             r.expires = sqlite3_column_int64(st, 3);
             if (!column_copy(st, 0, r.jti, sizeof r.jti)) {
-                log_msg("revocations", "a stored jti is too long");
+                log_msg(c, "revocations", "a stored jti is too long");
                 err = STORE_ERROR;
                 break;
             }
@@ -1015,10 +931,6 @@ static store_err sq_revocation_list(store *base, int64_t now, store_revocation_c
 
 static store_err sq_key_insert(store *base, const store_signing_key *k)
 {
-    if (k == NULL || !str_fits(k->kid, STORE_MAX_KID, false) ||
-        !str_fits(k->alg, sizeof k->alg - 1, false) ||
-        !str_fits(k->private_key, sizeof k->private_key - 1, false))
-        return bad_arg("key_insert", "kid, alg or private_key");
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_KEY_INSERT);
@@ -1039,14 +951,12 @@ static store_err sq_key_insert(store *base, const store_signing_key *k)
  * freed. Callbacks run while a connection is held: they must not call the store. */
 static store_err sq_key_list(store *base, store_key_cb cb, void *ctx)
 {
-    if (cb == NULL)
-        return bad_arg("key_list", "callback");
+    sqlite_store *s = backend(base);
     store_signing_key *k = malloc(sizeof *k);
     if (k == NULL) {
-        log_msg("key_list", "out of memory");
+        store_log_emit(&base->log, STORE_LOG_ERROR, "key_list", "out of memory");
         return STORE_ERROR;
     }
-    sqlite_store *s = backend(base);
     conn *c = reader_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_KEY_LIST);
     store_err err = STORE_ERROR;
@@ -1060,7 +970,8 @@ static store_err sq_key_list(store *base, store_key_cb cb, void *ctx)
             if (!column_copy(st, 0, k->kid, sizeof k->kid) ||
                 !column_copy(st, 1, k->alg, sizeof k->alg) ||
                 !column_copy(st, 2, k->private_key, sizeof k->private_key)) {
-                log_msg("signing_keys", "a stored row does not fit the store_signing_key limits");
+                log_msg(c, "signing_keys",
+                        "a stored row does not fit the store_signing_key limits");
                 err = STORE_ERROR;
                 break;
             }
@@ -1080,10 +991,6 @@ static store_err sq_key_list(store *base, store_key_cb cb, void *ctx)
 /* Retiring a retired key keeps its first retirement time. */
 static store_err sq_key_retire(store *base, const char *kid, int64_t when)
 {
-    if (kid == NULL || when <= 0) /* retired = 0 means not retired */
-        return bad_arg("key_retire", "kid or time");
-    if (!str_fits(kid, STORE_MAX_KID, false))
-        return STORE_NOT_FOUND;
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_KEY_RETIRE);
@@ -1104,11 +1011,6 @@ static store_err sq_key_retire(store *base, const char *kid, int64_t when)
 
 static store_err sq_audit_add(store *base, const char *kind, int64_t user_id, const char *detail)
 {
-    if (detail == NULL)
-        detail = "";
-    if (!str_fits(kind, STORE_SQLITE_MAX_AUDIT_KIND, false) ||
-        !str_fits(detail, STORE_SQLITE_MAX_AUDIT_DETAIL, true))
-        return bad_arg("audit_add", "kind or detail");
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_AUDIT_INSERT);
@@ -1177,7 +1079,7 @@ static store_err migrate(conn *c)
     if (err != STORE_OK || version == STORE_SQLITE_SCHEMA_VERSION)
         return err;
     if (version > STORE_SQLITE_SCHEMA_VERSION) {
-        log_msg("open", "the database was written by a newer jwtd (schema version too high)");
+        log_msg(c, "open", "the database was written by a newer jwtd (schema version too high)");
         return STORE_ERROR;
     }
     err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
@@ -1202,12 +1104,13 @@ static store_err migrate(conn *c)
 }
 
 /* Opens one connection to path with the per-connection settings. */
-static store_err conn_open(conn *c, const char *path, int flags, bool reader)
+static store_err conn_open(conn *c, const store_log *log, const char *path, int flags, bool reader)
 {
     memset(c, 0, sizeof *c);
+    c->log = log;
     int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        log_msg("open", c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        log_msg(c, "open", c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sqlite3_close(c->db);
         c->db = NULL;
         return STORE_ERROR;
@@ -1229,17 +1132,17 @@ static store_err wal_enable(conn *c)
     if (err != STORE_OK || strcmp(mode, "wal") == 0)
         return err;
     if (sqlite3_db_readonly(c->db, "main") == 1) {
-        log_msg("open", "read-only database not in WAL mode");
+        store_log_emit(c->log, STORE_LOG_WARN, "open", "read-only database not in WAL mode");
         return STORE_OK;
     }
-    log_msg("open", "cannot switch the database to WAL mode");
+    log_msg(c, "open", "cannot switch the database to WAL mode");
     return STORE_ERROR;
 }
 
 /* Creates path with mode 0600 if it does not exist yet: SQLite would create it 0644, and
  * it holds password hashes and private keys. SQLite gives its -wal and -shm files the
  * mode of the database file. */
-static store_err file_create_private(const char *path)
+static store_err file_create_private(const store_log *log, const char *path)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
@@ -1249,7 +1152,10 @@ static store_err file_create_private(const char *path)
     if (errno == EEXIST)
         return STORE_OK;
     int saved = errno;
-    fprintf(stderr, "jwtd: store: open: cannot create %s: %s\n", path, strerror(saved));
+    char msg[PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "cannot create %s: %s", path, strerror(saved));
+    store_log_emit(log, saved == ENOSPC || saved == EROFS ? STORE_LOG_WARN : STORE_LOG_ERROR,
+                   "open", msg);
     return saved == EACCES || saved == EROFS || saved == ENOSPC ? STORE_UNAVAILABLE : STORE_ERROR;
 }
 
@@ -1293,24 +1199,24 @@ static const store_ops sqlite_ops = {
 /* Opens path: a file path (created 0600 when missing), or a SQLite "file:" URI such as
  * "file:/var/lib/jwtd.db?mode=ro" for a file that must already exist. ":memory:" is
  * refused: each connection would see a database of its own. */
-store_err store_sqlite_open(const char *path, store **out)
+store_err store_sqlite_open(const char *path, const store_log *log, store **out)
 {
     if (out == NULL)
         return STORE_ERROR;
     *out = NULL;
     if (path == NULL || path[0] == '\0' || strcmp(path, ":memory:") == 0) {
-        log_msg("open", "a database file path is required");
+        store_log_emit(log, STORE_LOG_ERROR, "open", "a database file path is required");
         return STORE_ERROR;
     }
     if (!sqlite3_threadsafe()) {
-        log_msg("open", "SQLite was built without thread support");
+        store_log_emit(log, STORE_LOG_ERROR, "open", "SQLite was built without thread support");
         return STORE_ERROR;
     }
     int flags = SQLITE_OPEN_READWRITE;
     if (strncmp(path, "file:", 5) == 0) {
         flags |= SQLITE_OPEN_URI;
     } else {
-        store_err err = file_create_private(path);
+        store_err err = file_create_private(log, path);
         if (err != STORE_OK)
             return err;
     }
@@ -1319,17 +1225,19 @@ store_err store_sqlite_open(const char *path, store **out)
     if (s == NULL)
         return STORE_ERROR;
     s->base.ops = &sqlite_ops;
+    if (log != NULL)
+        s->base.log = *log;
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_free, NULL);
 
-    store_err err = conn_open(&s->writer, path, flags, false);
+    store_err err = conn_open(&s->writer, &s->base.log, path, flags, false);
     if (err == STORE_OK)
         err = wal_enable(&s->writer);
     if (err == STORE_OK)
         err = migrate(&s->writer);
     for (size_t i = 0; err == STORE_OK && i < STORE_SQLITE_READERS; i++)
-        err = conn_open(&s->readers[i], path, flags, true);
+        err = conn_open(&s->readers[i], &s->base.log, path, flags, true);
     if (err != STORE_OK) {
         sq_close(&s->base);
         return err;

@@ -18,8 +18,4 @@
 #define STORE_SQLITE_PURGE_EVERY 256
 #define STORE_SQLITE_PURGE_AGE 86400
 
-/* Longest audit kind and detail accepted by audit_add, in bytes. */
-#define STORE_SQLITE_MAX_AUDIT_KIND 64
-#define STORE_SQLITE_MAX_AUDIT_DETAIL 4096
-
 #endif /* JWTD_STORE_SQLITE_H */

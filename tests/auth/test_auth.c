@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "store/store.h"
 
 /* ---- Fixture: a store file, one or two auth instances, a clock the tests move ---- */
 
@@ -60,7 +61,7 @@ static fixture *fixture_new(void)
     strcpy(f->dir, "/tmp/jwtd-auth-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/jwtd.db", f->dir);
-    assert_int_equal(store_open(f->path, &f->s), STORE_OK);
+    assert_int_equal(store_open(f->path, NULL, &f->s), STORE_OK);
     config_fast(&f->cfg);
     return f;
 }
@@ -78,7 +79,7 @@ static void fixture_start_second(fixture *f)
 {
     const char *why = NULL;
 
-    assert_int_equal(store_open(f->path, &f->s2), STORE_OK);
+    assert_int_equal(store_open(f->path, NULL, &f->s2), STORE_OK);
     assert_int_equal(auth_new(&f->cfg, f->s2, &f->a2, &why), AUTH_OK);
 }
 
@@ -125,9 +126,9 @@ static int teardown(void **state)
 
 /* ---- Helpers ---- */
 
-static store_user register_user(fixture *f, const char *name, const char *password, auth_pair *pair)
+static auth_user register_user(fixture *f, const char *name, const char *password, auth_pair *pair)
 {
-    store_user u;
+    auth_user u;
     auth_pair local = {0};
 
     assert_int_equal(auth_register(f->a, name, password, NULL, NULL, &u, pair ? pair : &local),
@@ -136,9 +137,13 @@ static store_user register_user(fixture *f, const char *name, const char *passwo
     return u;
 }
 
-static void stored_user(fixture *f, const char *name, store_user *out)
+/* The password hash as stored (the service never hands it out). */
+static void stored_hash(fixture *f, const char *name, char out[STORE_MAX_HASH + 1])
 {
-    assert_int_equal(f->s->ops->user_get_by_username(f->s, name, out), STORE_OK);
+    store_user row;
+
+    assert_int_equal(store_user_get_by_username(f->s, name, &row), STORE_OK);
+    memcpy(out, row.password_hash, STORE_MAX_HASH + 1);
 }
 
 static auth_err verify(auth *a, const char *token, auth_principal *p)
@@ -281,14 +286,14 @@ static void test_register_and_login(void **state)
     fixture *f = *state;
     auth_pair pair = {0};
     auth_principal p;
-    store_user u, again;
+    auth_user u, again;
+    char hash[STORE_MAX_HASH + 1];
 
     assert_int_equal(
         auth_register(f->a, "alice", "hunter22", "alice@example.org", "Alice", &u, &pair), AUTH_OK);
     assert_true(u.id > 0);
     assert_string_equal(u.username, "alice");
     assert_string_equal(u.email, "alice@example.org");
-    assert_string_equal(u.password_hash, ""); /* hashes never leave auth */
     assert_int_equal(u.nroles, 1);
     assert_string_equal(u.roles[0], "user");
     assert_non_null(pair.access_token);
@@ -306,14 +311,13 @@ static void test_register_and_login(void **state)
     /* by username and by email */
     assert_int_equal(auth_login(f->a, "alice", "hunter22", &again, &pair), AUTH_OK);
     assert_int_equal(again.id, u.id);
-    assert_string_equal(again.password_hash, "");
     auth_pair_clear(&pair);
     assert_int_equal(auth_login(f->a, "alice@example.org", "hunter22", &again, &pair), AUTH_OK);
     auth_pair_clear(&pair);
 
     /* the stored hash is Argon2id with the configured parameters */
-    stored_user(f, "alice", &again);
-    assert_true(strncmp(again.password_hash, "$argon2id$v=19$m=8,t=1,p=1$", 27) == 0);
+    stored_hash(f, "alice", hash);
+    assert_true(strncmp(hash, "$argon2id$v=19$m=8,t=1,p=1$", 27) == 0);
     assert_int_equal(stats(f->a).registrations, 1);
     assert_int_equal(stats(f->a).logins_ok, 2);
 }
@@ -348,7 +352,7 @@ static void test_register_input(void **state)
     fixture *f = *state;
     char *huge = malloc(AUTH_MAX_PASSWORD + 2);
     auth_pair pair = {0};
-    store_user u;
+    auth_user u;
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         auth_err rc = auth_register(f->a, cases[i].username, cases[i].password, cases[i].email,
@@ -378,7 +382,7 @@ static void test_user_add(void **state)
     static const char *const dup[] = {"x", "x"};
     static const char *const nine[] = {"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"};
     fixture *f = *state;
-    store_user u;
+    auth_user u;
 
     /* An administrator may set the tutorials' short passwords. */
     assert_int_equal(auth_user_add(f->a, "root", "toor", NULL, NULL, admin, 1, &u), AUTH_OK);
@@ -400,7 +404,7 @@ static void test_user_add(void **state)
 static void test_bad_credentials(void **state)
 {
     fixture *f = *state;
-    store_user u = register_user(f, "alice", "correct horse", NULL), out;
+    auth_user u = register_user(f, "alice", "correct horse", NULL), out;
     char huge[AUTH_MAX_PASSWORD + 2];
     auth_pair pair = {0};
 
@@ -429,23 +433,24 @@ static void test_rehash_on_new_parameters(void **state)
     auth_config stronger = f->cfg;
     const char *why = NULL;
     auth_pair pair = {0};
-    store_user u;
+    auth_user u;
+    char hash[STORE_MAX_HASH + 1];
     auth *a2;
 
     register_user(f, "alice", "correct horse", NULL);
-    stored_user(f, "alice", &u);
-    assert_non_null(strstr(u.password_hash, "$m=8,t=1,p=1$"));
+    stored_hash(f, "alice", hash);
+    assert_non_null(strstr(hash, "$m=8,t=1,p=1$"));
 
     stronger.pwhash_opslimit = 2;
     stronger.pwhash_memlimit = 16384;
     assert_int_equal(auth_new(&stronger, f->s, &a2, &why), AUTH_OK);
     assert_int_equal(auth_login(a2, "alice", "wrong horse", &u, &pair), AUTH_BAD_CREDENTIALS);
-    stored_user(f, "alice", &u);
-    assert_non_null(strstr(u.password_hash, "$m=8,t=1,p=1$")); /* not on a failure */
+    stored_hash(f, "alice", hash);
+    assert_non_null(strstr(hash, "$m=8,t=1,p=1$")); /* not on a failure */
     assert_int_equal(auth_login(a2, "alice", "correct horse", &u, &pair), AUTH_OK);
     auth_pair_clear(&pair);
-    stored_user(f, "alice", &u);
-    assert_true(strncmp(u.password_hash, "$argon2id$v=19$m=16,t=2,p=1$", 28) == 0);
+    stored_hash(f, "alice", hash);
+    assert_true(strncmp(hash, "$argon2id$v=19$m=16,t=2,p=1$", 28) == 0);
     /* the new hash still logs in, with either configuration */
     assert_int_equal(auth_login(a2, "alice", "correct horse", &u, &pair), AUTH_OK);
     auth_pair_clear(&pair);
@@ -459,8 +464,9 @@ static void test_bcrypt_import(void **state)
     fixture *f = *state;
     struct crypt_data *cd = calloc(1, sizeof *cd);
     char salt[CRYPT_GENSALT_OUTPUT_SIZE], bcrypt[CRYPT_OUTPUT_SIZE], argon[crypto_pwhash_STRBYTES];
+    char hash[STORE_MAX_HASH + 1];
     auth_pair pair = {0};
-    store_user u;
+    auth_user u;
 
     assert_non_null(cd);
     assert_non_null(crypt_gensalt_rn("$2b$", 5, NULL, 0, salt, sizeof salt));
@@ -473,16 +479,16 @@ static void test_bcrypt_import(void **state)
     assert_int_equal(auth_user_add(f->a, "legacy", "placeholder", NULL, NULL, NULL, 0, &u),
                      AUTH_OK);
     assert_int_equal(auth_import_hash(f->a, "legacy", bcrypt), AUTH_OK);
-    stored_user(f, "legacy", &u);
-    assert_string_equal(u.password_hash, bcrypt);
+    stored_hash(f, "legacy", hash);
+    assert_string_equal(hash, bcrypt);
 
     assert_int_equal(auth_login(f->a, "legacy", "legacy passwor", &u, &pair), AUTH_BAD_CREDENTIALS);
-    stored_user(f, "legacy", &u);
-    assert_string_equal(u.password_hash, bcrypt);
+    stored_hash(f, "legacy", hash);
+    assert_string_equal(hash, bcrypt);
     assert_int_equal(auth_login(f->a, "legacy", "legacy password", &u, &pair), AUTH_OK);
     auth_pair_clear(&pair);
-    stored_user(f, "legacy", &u);
-    assert_true(strncmp(u.password_hash, "$argon2id$", 10) == 0);
+    stored_hash(f, "legacy", hash);
+    assert_true(strncmp(hash, "$argon2id$", 10) == 0);
     assert_int_equal(auth_login(f->a, "legacy", "legacy password", &u, &pair), AUTH_OK);
     auth_pair_clear(&pair);
 
@@ -513,7 +519,7 @@ static void test_access_token_claims(void **state)
     char sub[24];
     jwtd_token *t;
     size_t n;
-    store_user u = register_user(f, "alice", "correct horse", &pair);
+    auth_user u = register_user(f, "alice", "correct horse", &pair);
 
     t = verify_outside(f->a, pair.access_token, "at+jwt");
     assert_int_equal(jwtd_token_alg(t), JWTD_ALG_EDDSA);
@@ -626,7 +632,7 @@ static void test_grace_zero_is_reuse(void **state)
 {
     fixture *f = *state;
     auth_pair p0 = {0}, p1 = {0}, none = {0};
-    store_user u;
+    auth_user u;
 
     f->cfg.refresh_grace = 0;
     fixture_start_second(f);
@@ -663,7 +669,7 @@ static void test_refresh_uses_current_roles(void **state)
     fixture *f = *state;
     auth_pair p0 = {0}, p1 = {0};
     auth_principal p;
-    store_user u = register_user(f, "alice", "correct horse", &p0);
+    auth_user u = register_user(f, "alice", "correct horse", &p0);
 
     assert_int_equal(auth_set_roles(f->a, u.id, roles, 2), AUTH_OK);
     /* tokens carry roles: the old ones are revoked */
@@ -762,7 +768,7 @@ static void test_logout_all(void **state)
 {
     fixture *f = *state;
     auth_pair a = {0}, b = {0}, c = {0}, next = {0};
-    store_user u = register_user(f, "alice", "correct horse", &a);
+    auth_user u = register_user(f, "alice", "correct horse", &a);
 
     register_user(f, "bob", "correct horse", &c);
 
@@ -799,7 +805,7 @@ static void test_logout_all_twice_in_one_second(void **state)
     auth_pair a = {0}, b = {0}, c = {0}, next = {0};
 
     frozen_now = (int64_t)time(NULL);
-    store_user u = register_user(f, "alice", "correct horse", &a);
+    auth_user u = register_user(f, "alice", "correct horse", &a);
     assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
     assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &b), AUTH_OK);
     assert_int_equal(verify(f->a, b.access_token, NULL), AUTH_OK);
@@ -820,7 +826,7 @@ static void test_disable_user(void **state)
 {
     fixture *f = *state;
     auth_pair pair = {0}, next = {0};
-    store_user u = register_user(f, "alice", "correct horse", &pair);
+    auth_user u = register_user(f, "alice", "correct horse", &pair);
 
     assert_int_equal(auth_set_disabled(f->a, u.id, true), AUTH_OK);
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
@@ -840,7 +846,7 @@ static void test_revocations_survive_restart(void **state)
 {
     fixture *f = *state;
     auth_pair a = {0}, b = {0};
-    store_user u = register_user(f, "alice", "correct horse", &a);
+    auth_user u = register_user(f, "alice", "correct horse", &a);
 
     register_user(f, "bob", "correct horse", &b);
     assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
@@ -858,7 +864,7 @@ static void test_revocation_seen_by_other_instance(void **state)
 {
     fixture *f = *state;
     auth_pair pair = {0};
-    store_user u;
+    auth_user u;
 
     fixture_start_second(f);
     u = register_user(f, "alice", "correct horse", &pair);
@@ -876,7 +882,7 @@ static void test_verify_cache(void **state)
     fixture *f = *state;
     auth_pair pair = {0}, other = {0};
     auth_principal p1, p2;
-    store_user u = register_user(f, "alice", "correct horse", &pair);
+    auth_user u = register_user(f, "alice", "correct horse", &pair);
 
     register_user(f, "bob", "correct horse", &other);
     assert_int_equal(verify(f->a, pair.access_token, &p1), AUTH_OK);
@@ -986,7 +992,7 @@ static void test_verify_during_rotation(void **state)
     pthread_t th[3];
     verifier v[3];
     auth_pair pair = {0};
-    store_user other = register_user(f, "bob", "correct horse", NULL);
+    auth_user other = register_user(f, "bob", "correct horse", NULL);
 
     register_user(f, "alice", "correct horse", &pair);
     for (int i = 0; i < 3; i++) {
@@ -1082,7 +1088,7 @@ static void test_hs256_secret(void **state)
     assert_int_equal(auth_jwks_copy(f->a, &jwks), AUTH_OK);
     assert_string_equal(jwks, "{\"keys\":[]}");
     free(jwks);
-    assert_int_equal(f->s->ops->key_list(f->s, count_key, &nkeys), STORE_OK);
+    assert_int_equal(store_key_list(f->s, count_key, &nkeys), STORE_OK);
     assert_int_equal(nkeys, 0); /* nothing generated */
 
     register_user(f, "alice", "correct horse", &pair);
@@ -1144,6 +1150,189 @@ static void test_foreign_key_refused(void **state)
     auth_pair_clear(&pair);
 }
 
+/* ---- The reads of the admin routes and the command line, and auth_open ---- */
+
+typedef struct collected {
+    int64_t ids[8];
+    char names[8][AUTH_MAX_USERNAME + 1];
+    size_t n;
+    size_t stop_after; /* 0: never stop */
+} collected;
+
+static bool collect(void *ctx, const auth_user *u)
+{
+    collected *c = ctx;
+    c->ids[c->n] = u->id;
+    memcpy(c->names[c->n], u->username, sizeof c->names[0]);
+    c->n++;
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static void test_user_reads(void **state)
+{
+    static const char *const admin[] = {"admin", "user"};
+    fixture *f = *state;
+    auth_user alice, bob, got;
+    collected c = {0};
+    size_t total = 0, count = 0;
+
+    alice = register_user(f, "alice", "correct horse", NULL);
+    assert_int_equal(auth_user_add(f->a, "bob", "pw", "bob@example.org", "Bob", admin, 2, &bob),
+                     AUTH_OK);
+
+    assert_int_equal(auth_user_get(f->a, bob.id, &got), AUTH_OK);
+    assert_string_equal(got.username, "bob");
+    assert_string_equal(got.email, "bob@example.org");
+    assert_string_equal(got.name, "Bob");
+    assert_int_equal(got.nroles, 2);
+    assert_string_equal(got.roles[0], "admin");
+    assert_false(got.disabled);
+    assert_true(got.created > 0 && got.updated >= got.created);
+    assert_int_equal(auth_user_get(f->a, 999, &got), AUTH_NOT_FOUND);
+    assert_int_equal(auth_user_get(f->a, 0, &got), AUTH_INVALID_INPUT);
+
+    assert_int_equal(auth_user_find(f->a, "ALICE", &got), AUTH_OK); /* case-insensitive */
+    assert_int_equal(got.id, alice.id);
+    assert_int_equal(auth_user_find(f->a, "carol", &got), AUTH_NOT_FOUND);
+    assert_int_equal(auth_user_find(f->a, "", &got), AUTH_NOT_FOUND);
+
+    assert_int_equal(auth_user_count(f->a, &count), AUTH_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(auth_user_list(f->a, 0, 10, collect, &c, &total), AUTH_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.ids[0], alice.id);
+    assert_string_equal(c.names[1], "bob");
+    /* pages: after an id, a limit, and a callback that stops early */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(auth_user_list(f->a, alice.id, 10, collect, &c, NULL), AUTH_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.ids[0], bob.id);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 1;
+    assert_int_equal(auth_user_list(f->a, 0, 10, collect, &c, NULL), AUTH_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(auth_user_list(f->a, 0, 10, NULL, NULL, NULL), AUTH_INVALID_INPUT);
+
+    /* a change shows in the next read */
+    assert_int_equal(auth_set_disabled(f->a, bob.id, true), AUTH_OK);
+    assert_int_equal(auth_user_get(f->a, bob.id, &got), AUTH_OK);
+    assert_true(got.disabled);
+}
+
+static bool collect_key(void *ctx, const auth_key_info *k)
+{
+    auth_key_info *keys = ctx;
+    size_t i = 0;
+    while (keys[i].kid[0] != '\0')
+        i++;
+    keys[i] = *k;
+    return true;
+}
+
+static void test_keys_list(void **state)
+{
+    fixture *f = *state;
+    auth_key_info keys[4];
+    char kid[AUTH_MAX_KID + 1];
+
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(auth_keys_list(f->a, collect_key, keys), AUTH_OK);
+    assert_string_equal(keys[0].alg, "EdDSA"); /* generated at the first start */
+    assert_int_equal(keys[0].retired, 0);
+    assert_int_equal(keys[1].kid[0], '\0');
+
+    assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_ES256, kid), AUTH_OK);
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(auth_keys_list(f->a, collect_key, keys), AUTH_OK);
+    assert_true(keys[0].retired > 0); /* oldest first */
+    assert_string_equal(keys[1].kid, kid);
+    assert_string_equal(keys[1].alg, "ES256");
+    assert_int_equal(keys[1].retired, 0);
+    assert_int_equal(auth_keys_list(f->a, NULL, NULL), AUTH_INVALID_INPUT);
+}
+
+typedef struct log_lines {
+    int n;
+    char last[256];
+} log_lines;
+
+static void capture(void *ctx, auth_log_level level, const char *what, const char *msg)
+{
+    log_lines *l = ctx;
+    (void)level;
+    l->n++;
+    snprintf(l->last, sizeof l->last, "%s: %s", what, msg);
+}
+
+static void test_open(void **state)
+{
+    fixture *f = *state; /* unstarted: its store is open, the database empty */
+    char why[256], url[256], path[128];
+    log_lines lines = {0};
+    auth_key_info keys[2];
+    auth_pair pair = {0};
+    auth_principal p;
+    auth_user u;
+    size_t count = 1;
+    auth *a = NULL;
+
+    f->cfg.log = (auth_log){capture, &lines};
+
+    /* A URL the store refuses: the store's complaint reaches the hook, not stderr, and the
+     * message names the database without the password. */
+    assert_int_equal(
+        auth_open(&f->cfg, "postgres://u:s3cret@db/jwtd", AUTH_OPEN_SERVICE, &a, why, sizeof why),
+        AUTH_INTERNAL);
+    assert_null(a);
+    assert_true(strncmp(why, "cannot open the database '", 26) == 0);
+    assert_int_equal(lines.n, 1);
+    assert_non_null(strstr(lines.last, "postgres backend not built yet"));
+    assert_null(strstr(lines.last, "s3cret"));
+
+    /* Lookup: reads work, nothing is generated or written, the rest is refused. */
+    snprintf(url, sizeof url, "sqlite:%s", f->path);
+    assert_int_equal(auth_open(&f->cfg, url, AUTH_OPEN_LOOKUP, &a, why, sizeof why), AUTH_OK);
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(auth_keys_list(a, collect_key, keys), AUTH_OK);
+    assert_int_equal(keys[0].kid[0], '\0'); /* no signing key generated */
+    assert_int_equal(auth_user_count(a, &count), AUTH_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(auth_user_find(a, "alice", &u), AUTH_NOT_FOUND);
+    assert_int_equal(auth_register(a, "alice", "correct horse", NULL, NULL, &u, &pair),
+                     AUTH_INTERNAL);
+    assert_int_equal(auth_login(a, "alice", "correct horse", &u, &pair), AUTH_INTERNAL);
+    assert_int_equal(auth_verify_access(a, "x.y.z", 5, &p), AUTH_INTERNAL);
+    assert_int_equal(auth_set_disabled(a, 1, true), AUTH_INTERNAL);
+    assert_int_equal(auth_sync(a), AUTH_INTERNAL);
+    auth_free(a);
+    a = NULL;
+
+    /* Service: the first key is generated; auth_free closes the database it opened. */
+    assert_int_equal(auth_open(&f->cfg, f->path, AUTH_OPEN_SERVICE, &a, why, sizeof why), AUTH_OK);
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(auth_keys_list(a, collect_key, keys), AUTH_OK);
+    assert_string_equal(keys[0].alg, "EdDSA");
+    assert_int_equal(auth_register(a, "alice", "correct horse", NULL, NULL, &u, &pair), AUTH_OK);
+    assert_int_equal(auth_verify_access(a, pair.access_token, strlen(pair.access_token), &p),
+                     AUTH_OK);
+    auth_pair_clear(&pair);
+    auth_free(a);
+    assert_int_equal(lines.n, 1); /* nothing more to say */
+
+    /* A bad configuration: the service's reason. */
+    f->cfg.access_ttl = 0;
+    assert_int_equal(auth_open(&f->cfg, f->path, AUTH_OPEN_SERVICE, &a, why, sizeof why),
+                     AUTH_INVALID_INPUT);
+    assert_null(a);
+    assert_string_equal(why, "cannot start the auth service: access_ttl must be between 1 second "
+                             "and 10 years");
+
+    assert_true(auth_db_local_file(url, path, sizeof path));
+    assert_string_equal(path, f->path);
+    assert_false(auth_db_local_file("postgresql://db/jwtd", path, sizeof path));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_CFG(fn) cmocka_unit_test_setup_teardown(fn, setup_unstarted, teardown)
 
@@ -1158,6 +1347,8 @@ int main(int argc, char **argv)
         T(test_bad_credentials),
         T(test_rehash_on_new_parameters),
         T(test_bcrypt_import),
+        T(test_user_reads),
+        T_CFG(test_open),
     };
     const struct CMUnitTest tokens[] = {
         T(test_access_token_claims),
@@ -1187,6 +1378,7 @@ int main(int argc, char **argv)
         T(test_keys_persist_across_restart),
         T_CFG(test_hs256_secret),
         T(test_foreign_key_refused),
+        T(test_keys_list),
     };
     const char *group = argc > 1 ? argv[1] : NULL;
     int failed = 0;

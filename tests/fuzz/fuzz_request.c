@@ -94,14 +94,12 @@ static int64_t fuzz_clock(void) { return FUZZ_NOW; }
 
 static void open_service(const char *db)
 {
-    if (store_open(db, &S.app.st) != STORE_OK)
-        fail("store_open");
     auth_config ac;
     srv_config_auth(&S.cfg, &ac);
     ac.now = fuzz_clock;
-    const char *why = NULL;
-    if (auth_new(&ac, S.app.st, &S.app.au, &why) != AUTH_OK) {
-        fprintf(stderr, "fuzz_request: auth_new: %s\n", why != NULL ? why : "?");
+    char why[256];
+    if (auth_open(&ac, db, AUTH_OPEN_SERVICE, &S.app.au, why, sizeof why) != AUTH_OK) {
+        fprintf(stderr, "fuzz_request: auth_open: %s\n", why);
         abort();
     }
 }
@@ -109,14 +107,12 @@ static void open_service(const char *db)
 static void close_service(void)
 {
     auth_free(S.app.au);
-    store_close(S.app.st);
     S.app.au = NULL;
-    S.app.st = NULL;
 }
 
 static void login(const char *user, const char *password, char **access, char **refresh)
 {
-    store_user u;
+    auth_user u;
     auth_pair pair = {0};
     if (auth_login(S.app.au, user, password, &u, &pair) != AUTH_OK)
         fail("seed login");
@@ -205,12 +201,19 @@ static void setup(void)
     char err[SRV_ERRMSG];
     srv_config_init(&S.cfg);
     static const char *const set[][2] = {
-        {"argon2-t", "1"},     {"argon2-m-kib", "8"},  {"access-ttl", "1h"},
-        {"refresh-ttl", "7d"}, {"refresh-grace", "0"}, /* a second use is reuse */
+        {"argon2-t", "1"},
+        {"argon2-m-kib", "8"},
+        {"access-ttl", "1h"},
+        {"refresh-ttl", "7d"},
+        {"refresh-grace", "0"}, /* a second use is reuse */
         /* The abuse limits on, tight enough that one input of a few requests reaches the
          * 429s and the lockout, and X-Forwarded-For believed from the harness's peer. */
-        {"rate-limit", "on"},  {"login-rate", "2/1h"}, {"register-rate", "2/1h"},
-        {"refresh-rate", "3/1h"}, {"lockout-after", "2"}, {"trusted-proxies", "127.0.0.1"},
+        {"rate-limit", "on"},
+        {"login-rate", "2/1h"},
+        {"register-rate", "2/1h"},
+        {"refresh-rate", "3/1h"},
+        {"lockout-after", "2"},
+        {"trusted-proxies", "127.0.0.1"},
     };
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         if (srv_config_set(&S.cfg, srv_option_find(set[i][0]), set[i][1], "fuzz", err,
@@ -228,7 +231,7 @@ static void setup(void)
     open_service(S.template_db);
     static const char *const admin_roles[] = {"admin"};
     static const char *const user_roles[] = {"user"};
-    store_user u;
+    auth_user u;
     if (auth_user_add(S.app.au, "admin", PW_ADMIN, "admin@example.com", "Admin", admin_roles, 1,
                       &u) != AUTH_OK ||
         u.id != 1 ||

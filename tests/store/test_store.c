@@ -50,7 +50,7 @@ static int setup(void **state)
         return -1;
     }
     snprintf(f->path, sizeof f->path, "%s/jwtd.db", f->dir);
-    if (store_sqlite_open(f->path, &f->s) != STORE_OK) {
+    if (store_sqlite_open(f->path, NULL, &f->s) != STORE_OK) {
         rmdir(f->dir);
         free(f);
         return -1;
@@ -86,7 +86,7 @@ static void reopen(fixture *f)
 {
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(store_sqlite_open(f->path, &f->s), STORE_OK);
+    assert_int_equal(store_sqlite_open(f->path, NULL, &f->s), STORE_OK);
     assert_non_null(f->s);
 }
 
@@ -138,7 +138,7 @@ static int64_t user_add(store *s, const char *username, const char *email)
 {
     store_user u = user_make(username, email);
 
-    assert_int_equal(s->ops->user_create(s, &u), STORE_OK);
+    assert_int_equal(store_user_create(s, &u), STORE_OK);
     return u.id;
 }
 
@@ -182,19 +182,19 @@ static void test_user_create_and_get(void **state)
 
     COPY(u.roles[1], "admin");
     u.nroles = 2;
-    assert_int_equal(s->ops->user_create(s, &u), STORE_OK);
+    assert_int_equal(store_user_create(s, &u), STORE_OK);
     assert_true(u.id > 0);
     assert_true(u.created >= before && u.created <= (int64_t)time(NULL));
     assert_int_equal(u.updated, u.created);
 
-    assert_int_equal(s->ops->user_get_by_id(s, u.id, &got), STORE_OK);
+    assert_int_equal(store_user_get_by_id(s, u.id, &got), STORE_OK);
     user_assert_equal(&got, &u);
     /* Usernames and emails match without regard to ASCII case. */
-    assert_int_equal(s->ops->user_get_by_username(s, "ALICE", &got), STORE_OK);
+    assert_int_equal(store_user_get_by_username(s, "ALICE", &got), STORE_OK);
     user_assert_equal(&got, &u);
-    assert_int_equal(s->ops->user_get_by_email(s, "alice@example.COM", &got), STORE_OK);
+    assert_int_equal(store_user_get_by_email(s, "alice@example.COM", &got), STORE_OK);
     user_assert_equal(&got, &u);
-    assert_string_equal(s->ops->name, "sqlite");
+    assert_string_equal(store_backend_name(s), "sqlite");
 }
 
 static void test_user_not_found(void **state)
@@ -207,14 +207,14 @@ static void test_user_not_found(void **state)
     user_add(s, "bob", "");
     memset(long_name, 'b', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(s->ops->user_get_by_id(s, 999, &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_get_by_username(s, "nobody", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_get_by_username(s, long_name, &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_get_by_username(s, "", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_id(s, 999, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_username(s, "nobody", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_username(s, long_name, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_username(s, "", &got), STORE_NOT_FOUND);
     /* bob has no email: "" must not find him. */
-    assert_int_equal(s->ops->user_get_by_email(s, "", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_get_by_email(s, "x@example.com", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_get_by_username(s, NULL, &got), STORE_ERROR);
+    assert_int_equal(store_user_get_by_email(s, "", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_email(s, "x@example.com", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_username(s, NULL, &got), STORE_ERROR);
 }
 
 static void test_user_conflicts(void **state)
@@ -226,13 +226,13 @@ static void test_user_conflicts(void **state)
 
     user_add(s, "alice", "alice@example.com");
     u = user_make("Alice", "other@example.com");
-    assert_int_equal(s->ops->user_create(s, &u), STORE_CONFLICT);
+    assert_int_equal(store_user_create(s, &u), STORE_CONFLICT);
     u = user_make("bob", "ALICE@example.com");
-    assert_int_equal(s->ops->user_create(s, &u), STORE_CONFLICT);
+    assert_int_equal(store_user_create(s, &u), STORE_CONFLICT);
     /* Users without an email do not collide on "". */
     user_add(s, "carol", "");
     user_add(s, "dave", "");
-    assert_int_equal(s->ops->user_count(s, &count), STORE_OK);
+    assert_int_equal(store_user_count(s, &count), STORE_OK);
     assert_int_equal(count, 3);
 }
 
@@ -245,30 +245,30 @@ static void test_user_bad_input(void **state)
 
     u = user_make("x", "");
     memset(u.username, 'a', sizeof u.username); /* no room for the NUL: too long */
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
     u = user_make("", "");
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
     u = user_make("x", "");
     memset(u.email, 'e', sizeof u.email);
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
     u = user_make("x", "");
     memset(u.password_hash, 'h', sizeof u.password_hash);
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
 
     static const char *const bad_roles[] = {"Admin", "a,b", "", "sp ace", "r\xc3\xa9le"};
     for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++) {
         u = user_make("x", "");
         COPY(u.roles[0], bad_roles[i]);
-        assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+        assert_int_equal(store_user_create(s, &u), STORE_ERROR);
     }
     u = user_make("x", "");
     memset(u.roles[0], 'r', sizeof u.roles[0]);
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
     u = user_make("x", "");
     u.nroles = STORE_MAX_ROLES + 1;
-    assert_int_equal(s->ops->user_create(s, &u), STORE_ERROR);
+    assert_int_equal(store_user_create(s, &u), STORE_ERROR);
 
-    assert_int_equal(s->ops->user_count(s, &count), STORE_OK);
+    assert_int_equal(store_user_count(s, &count), STORE_OK);
     assert_int_equal(count, 0);
 }
 
@@ -304,7 +304,7 @@ static void test_user_list_paging(void **state)
     for (int p = 0; p < 3; p++) {
         memset(&page, 0, sizeof page);
         total = 0;
-        assert_int_equal(s->ops->user_list(s, after, 10, collect_user, &page, &total), STORE_OK);
+        assert_int_equal(store_user_list(s, after, 10, collect_user, &page, &total), STORE_OK);
         assert_int_equal(total, 25);
         assert_int_equal(page.n, p < 2 ? 10 : 5);
         for (size_t i = 0; i < page.n; i++)
@@ -312,12 +312,12 @@ static void test_user_list_paging(void **state)
         after = page.ids[page.n - 1];
     }
     memset(&page, 0, sizeof page);
-    assert_int_equal(s->ops->user_list(s, after, 10, collect_user, &page, &total), STORE_OK);
+    assert_int_equal(store_user_list(s, after, 10, collect_user, &page, &total), STORE_OK);
     assert_int_equal(page.n, 0);
     /* The callback stops the listing; total may be skipped. */
     memset(&page, 0, sizeof page);
     page.stop_after = 3;
-    assert_int_equal(s->ops->user_list(s, 0, 100, collect_user, &page, NULL), STORE_OK);
+    assert_int_equal(store_user_list(s, 0, 100, collect_user, &page, NULL), STORE_OK);
     assert_int_equal(page.n, 3);
 }
 
@@ -329,8 +329,8 @@ static void test_user_updates(void **state)
     store_user got;
     char roles[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
 
-    assert_int_equal(s->ops->user_set_password_hash(s, id, "$2b$10$newhash"), STORE_OK);
-    assert_int_equal(s->ops->user_set_disabled(s, id, true), STORE_OK);
+    assert_int_equal(store_user_set_password_hash(s, id, "$2b$10$newhash"), STORE_OK);
+    assert_int_equal(store_user_set_disabled(s, id, true), STORE_OK);
     /* The most roles, each as long as allowed, round-trip in order. */
     for (int i = 0; i < STORE_MAX_ROLES; i++) {
         memset(roles[i], 'a' + i, STORE_MAX_ROLE);
@@ -340,9 +340,9 @@ static void test_user_updates(void **state)
     roles[2][STORE_MAX_ROLE - 1] = '_';
     roles[3][5] = '7';
     assert_int_equal(
-        s->ops->user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles, STORE_MAX_ROLES),
+        store_user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles, STORE_MAX_ROLES),
         STORE_OK);
-    assert_int_equal(s->ops->user_get_by_id(s, id, &got), STORE_OK);
+    assert_int_equal(store_user_get_by_id(s, id, &got), STORE_OK);
     assert_string_equal(got.password_hash, "$2b$10$newhash");
     assert_true(got.disabled);
     assert_int_equal(got.nroles, STORE_MAX_ROLES);
@@ -350,21 +350,21 @@ static void test_user_updates(void **state)
         assert_string_equal(got.roles[i], roles[i]);
     assert_true(got.updated >= got.created);
 
-    assert_int_equal(s->ops->user_set_roles(s, id, NULL, 0), STORE_OK);
-    assert_int_equal(s->ops->user_set_disabled(s, id, false), STORE_OK);
-    assert_int_equal(s->ops->user_get_by_id(s, id, &got), STORE_OK);
+    assert_int_equal(store_user_set_roles(s, id, NULL, 0), STORE_OK);
+    assert_int_equal(store_user_set_disabled(s, id, false), STORE_OK);
+    assert_int_equal(store_user_get_by_id(s, id, &got), STORE_OK);
     assert_int_equal(got.nroles, 0);
     assert_false(got.disabled);
 
     COPY(roles[0], "Bad");
-    assert_int_equal(s->ops->user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles, 1),
+    assert_int_equal(store_user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles, 1),
                      STORE_ERROR);
-    assert_int_equal(s->ops->user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles,
-                                            STORE_MAX_ROLES + 1),
-                     STORE_ERROR);
-    assert_int_equal(s->ops->user_set_password_hash(s, 999, "h"), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_set_disabled(s, 999, true), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->user_set_roles(s, 999, NULL, 0), STORE_NOT_FOUND);
+    assert_int_equal(
+        store_user_set_roles(s, id, (const char(*)[STORE_MAX_ROLE + 1]) roles, STORE_MAX_ROLES + 1),
+        STORE_ERROR);
+    assert_int_equal(store_user_set_password_hash(s, 999, "h"), STORE_NOT_FOUND);
+    assert_int_equal(store_user_set_disabled(s, 999, true), STORE_NOT_FOUND);
+    assert_int_equal(store_user_set_roles(s, 999, NULL, 0), STORE_NOT_FOUND);
 }
 
 /* ---- Refresh tokens ---- */
@@ -376,8 +376,8 @@ static void test_refresh_insert_get(void **state)
     int64_t alice = user_add(s, "alice", ""), bob = user_add(s, "bob", "");
     store_refresh r = refresh_make("jti-1", "fam-1", alice, 1000), got;
 
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
-    assert_int_equal(s->ops->refresh_get(s, "jti-1", &got), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "jti-1", &got), STORE_OK);
     assert_string_equal(got.jti, "jti-1");
     assert_string_equal(got.family, "fam-1");
     assert_int_equal(got.user_id, alice);
@@ -387,18 +387,18 @@ static void test_refresh_insert_get(void **state)
     assert_string_equal(got.replaced_by, "");
     assert_false(got.revoked);
 
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_CONFLICT);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_CONFLICT);
     r = refresh_make("jti-2", "fam-1", bob, 1000); /* alice's family */
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_CONFLICT);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_CONFLICT);
     r = refresh_make("jti-3", "fam-3", 999, 1000); /* no such user */
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_NOT_FOUND);
     r = refresh_make("", "fam-4", alice, 1000);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_ERROR);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_ERROR);
     r = refresh_make("jti-5", "fam-5", alice, 1000);
     memset(r.jti, 'j', sizeof r.jti);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_ERROR);
-    assert_int_equal(s->ops->refresh_get(s, "jti-2", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->refresh_get(s, "jti-3", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_ERROR);
+    assert_int_equal(store_refresh_get(s, "jti-2", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_get(s, "jti-3", &got), STORE_NOT_FOUND);
 }
 
 static void test_refresh_rotate(void **state)
@@ -408,39 +408,39 @@ static void test_refresh_rotate(void **state)
     int64_t alice = user_add(s, "alice", "");
     store_refresh r = refresh_make("a1", "fam", alice, 1000), next, cur, got;
 
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     next = refresh_make("a2", "fam", alice, 2000);
-    assert_int_equal(s->ops->refresh_rotate(s, "a1", 2000, &next, &cur), STORE_OK);
+    assert_int_equal(store_refresh_rotate(s, "a1", 2000, &next, &cur), STORE_OK);
     assert_int_equal(cur.spent, 2000);
     assert_string_equal(cur.replaced_by, "a2");
-    assert_int_equal(s->ops->refresh_get(s, "a1", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "a1", &got), STORE_OK);
     assert_int_equal(got.spent, 2000);
     assert_string_equal(got.replaced_by, "a2");
-    assert_int_equal(s->ops->refresh_get(s, "a2", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "a2", &got), STORE_OK);
     assert_int_equal(got.spent, 0);
     assert_string_equal(got.family, "fam");
 
     /* Spent: nothing changes, and current says by whom it was replaced. */
     next = refresh_make("a3", "fam", alice, 3000);
     memset(&cur, 0, sizeof cur);
-    assert_int_equal(s->ops->refresh_rotate(s, "a1", 3000, &next, &cur), STORE_CONFLICT);
+    assert_int_equal(store_refresh_rotate(s, "a1", 3000, &next, &cur), STORE_CONFLICT);
     assert_string_equal(cur.jti, "a1");
     assert_int_equal(cur.spent, 2000);
     assert_string_equal(cur.replaced_by, "a2");
     assert_false(cur.revoked);
-    assert_int_equal(s->ops->refresh_get(s, "a3", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_get(s, "a3", &got), STORE_NOT_FOUND);
 
-    assert_int_equal(s->ops->refresh_rotate(s, "nope", 3000, &next, &cur), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->refresh_rotate(s, "a2", 0, &next, &cur), STORE_ERROR);
+    assert_int_equal(store_refresh_rotate(s, "nope", 3000, &next, &cur), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_rotate(s, "a2", 0, &next, &cur), STORE_ERROR);
     /* The next token must continue the same family of the same user. */
     next = refresh_make("a3", "other", alice, 3000);
-    assert_int_equal(s->ops->refresh_rotate(s, "a2", 3000, &next, &cur), STORE_ERROR);
-    assert_int_equal(s->ops->refresh_get(s, "a2", &got), STORE_OK);
+    assert_int_equal(store_refresh_rotate(s, "a2", 3000, &next, &cur), STORE_ERROR);
+    assert_int_equal(store_refresh_get(s, "a2", &got), STORE_OK);
     assert_int_equal(got.spent, 0);
     /* A taken next jti: the rotation is undone as a whole. */
     next = refresh_make("a1", "fam", alice, 3000);
-    assert_int_equal(s->ops->refresh_rotate(s, "a2", 3000, &next, NULL), STORE_CONFLICT);
-    assert_int_equal(s->ops->refresh_get(s, "a2", &got), STORE_OK);
+    assert_int_equal(store_refresh_rotate(s, "a2", 3000, &next, NULL), STORE_CONFLICT);
+    assert_int_equal(store_refresh_get(s, "a2", &got), STORE_OK);
     assert_int_equal(got.spent, 0);
     assert_string_equal(got.replaced_by, "");
 }
@@ -452,17 +452,17 @@ static void test_refresh_revoked_family(void **state)
     int64_t alice = user_add(s, "alice", "");
     store_refresh r = refresh_make("t1", "famA", alice, 1000), next, cur, got;
 
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
-    assert_int_equal(s->ops->family_revoke(s, "famA"), STORE_OK);
-    assert_int_equal(s->ops->family_revoke(s, "famA"), STORE_OK);
-    assert_int_equal(s->ops->refresh_get(s, "t1", &got), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_family_revoke(s, "famA"), STORE_OK);
+    assert_int_equal(store_family_revoke(s, "famA"), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "t1", &got), STORE_OK);
     assert_true(got.revoked);
     next = refresh_make("t2", "famA", alice, 2000);
-    assert_int_equal(s->ops->refresh_rotate(s, "t1", 2000, &next, &cur), STORE_CONFLICT);
+    assert_int_equal(store_refresh_rotate(s, "t1", 2000, &next, &cur), STORE_CONFLICT);
     assert_true(cur.revoked);
     assert_int_equal(cur.spent, 0);
-    assert_int_equal(s->ops->refresh_get(s, "t2", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->family_revoke(s, "no-such-family"), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_get(s, "t2", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_family_revoke(s, "no-such-family"), STORE_NOT_FOUND);
 }
 
 static void test_user_families_revoke(void **state)
@@ -473,21 +473,21 @@ static void test_user_families_revoke(void **state)
     store_refresh r, got;
 
     r = refresh_make("a-1", "alice-laptop", alice, 1000);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     r = refresh_make("a-2", "alice-phone", alice, 1000);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     r = refresh_make("b-1", "bob-laptop", bob, 1000);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
 
-    assert_int_equal(s->ops->user_families_revoke(s, alice), STORE_OK);
-    assert_int_equal(s->ops->refresh_get(s, "a-1", &got), STORE_OK);
+    assert_int_equal(store_user_families_revoke(s, alice), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "a-1", &got), STORE_OK);
     assert_true(got.revoked);
-    assert_int_equal(s->ops->refresh_get(s, "a-2", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "a-2", &got), STORE_OK);
     assert_true(got.revoked);
-    assert_int_equal(s->ops->refresh_get(s, "b-1", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "b-1", &got), STORE_OK);
     assert_false(got.revoked);
-    assert_int_equal(s->ops->user_families_revoke(s, alice), STORE_OK);
-    assert_int_equal(s->ops->user_families_revoke(s, 999), STORE_OK);
+    assert_int_equal(store_user_families_revoke(s, alice), STORE_OK);
+    assert_int_equal(store_user_families_revoke(s, 999), STORE_OK);
 }
 
 #define RACERS 8
@@ -507,7 +507,7 @@ static void *racer_run(void *arg)
     struct racer *r = arg;
 
     pthread_barrier_wait(r->start);
-    r->result = r->s->ops->refresh_rotate(r->s, r->old_jti, 2000, &r->next, &r->current);
+    r->result = store_refresh_rotate(r->s, r->old_jti, 2000, &r->next, &r->current);
     return NULL;
 }
 
@@ -524,12 +524,12 @@ static void test_refresh_concurrent_rotate(void **state)
     pthread_barrier_t start;
     char old_jti[32], fam[32];
 
-    assert_int_equal(store_sqlite_open(f->path, &other), STORE_OK);
+    assert_int_equal(store_sqlite_open(f->path, NULL, &other), STORE_OK);
     for (int round = 0; round < RACE_ROUNDS; round++) {
         snprintf(old_jti, sizeof old_jti, "old-%d", round);
         snprintf(fam, sizeof fam, "fam-%d", round);
         store_refresh r = refresh_make(old_jti, fam, alice, 1000);
-        assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+        assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
         pthread_barrier_init(&start, NULL, RACERS);
         for (int i = 0; i < RACERS; i++) {
             char jti[32];
@@ -562,7 +562,7 @@ static void test_refresh_concurrent_rotate(void **state)
         }
         for (int i = 0; i < RACERS; i++) {
             store_refresh got;
-            assert_int_equal(s->ops->refresh_get(s, racers[i].next.jti, &got),
+            assert_int_equal(store_refresh_get(s, racers[i].next.jti, &got),
                              i == winner ? STORE_OK : STORE_NOT_FOUND);
         }
     }
@@ -583,28 +583,28 @@ static void test_refresh_purge(void **state)
 
     r = refresh_make("ancient", "fam-ancient", alice, 1000);
     r.expires = now - STORE_SQLITE_PURGE_AGE - 1;
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     r = refresh_make("recent", "fam-recent", alice, 1000);
     r.expires = now - STORE_SQLITE_PURGE_AGE + 60; /* expired, but within the slack */
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     memset(&rev, 0, sizeof rev);
     COPY(rev.jti, "old-access");
     rev.expires = now - STORE_SQLITE_PURGE_AGE - 1;
-    assert_int_equal(s->ops->revocation_add(s, &rev), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &rev), STORE_OK);
 
     for (int i = 2; i < STORE_SQLITE_PURGE_EVERY - 1; i++) {
         snprintf(jti, sizeof jti, "fill-%d", i);
         r = refresh_make(jti, "fam-fill", alice, now);
-        assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+        assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
     }
     /* One insert before the purge, everything is still there. */
-    assert_int_equal(s->ops->refresh_get(s, "ancient", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "ancient", &got), STORE_OK);
     r = refresh_make("trigger", "fam-fill", alice, now);
-    assert_int_equal(s->ops->refresh_insert(s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(s, &r), STORE_OK);
 
-    assert_int_equal(s->ops->refresh_get(s, "ancient", &got), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->refresh_get(s, "recent", &got), STORE_OK);
-    assert_int_equal(s->ops->refresh_get(s, "trigger", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "ancient", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_refresh_get(s, "recent", &got), STORE_OK);
+    assert_int_equal(store_refresh_get(s, "trigger", &got), STORE_OK);
     assert_int_equal(
         sql_int(f->path, "SELECT count(*) FROM refresh_families WHERE family = 'fam-ancient'"), 0);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM refresh_families"), 2);
@@ -638,23 +638,23 @@ static void test_revocations(void **state)
     memset(&r, 0, sizeof r);
     COPY(r.jti, "at-1");
     r.expires = 5000;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
     memset(&r, 0, sizeof r);
     r.user_id = 7;
     r.before = 4000;
     r.expires = 4900;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
     memset(&r, 0, sizeof r);
     COPY(r.jti, "at-expired");
     r.expires = 3999;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
     memset(&r, 0, sizeof r);
     COPY(r.jti, "at-ends-now");
     r.expires = 4000;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
 
     memset(&l, 0, sizeof l);
-    assert_int_equal(s->ops->revocation_list(s, 4000, collect_revocation, &l), STORE_OK);
+    assert_int_equal(store_revocation_list(s, 4000, collect_revocation, &l), STORE_OK);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.r[0].jti, "at-1");
     assert_int_equal(l.r[0].user_id, 0);
@@ -668,25 +668,25 @@ static void test_revocations(void **state)
     memset(&r, 0, sizeof r);
     COPY(r.jti, "at-1");
     r.expires = 6000;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
     r.expires = 5500;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_OK);
+    assert_int_equal(store_revocation_add(s, &r), STORE_OK);
     memset(&l, 0, sizeof l);
-    assert_int_equal(s->ops->revocation_list(s, 4950, collect_revocation, &l), STORE_OK);
+    assert_int_equal(store_revocation_list(s, 4950, collect_revocation, &l), STORE_OK);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.r[0].jti, "at-1");
     assert_int_equal(l.r[0].expires, 6000);
 
     memset(&l, 0, sizeof l);
     l.stop_after = 1;
-    assert_int_equal(s->ops->revocation_list(s, 0, collect_revocation, &l), STORE_OK);
+    assert_int_equal(store_revocation_list(s, 0, collect_revocation, &l), STORE_OK);
     assert_int_equal(l.n, 1);
 
     memset(&r, 0, sizeof r); /* neither a jti nor a user */
     r.expires = 9000;
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_ERROR);
+    assert_int_equal(store_revocation_add(s, &r), STORE_ERROR);
     memset(r.jti, 'j', sizeof r.jti);
-    assert_int_equal(s->ops->revocation_add(s, &r), STORE_ERROR);
+    assert_int_equal(store_revocation_add(s, &r), STORE_ERROR);
 }
 
 /* ---- Signing keys ---- */
@@ -729,31 +729,31 @@ static void test_keys(void **state)
         snprintf(k->private_key, sizeof k->private_key, "-----BEGIN PRIVATE KEY-----\n%s\n",
                  keys[i].kid);
         k->created = keys[i].created;
-        assert_int_equal(s->ops->key_insert(s, k), STORE_OK);
+        assert_int_equal(store_key_insert(s, k), STORE_OK);
     }
-    assert_int_equal(s->ops->key_insert(s, k), STORE_CONFLICT);
+    assert_int_equal(store_key_insert(s, k), STORE_CONFLICT);
     /* The largest private key that fits round-trips whole; one byte more is refused. */
     memset(k, 0, sizeof *k);
     COPY(k->kid, "k-big");
     COPY(k->alg, "RS256");
     memset(k->private_key, 'K', sizeof k->private_key - 1);
     k->created = 300;
-    assert_int_equal(s->ops->key_insert(s, k), STORE_OK);
+    assert_int_equal(store_key_insert(s, k), STORE_OK);
     COPY(k->kid, "k-too-big");
     memset(k->private_key, 'K', sizeof k->private_key);
-    assert_int_equal(s->ops->key_insert(s, k), STORE_ERROR);
+    assert_int_equal(store_key_insert(s, k), STORE_ERROR);
     memset(k, 0, sizeof *k);
     COPY(k->kid, "k-no-alg");
     COPY(k->private_key, "pem");
-    assert_int_equal(s->ops->key_insert(s, k), STORE_ERROR);
+    assert_int_equal(store_key_insert(s, k), STORE_ERROR);
 
-    assert_int_equal(s->ops->key_retire(s, "k-middle", 1000), STORE_OK);
-    assert_int_equal(s->ops->key_retire(s, "k-middle", 2000), STORE_OK);
-    assert_int_equal(s->ops->key_retire(s, "k-none", 1000), STORE_NOT_FOUND);
-    assert_int_equal(s->ops->key_retire(s, "k-newest", 0), STORE_ERROR);
+    assert_int_equal(store_key_retire(s, "k-middle", 1000), STORE_OK);
+    assert_int_equal(store_key_retire(s, "k-middle", 2000), STORE_OK);
+    assert_int_equal(store_key_retire(s, "k-none", 1000), STORE_NOT_FOUND);
+    assert_int_equal(store_key_retire(s, "k-newest", 0), STORE_ERROR);
 
     memset(&l, 0, sizeof l);
-    assert_int_equal(s->ops->key_list(s, collect_key, &l), STORE_OK);
+    assert_int_equal(store_key_list(s, collect_key, &l), STORE_OK);
     assert_int_equal(l.n, 4);
     assert_string_equal(l.kids[0], "k-oldest");
     assert_string_equal(l.kids[1], "k-middle");
@@ -772,17 +772,17 @@ static void test_audit(void **state)
 {
     fixture *f = *state;
     store *s = f->s;
-    char detail[STORE_SQLITE_MAX_AUDIT_DETAIL + 2];
+    char detail[STORE_MAX_AUDIT_DETAIL + 2];
 
-    assert_int_equal(s->ops->audit_add(s, "login.failed", 0, "{\"ip\":\"127.0.0.1\"}"), STORE_OK);
-    assert_int_equal(s->ops->audit_add(s, "refresh.reuse", 42, NULL), STORE_OK);
-    assert_int_equal(s->ops->audit_add(s, "", 42, NULL), STORE_ERROR);
-    assert_int_equal(s->ops->audit_add(s, NULL, 42, NULL), STORE_ERROR);
+    assert_int_equal(store_audit_add(s, "login.failed", 0, "{\"ip\":\"127.0.0.1\"}"), STORE_OK);
+    assert_int_equal(store_audit_add(s, "refresh.reuse", 42, NULL), STORE_OK);
+    assert_int_equal(store_audit_add(s, "", 42, NULL), STORE_ERROR);
+    assert_int_equal(store_audit_add(s, NULL, 42, NULL), STORE_ERROR);
     memset(detail, 'd', sizeof detail - 1);
     detail[sizeof detail - 1] = '\0';
-    assert_int_equal(s->ops->audit_add(s, "x", 1, detail), STORE_ERROR);
+    assert_int_equal(store_audit_add(s, "x", 1, detail), STORE_ERROR);
     detail[sizeof detail - 2] = '\0';
-    assert_int_equal(s->ops->audit_add(s, "x", 1, detail), STORE_OK);
+    assert_int_equal(store_audit_add(s, "x", 1, detail), STORE_OK);
 
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit"), 3);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit WHERE kind = 'login.failed'"
@@ -806,23 +806,23 @@ static void test_reopen_persists(void **state)
     struct key_list l;
 
     assert_non_null(k);
-    assert_int_equal(f->s->ops->user_create(f->s, &u), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &u), STORE_OK);
     r = refresh_make("j1", "f1", u.id, 1000);
-    assert_int_equal(f->s->ops->refresh_insert(f->s, &r), STORE_OK);
+    assert_int_equal(store_refresh_insert(f->s, &r), STORE_OK);
     COPY(k->kid, "kid1");
     COPY(k->alg, "ES256");
     COPY(k->private_key, "pem");
     k->created = 1;
-    assert_int_equal(f->s->ops->key_insert(f->s, k), STORE_OK);
+    assert_int_equal(store_key_insert(f->s, k), STORE_OK);
     free(k);
 
     reopen(f);
-    assert_int_equal(f->s->ops->user_get_by_username(f->s, "alice", &got), STORE_OK);
+    assert_int_equal(store_user_get_by_username(f->s, "alice", &got), STORE_OK);
     user_assert_equal(&got, &u);
-    assert_int_equal(f->s->ops->refresh_get(f->s, "j1", &rgot), STORE_OK);
+    assert_int_equal(store_refresh_get(f->s, "j1", &rgot), STORE_OK);
     assert_int_equal(rgot.user_id, u.id);
     memset(&l, 0, sizeof l);
-    assert_int_equal(f->s->ops->key_list(f->s, collect_key, &l), STORE_OK);
+    assert_int_equal(store_key_list(f->s, collect_key, &l), STORE_OK);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.kids[0], "kid1");
     /* An id is never reused, and ids keep growing after a reopen. */
@@ -855,7 +855,7 @@ static void test_schema_version(void **state)
     store_close(f->s);
     f->s = NULL;
     sql_exec(f->path, "INSERT INTO schema_version (version, applied) VALUES (99, 0)");
-    assert_int_equal(store_sqlite_open(f->path, &f->s), STORE_ERROR);
+    assert_int_equal(store_sqlite_open(f->path, NULL, &f->s), STORE_ERROR);
     assert_null(f->s);
 }
 
@@ -873,27 +873,47 @@ static void test_file_mode(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
-/* Runs store_open(url) with stderr captured into log (cap bytes). */
+/* A log hook that appends "op: msg\n" lines to a buffer. */
+typedef struct log_capture {
+    char *buf;
+    size_t cap;
+    int lines;
+} log_capture;
+
+static void capture_log(void *ctx, store_log_level level, const char *op, const char *msg)
+{
+    log_capture *c = ctx;
+    size_t used = strlen(c->buf);
+    (void)level;
+    snprintf(c->buf + used, c->cap - used, "%s: %s\n", op, msg);
+    c->lines++;
+}
+
+/* Runs store_open(url) with its log hook captured into log (cap bytes); stderr must stay
+ * silent (the store never writes there). */
 static store_err open_logged(const char *dir, const char *url, store **out, char *log, size_t cap)
 {
-    char file[PATH_MAX + 16];
+    char file[PATH_MAX + 16], err_text[64];
     int saved = dup(STDERR_FILENO), fd;
     store_err err;
     ssize_t n;
+    log_capture c = {log, cap, 0};
+    store_log hook = {capture_log, &c};
 
+    log[0] = '\0';
     snprintf(file, sizeof file, "%s/stderr.txt", dir);
     fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
     assert_true(saved >= 0 && fd >= 0);
     fflush(stderr);
     dup2(fd, STDERR_FILENO);
-    err = store_open(url, out);
+    err = store_open(url, &hook, out);
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
     close(saved);
-    n = pread(fd, log, cap - 1, 0);
-    log[n > 0 ? n : 0] = '\0';
+    n = pread(fd, err_text, sizeof err_text - 1, 0);
     close(fd);
     unlink(file);
+    assert_true(n == 0);
     return err;
 }
 
@@ -911,23 +931,23 @@ static void test_open_urls(void **state)
     assert_null(strstr(log, "s3cret"));
     assert_int_equal(open_logged(f->dir, "mysql://127.0.0.1/jwtd", &s, log, sizeof log),
                      STORE_ERROR);
-    assert_int_equal(store_open("", &s), STORE_ERROR);
-    assert_int_equal(store_open(NULL, &s), STORE_ERROR);
-    assert_int_equal(store_open("sqlite:", &s), STORE_ERROR);
-    assert_int_equal(store_open("sqlite::memory:", &s), STORE_ERROR);
+    assert_int_equal(store_open("", NULL, &s), STORE_ERROR);
+    assert_int_equal(store_open(NULL, NULL, &s), STORE_ERROR);
+    assert_int_equal(store_open("sqlite:", NULL, &s), STORE_ERROR);
+    assert_int_equal(store_open("sqlite::memory:", NULL, &s), STORE_ERROR);
     snprintf(url, sizeof url, "%s/missing-dir/x.db", f->dir);
-    assert_int_equal(store_open(url, &s), STORE_ERROR);
+    assert_int_equal(store_open(url, NULL, &s), STORE_ERROR);
     assert_null(s);
 
     /* "sqlite:PATH" and a plain PATH open the same database. */
     user_add(f->s, "alice", "");
     snprintf(url, sizeof url, "sqlite:%s", f->path);
-    assert_int_equal(store_open(url, &s), STORE_OK);
+    assert_int_equal(store_open(url, NULL, &s), STORE_OK);
     store_user got;
-    assert_int_equal(s->ops->user_get_by_username(s, "alice", &got), STORE_OK);
+    assert_int_equal(store_user_get_by_username(s, "alice", &got), STORE_OK);
     store_close(s);
-    assert_int_equal(store_open(f->path, &s), STORE_OK);
-    assert_int_equal(s->ops->user_get_by_username(s, "alice", &got), STORE_OK);
+    assert_int_equal(store_open(f->path, NULL, &s), STORE_OK);
+    assert_int_equal(store_user_get_by_username(s, "alice", &got), STORE_OK);
     store_close(s);
 
     assert_string_equal(store_err_name(STORE_OK), "Ok");
@@ -947,18 +967,18 @@ static void check_read_only(store *ro, int64_t alice)
     store_revocation rev;
     size_t count = 0;
 
-    assert_int_equal(ro->ops->user_get_by_username(ro, "alice", &got), STORE_OK);
-    assert_int_equal(ro->ops->user_count(ro, &count), STORE_OK);
+    assert_int_equal(store_user_get_by_username(ro, "alice", &got), STORE_OK);
+    assert_int_equal(store_user_count(ro, &count), STORE_OK);
     assert_int_equal(count, 1);
-    assert_int_equal(ro->ops->user_create(ro, &u), STORE_UNAVAILABLE);
-    assert_int_equal(ro->ops->user_set_disabled(ro, alice, true), STORE_UNAVAILABLE);
-    assert_int_equal(ro->ops->refresh_insert(ro, &r), STORE_UNAVAILABLE);
+    assert_int_equal(store_user_create(ro, &u), STORE_UNAVAILABLE);
+    assert_int_equal(store_user_set_disabled(ro, alice, true), STORE_UNAVAILABLE);
+    assert_int_equal(store_refresh_insert(ro, &r), STORE_UNAVAILABLE);
     memset(&rev, 0, sizeof rev);
     rev.user_id = alice;
     rev.expires = 5000;
-    assert_int_equal(ro->ops->revocation_add(ro, &rev), STORE_UNAVAILABLE);
-    assert_int_equal(ro->ops->audit_add(ro, "x", 0, NULL), STORE_UNAVAILABLE);
-    assert_int_equal(ro->ops->user_get_by_id(ro, alice, &got), STORE_OK);
+    assert_int_equal(store_revocation_add(ro, &rev), STORE_UNAVAILABLE);
+    assert_int_equal(store_audit_add(ro, "x", 0, NULL), STORE_UNAVAILABLE);
+    assert_int_equal(store_user_get_by_id(ro, alice, &got), STORE_OK);
     assert_false(got.disabled);
 }
 
@@ -971,15 +991,15 @@ static int read_only_status(const char *path, int64_t alice)
     store_refresh r = refresh_make("j", "f", alice, 1000);
     int status = 0;
 
-    if (store_sqlite_open(path, &ro) != STORE_OK)
+    if (store_sqlite_open(path, NULL, &ro) != STORE_OK)
         return 10;
-    if (ro->ops->user_get_by_username(ro, "alice", &got) != STORE_OK)
+    if (store_user_get_by_username(ro, "alice", &got) != STORE_OK)
         status = 11;
-    else if (ro->ops->user_create(ro, &u) != STORE_UNAVAILABLE)
+    else if (store_user_create(ro, &u) != STORE_UNAVAILABLE)
         status = 12;
-    else if (ro->ops->refresh_insert(ro, &r) != STORE_UNAVAILABLE)
+    else if (store_refresh_insert(ro, &r) != STORE_UNAVAILABLE)
         status = 13;
-    else if (ro->ops->audit_add(ro, "x", 0, NULL) != STORE_UNAVAILABLE)
+    else if (store_audit_add(ro, "x", 0, NULL) != STORE_UNAVAILABLE)
         status = 14;
     store_close(ro);
     return status;
@@ -1010,7 +1030,7 @@ static void test_read_only(void **state)
     store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:file:%s?mode=ro", f->path);
-    assert_int_equal(store_open(url, &ro), STORE_OK);
+    assert_int_equal(store_open(url, NULL, &ro), STORE_OK);
     check_read_only(ro, alice);
     store_close(ro);
     remove_side_files(f);
@@ -1038,7 +1058,7 @@ static void test_read_only(void **state)
     assert_int_equal(chmod(f->path, 0600), 0);
     remove_side_files(f);
     reopen(f);
-    assert_int_equal(f->s->ops->user_create(f->s, &(store_user){.username = "carol"}), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &(store_user){.username = "carol"}), STORE_OK);
 }
 
 /* Another process holding the write lock past the busy timeout: STORE_UNAVAILABLE. */
@@ -1052,13 +1072,13 @@ static void test_busy(void **state)
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     t0 = time(NULL);
-    assert_int_equal(f->s->ops->user_create(f->s, &u), STORE_UNAVAILABLE);
+    assert_int_equal(store_user_create(f->s, &u), STORE_UNAVAILABLE);
     assert_true(time(NULL) - t0 >= STORE_SQLITE_BUSY_MS / 1000 - 1);
     /* Readers are not blocked by a writer in WAL mode. */
-    assert_int_equal(f->s->ops->user_get_by_id(f->s, 1, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_user_get_by_id(f->s, 1, &got), STORE_NOT_FOUND);
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(f->s->ops->user_create(f->s, &u), STORE_OK);
+    assert_int_equal(store_user_create(f->s, &u), STORE_OK);
 }
 
 /* ---- Durability: a writer killed with SIGKILL loses no acknowledged row ---- */
@@ -1071,12 +1091,12 @@ static void durable_child(const char *path, int out)
     store *s = NULL;
     char name[32];
 
-    if (store_sqlite_open(path, &s) != STORE_OK)
+    if (store_sqlite_open(path, NULL, &s) != STORE_OK)
         _exit(2);
     for (int i = 0; i < DURABLE_MAX; i++) {
         snprintf(name, sizeof name, "durable%d", i);
         store_user u = user_make(name, "");
-        if (s->ops->user_create(s, &u) != STORE_OK)
+        if (store_user_create(s, &u) != STORE_OK)
             _exit(3);
         /* Acknowledged: the row is committed before its id leaves the process. */
         if (write(out, &u.id, sizeof u.id) != (ssize_t)sizeof u.id)
@@ -1127,7 +1147,7 @@ static void test_durability_kill9(void **state)
         store_user got;
         char name[32];
         snprintf(name, sizeof name, "durable%zu", i);
-        assert_int_equal(f->s->ops->user_get_by_id(f->s, ids[i], &got), STORE_OK);
+        assert_int_equal(store_user_get_by_id(f->s, ids[i], &got), STORE_OK);
         assert_string_equal(got.username, name);
     }
 }
