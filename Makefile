@@ -4,7 +4,10 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
+# Warnings are errors in every build made here (CI runs these targets); a plain cmake leaves
+# JWTD_WERROR off for distributors.
 CMAKE_ARGS ?=
+WERROR     := -DJWTD_WERROR=ON
 SOAK_SECONDS ?= 180
 SOAK_ARGS  ?=
 
@@ -16,7 +19,7 @@ deps:
 	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(WERROR) $(CMAKE_ARGS)
 
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -37,13 +40,13 @@ soak: deps build
 	sh $(BUILD)/tests/soak/soak.sh --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJWTD_SANITIZE=ON -DJWTD_BENCH=OFF $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJWTD_SANITIZE=ON -DJWTD_BENCH=OFF $(WERROR) $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 fuzz: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DJWTD_FUZZ=ON -DJWTD_BENCH=OFF $(CMAKE_ARGS)
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DJWTD_FUZZ=ON -DJWTD_BENCH=OFF $(WERROR) $(CMAKE_ARGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 

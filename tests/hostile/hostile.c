@@ -1013,7 +1013,7 @@ static void test_slow_clients(void)
                        (!g_timeout_set || took <= (g_timeout_s + HOSTILE_CLOSE_LATE_S) * 1000L);
         check(c[i].fd >= 0 && closed_at[i] != 0 && status[i] != 200 && in_time, name,
               "closed after %.1f s (timeout %ld s), %zu bytes sent, answer %d (0: none)",
-              took / 1000.0, g_timeout_s, sent[i], status[i]);
+              (double)took / 1000.0, g_timeout_s, sent[i], status[i]);
         raw_close(&c[i]);
     }
     check(fresh_me_ok(), "slow clients: a new client's GET /me still answered", NULL);
@@ -1034,7 +1034,7 @@ static void test_idle_connections(void)
     }
     long t_open = testutil_now_ms();
     check(n == HOSTILE_IDLE_CONNS, "idle: 10,000 connections opened", "%d in %.1f s (%s)", n,
-          (t_open - t0) / 1000.0, n == HOSTILE_IDLE_CONNS ? "ok" : strerror(errno));
+          (double)(t_open - t0) / 1000.0, n == HOSTILE_IDLE_CONNS ? "ok" : strerror(errno));
     /* The server has accepted them (its descriptors), well before any could time out. */
     long fd_now = 0;
     for (int i = 0; i < 40; i++) {
@@ -1079,8 +1079,8 @@ static void test_idle_connections(void)
     }
     long t_closed = testutil_now_ms();
     check(left == 0, "idle: every idle connection closed by the server after the idle timeout",
-          "%d still open %.1f s after the last was opened%s", left, (t_closed - t_open) / 1000.0,
-          answered ? "; some got bytes" : "");
+          "%d still open %.1f s after the last was opened%s", left,
+          (double)(t_closed - t_open) / 1000.0, answered ? "; some got bytes" : "");
     for (int i = 0; i < n; i++)
         if (pfd[i].fd >= 0)
             close(pfd[i].fd);

@@ -146,7 +146,7 @@ unsigned char *vec_hex(const char *hex, size_t *len)
 char *vec_b64url(const void *bin, size_t len)
 {
     const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-    size_t cap = sodium_base64_ENCODED_LEN(len, variant);
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = malloc(cap);
 
     if (out != NULL)
