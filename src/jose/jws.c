@@ -391,8 +391,9 @@ static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_
 }
 
 /* ---- Compact JWT ---- */
-jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
-                     const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
+                            const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
+                            jwtd_error *err)
 {
     unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL;
     size_t sig_len = 0, payload_len = 0;
@@ -408,7 +409,7 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
         return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "token too large");
     if ((rc = split_compact(token, len, &c, err)) != JWTD_OK)
         return rc;
-    if (jose_hdr_cache_get(v->id, c.hdr, c.hdr_len, &h)) {
+    if (jose_hdr_cache_get(cache, v->id, c.hdr, c.hdr_len, &h)) {
         hdr = h.json;
     } else {
         hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
@@ -419,15 +420,15 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
             goto out;
         h.json = hdr;
         if (h.b64)
-            jose_hdr_cache_put(v->id, c.hdr, c.hdr_len, &h);
+            jose_hdr_cache_put(cache, v->id, c.hdr, c.hdr_len, &h);
     }
     if (!h.b64) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "a JWT payload must be base64url");
         goto out;
     }
     payload = jose_b64url_decode_public_alloc(c.pay, c.pay_len, &payload_len);
-    claims = payload != NULL ? jose_json_parse((char *)payload, payload_len, v->max_json_depth)
-                             : NULL;
+    claims =
+        payload != NULL ? jose_json_parse((char *)payload, payload_len, v->max_json_depth) : NULL;
     if (!json_is_object(claims)) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "claims are not a valid JSON object");
         goto out;
@@ -436,8 +437,8 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
         goto out;
     }
-    rc = verify_signature(keys, &h, (const unsigned char *)token, c.input_len, sig, sig_len,
-                          &used, err);
+    rc = verify_signature(keys, &h, (const unsigned char *)token, c.input_len, sig, sig_len, &used,
+                          err);
     if (rc == JWTD_OK && (rc = check_typ(hdr, NULL, v, err)) == JWTD_OK &&
         (rc = check_claims(claims, v, err)) == JWTD_OK && out != NULL) {
         rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
@@ -453,6 +454,12 @@ out:
     if (rc == JWTD_OK)
         jose_set_error(err, JWTD_OK, NULL, NULL);
     return rc;
+}
+
+jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
+                     const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+{
+    return jwtd_verify_cached(NULL, token, len, keys, v, out, err);
 }
 
 /* ---- Raw JWS: compact ---- */
@@ -530,10 +537,11 @@ out:
 /* ---- Raw JWS: JSON serialization (flattened or general) ---- */
 /* One signature object of a JSON serialization: verifies it; on success builds *out. */
 static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
-                               const jwtd_keyset *keys, const jwtd_validation *v,
-                               jwtd_token **out, jwtd_error *err)
+                               const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
+                               jwtd_error *err)
 {
-    json_t *prot_v = json_object_get(sigobj, "protected"), *unprot = json_object_get(sigobj, "header");
+    json_t *prot_v = json_object_get(sigobj, "protected"),
+           *unprot = json_object_get(sigobj, "header");
     json_t *sig_v = json_object_get(sigobj, "signature"), *prot = NULL, *merged = NULL,
            *claims = NULL;
     unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL, *input = NULL;
@@ -576,15 +584,16 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
         goto out;
     }
-    if (jose_b64url_decode_public(json_string_value(sig_v), json_string_length(sig_v), sig, sizeof sig,
-                           &sig_len) != 0) {
+    if (jose_b64url_decode_public(json_string_value(sig_v), json_string_length(sig_v), sig,
+                                  sizeof sig, &sig_len) != 0) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
         goto out;
     }
     rc = verify_signature(keys, &h, input, input_len, sig, sig_len, &used, err);
     if (rc == JWTD_OK && (rc = check_typ(prot, unprot, v, err)) == JWTD_OK && out != NULL) {
         merged = json_deep_copy(prot);
-        if (merged == NULL || (unprot != NULL && json_object_update(merged, (json_t *)unprot) != 0)) {
+        if (merged == NULL ||
+            (unprot != NULL && json_object_update(merged, (json_t *)unprot) != 0)) {
             rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
             goto out;
         }
@@ -722,8 +731,7 @@ jwtd_err jwtd_insecure_peek_header(const char *token, size_t len, char *alg, siz
     return rc;
 }
 
-jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
-                              char **claims_json)
+jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json, char **claims_json)
 {
     json_t *hdr = NULL, *claims = NULL;
     jws_compact c;
@@ -767,20 +775,20 @@ static json_t *build_header(const char *kid, jwtd_alg alg, const jwtd_header *hd
     if (h == NULL || json_object_set_new(h, "alg", json_string(jwtd_alg_name(alg))) != 0)
         goto fail;
     *rc = JWTD_ERR_INVALID_ARGUMENT;
-    if (hdr != NULL && hdr->typ != NULL && json_object_set_new(h, "typ", json_string(hdr->typ)) != 0)
+    if (hdr != NULL && hdr->typ != NULL &&
+        json_object_set_new(h, "typ", json_string(hdr->typ)) != 0)
         goto fail;
-    if (kid != NULL && (strlen(kid) > JWTD_MAX_KID_BYTES ||
-                        json_object_set_new(h, "kid", json_string(kid)) != 0))
+    if (kid != NULL &&
+        (strlen(kid) > JWTD_MAX_KID_BYTES || json_object_set_new(h, "kid", json_string(kid)) != 0))
         goto fail;
     if (hdr != NULL && hdr->extra_json != NULL) {
-        extra = jose_json_parse(hdr->extra_json, strlen(hdr->extra_json),
-                                JWTD_DEFAULT_MAX_JSON_DEPTH);
+        extra =
+            jose_json_parse(hdr->extra_json, strlen(hdr->extra_json), JWTD_DEFAULT_MAX_JSON_DEPTH);
         if (!json_is_object(extra))
             goto fail;
         json_object_foreach(extra, name, val) {
-            if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0 ||
-                strcmp(name, "typ") == 0 || strcmp(name, "b64") == 0 ||
-                json_object_set(h, name, val) != 0)
+            if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0 || strcmp(name, "typ") == 0 ||
+                strcmp(name, "b64") == 0 || json_object_set(h, name, val) != 0)
                 goto fail;
         }
         json_decref(extra);
@@ -816,11 +824,11 @@ static size_t sign_cache_key(jwtd_alg alg, const char *typ, const char *kid, con
     return n;
 }
 
-/* The base64url protected header: from this thread's cache, or built and then cached. Only
+/* The base64url protected header: from the caller's cache, or built and then cached. Only
  * headers that built successfully are cached, so errors are the same either way. *owned is
  * set when the result was allocated here; *b64 is valid until the next cache update. */
-static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                           const char **b64, size_t *b64_len, char **owned)
+static jwtd_err header_b64(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                           const jwtd_header *hdr, const char **b64, size_t *b64_len, char **owned)
 {
     const char *kid = hdr != NULL && hdr->kid != NULL ? hdr->kid : jwtd_key_kid(key);
     char ckey[JOSE_SIGN_CACHE_MAX_KEY], *hjson;
@@ -831,7 +839,7 @@ static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     jwtd_err rc = JWTD_ERR_NO_MEMORY;
 
     *owned = NULL;
-    if (klen != 0 && (*b64 = jose_sign_cache_get(ckey, klen, b64_len)) != NULL)
+    if (klen != 0 && (*b64 = jose_sign_cache_get(cache, ckey, klen, b64_len)) != NULL)
         return JWTD_OK;
     if ((h = build_header(kid, alg, hdr, &rc)) == NULL)
         return rc != JWTD_OK ? rc : JWTD_ERR_NO_MEMORY; /* never OK without a header */
@@ -847,13 +855,14 @@ static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     if (*owned == NULL)
         return JWTD_ERR_NO_MEMORY;
     if (klen != 0)
-        jose_sign_cache_put(ckey, klen, *owned, *b64_len);
+        jose_sign_cache_put(cache, ckey, klen, *owned, *b64_len);
     *b64 = *owned;
     return JWTD_OK;
 }
 
-jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                           const void *payload, size_t len, char **token_out)
+static jwtd_err sign_payload(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                             const jwtd_header *hdr, const void *payload, size_t len,
+                             char **token_out)
 {
     unsigned char *sig = NULL;
     size_t sig_len = 0, hlen = 0, plen, pos;
@@ -870,7 +879,7 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
         return JWTD_ERR_INVALID_ALGORITHM;
     if (key->kty != JWTD_KTY_OCT && !key->is_private)
         return JWTD_ERR_INVALID_KEY_FORMAT;
-    if ((rc = header_b64(key, alg, hdr, &hb64, &hlen, &hown)) != JWTD_OK)
+    if ((rc = header_b64(cache, key, alg, hdr, &hb64, &hlen, &hown)) != JWTD_OK)
         return rc;
     plen = jose_b64url_encoded_len(len);
     /* header '.' payload '.' signature (at most JWS_MAX_SIG_BYTES) NUL */
@@ -899,8 +908,14 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     return JWTD_OK;
 }
 
-jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                   const jwtd_claims *claims, char **token_out)
+jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                           const void *payload, size_t len, char **token_out)
+{
+    return sign_payload(NULL, key, alg, hdr, payload, len, token_out);
+}
+
+jwtd_err jwtd_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                          const jwtd_header *hdr, const jwtd_claims *claims, char **token_out)
 {
     char stack[SIGN_CLAIMS_STACK_BYTES], *json = stack;
     size_t n;
@@ -919,8 +934,14 @@ jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
             return rc;
         n = strlen(json);
     }
-    rc = jwtd_sign_payload(key, alg, hdr, json, n, token_out);
+    rc = sign_payload(cache, key, alg, hdr, json, n, token_out);
     if (json != stack)
         free(json);
     return rc;
+}
+
+jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                   const jwtd_claims *claims, char **token_out)
+{
+    return jwtd_sign_cached(NULL, key, alg, hdr, claims, token_out);
 }
