@@ -98,6 +98,10 @@ char *jose_typ_normalise(const char *typ, size_t len);
 bool jose_header_is_registered(const char *name);
 /* Seconds since the epoch per the validation's clock. */
 int64_t jose_validation_now(const jwtd_validation *v);
+/* The claims rules (types of the registered claims, exp, nbf, required claims, iss, sub,
+ * aud), run only after the signature verified. */
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+                                      jwtd_error *err);
 
 /* ---- Protected headers (jws.c) and the caller's cache of them (cache.c) ---- */
 /* What the header rules extracted. kid points into `json`, which the holder keeps alive. */
