@@ -263,8 +263,8 @@ static size_t ecdsa_raw_to_der(const unsigned char *raw, size_t raw_len, unsigne
 static void build_claims(alg_case *c)
 {
     static const char *const roles[] = {"user", "billing:read", "admin"};
-    c->claims = jwtd_claims_new();
-    if (!c->claims || jwtd_claims_set_string(c->claims, "iss", "https://auth.example.com") ||
+    if (jwtd_claims_new(&c->claims) ||
+        jwtd_claims_set_string(c->claims, "iss", "https://auth.example.com") ||
         jwtd_claims_set_string(c->claims, "sub", "user-8f14e45fceea167a") ||
         jwtd_claims_set_string(c->claims, "aud", BENCH_AUD) ||
         jwtd_claims_set_int(c->claims, "exp", c->now + 900) ||
@@ -409,8 +409,7 @@ static void setup_case(alg_case *c, jwtd_alg alg, const char *md_name)
         die("jwtd_keyset_new");
     jwtd_key_free(pub_named);
 
-    c->validation = jwtd_validation_new();
-    if (!c->validation || jwtd_validation_allow_alg(c->validation, alg) ||
+    if (jwtd_validation_new(&c->validation) || jwtd_validation_allow_alg(c->validation, alg) ||
         jwtd_validation_require_exp(c->validation, true) ||
         jwtd_validation_add_audience(c->validation, BENCH_AUD))
         die("jwtd validation");

@@ -3,8 +3,10 @@
  * Keys are parsed once into immutable objects that any number of threads may use at once.
  * Verification is safe by default: the caller pins the algorithms (the token's `alg` is
  * never trusted), `exp` is required, and every claim check runs only after the signature
- * verified. Every call returns a jwtd_err; none aborts. Strings returned through `char **`
- * are owned by the caller and released with jwtd_free(). */
+ * verified. Every call that can fail returns a jwtd_err (constructors give the object
+ * through an out parameter); only getters and predicates that cannot fail return their value
+ * directly. None aborts. Strings returned through `char **` are owned by the caller and
+ * released with jwtd_free(). */
 #ifndef JWTD_JWTD_H
 #define JWTD_JWTD_H
 
@@ -16,7 +18,7 @@
 extern "C" {
 #endif
 
-#define JWTD_VERSION "0.1.0"
+#define JWTD_VERSION "0.2.0"
 
 /* Symbols of the shared library; everything else in it stays hidden. */
 #if defined(__GNUC__)
@@ -123,7 +125,8 @@ JWTD_API jwtd_err jwtd_key_from_jwk(const char *json, size_t len, unsigned flags
  * its RFC 7638 thumbprint; its alg is set. */
 JWTD_API jwtd_err jwtd_key_generate(jwtd_alg alg, jwtd_key **out);
 
-JWTD_API jwtd_key *jwtd_key_ref(jwtd_key *key);
+/* One more reference (the count is atomic; const keys from a key set may be referenced). */
+JWTD_API jwtd_key *jwtd_key_ref(const jwtd_key *key);
 JWTD_API void jwtd_key_free(jwtd_key *key); /* drops one reference; NULL is fine */
 
 JWTD_API jwtd_kty jwtd_key_kty(const jwtd_key *key);
@@ -161,7 +164,7 @@ JWTD_API jwtd_err jwtd_keyset_parse(const void *data, size_t len, unsigned flags
                                     jwtd_keyset **out);
 /* A set from keys (each gets a reference). Same rules as jwtd_keyset_from_jwks. */
 JWTD_API jwtd_err jwtd_keyset_new(jwtd_key *const *keys, size_t n, jwtd_keyset **out);
-JWTD_API jwtd_keyset *jwtd_keyset_ref(jwtd_keyset *set);
+JWTD_API jwtd_keyset *jwtd_keyset_ref(const jwtd_keyset *set);
 JWTD_API void jwtd_keyset_free(jwtd_keyset *set);
 JWTD_API size_t jwtd_keyset_count(const jwtd_keyset *set);
 JWTD_API const jwtd_key *jwtd_keyset_get(const jwtd_keyset *set, size_t i);
@@ -176,7 +179,7 @@ typedef struct jwtd_validation jwtd_validation;
 /* Defaults: no algorithm allowed (the caller must pin at least one), exp required,
  * leeway 60 s, nbf checked when present, no aud/iss/sub check, no typ check, crit
  * rejected, b64:false rejected, max token 8 KiB, max JSON depth 16. */
-JWTD_API jwtd_validation *jwtd_validation_new(void);
+JWTD_API jwtd_err jwtd_validation_new(jwtd_validation **out); /* NoMemory, InvalidArgument */
 JWTD_API void jwtd_validation_free(jwtd_validation *v);
 JWTD_API jwtd_err jwtd_validation_allow_alg(jwtd_validation *v, jwtd_alg alg);
 JWTD_API jwtd_err jwtd_validation_set_leeway(jwtd_validation *v, int64_t seconds);
@@ -256,8 +259,9 @@ JWTD_API jwtd_err jwtd_token_claim_strings(const jwtd_token *t, const char *name
                                            size_t max, size_t *n);
 /* A header member as a string (typ, kid, cty, ...). */
 JWTD_API jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out);
-/* True if "roles" (array of strings) or "role" (string) holds role. */
-JWTD_API bool jwtd_token_has_role(const jwtd_token *t, const char *role);
+/* True if claim name is the string value or an array holding that string (e.g. "roles"
+ * holding "admin"; which claims carry roles is the application's convention). */
+JWTD_API bool jwtd_token_claim_has_string(const jwtd_token *t, const char *name, const char *value);
 
 /* INSECURE: decode the protected header of a compact token without verifying anything,
  * to choose a key. Copies alg/kid into caller buffers (NUL-terminated, truncated to fit
@@ -271,7 +275,7 @@ JWTD_API jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **hea
 /* ---- Signing ---- */
 /* Claims builder; set_* replace a member of the same name. */
 typedef struct jwtd_claims jwtd_claims;
-JWTD_API jwtd_claims *jwtd_claims_new(void);
+JWTD_API jwtd_err jwtd_claims_new(jwtd_claims **out); /* NoMemory, InvalidArgument */
 /* Start from a JSON object (rejects duplicates, non-objects). */
 JWTD_API jwtd_err jwtd_claims_from_json(const char *json, size_t len, jwtd_claims **out);
 JWTD_API void jwtd_claims_free(jwtd_claims *c);
@@ -305,7 +309,7 @@ JWTD_API jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header
 JWTD_API jwtd_err jwtd_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
                                    const jwtd_header *hdr, const jwtd_claims *claims,
                                    char **token_out);
-/* Compact JWS over arbitrary payload bytes (claims_json need not be JSON). */
+/* Compact JWS over arbitrary payload bytes (the payload need not be JSON). */
 JWTD_API jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
                                     const void *payload, size_t len, char **token_out);
 

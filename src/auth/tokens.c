@@ -40,8 +40,8 @@ static auth_err sign_access(auth *a, const auth_keys *k, const store_user *u, in
 {
     const char *roles[STORE_MAX_ROLES];
     char sub[24], jti[AUTH_JTI_CHARS + 1];
-    jwtd_claims *c = jwtd_claims_new();
-    jwtd_err rc = c != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_claims *c = NULL;
+    jwtd_err rc = jwtd_claims_new(&c);
     size_t nroles = u->nroles < STORE_MAX_ROLES ? u->nroles : STORE_MAX_ROLES;
     auth_err arc;
 
@@ -75,8 +75,8 @@ static auth_err sign_access(auth *a, const auth_keys *k, const store_user *u, in
 
 static auth_err sign_refresh(auth *a, const auth_keys *k, const store_refresh *rec, char **out)
 {
-    jwtd_claims *c = jwtd_claims_new();
-    jwtd_err rc = c != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_claims *c = NULL;
+    jwtd_err rc = jwtd_claims_new(&c);
     char sub[24];
     auth_err arc;
 

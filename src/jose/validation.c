@@ -21,18 +21,20 @@ static void touch(jwtd_validation *v) { v->id = atomic_fetch_add(&validation_ids
 static const char *const registered_headers[] = {"alg", "jku",      "jwk", "kid", "x5u", "x5c",
                                                  "x5t", "x5t#S256", "typ", "cty", "crit"};
 
-jwtd_validation *jwtd_validation_new(void)
+jwtd_err jwtd_validation_new(jwtd_validation **out)
 {
-    jwtd_validation *v = calloc(1, sizeof *v);
+    jwtd_validation *v;
 
-    if (v == NULL)
-        return NULL;
+    if (out == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if ((*out = v = calloc(1, sizeof *v)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
     v->leeway = JWTD_DEFAULT_LEEWAY_SECONDS;
     v->require_exp = true;
     v->max_token_bytes = JWTD_DEFAULT_MAX_TOKEN_BYTES;
     v->max_json_depth = JWTD_DEFAULT_MAX_JSON_DEPTH;
     touch(v);
-    return v;
+    return JWTD_OK;
 }
 
 static void strlist_clear(jose_strlist *l)

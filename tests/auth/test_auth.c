@@ -164,11 +164,12 @@ static auth_stats stats(auth *a)
 /* Verifies as an outside client would: the published JWKS, EdDSA pinned, the given typ. */
 static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
 {
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
     jwtd_keyset *set = NULL;
     jwtd_token *t = NULL;
     char *jwks = NULL;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     assert_int_equal(auth_jwks_copy(a, &jwks), AUTH_OK);
     assert_int_equal(jwtd_keyset_from_jwks(jwks, strlen(jwks), 0, &set), JWTD_OK);
     assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA), JWTD_OK);
@@ -630,8 +631,7 @@ static void test_grace_zero_is_reuse(void **state)
 
     f->cfg.refresh_grace = 0;
     fixture_start_second(f);
-    assert_int_equal(auth_register(f->a2, "alice", "correct horse", NULL, NULL, &u, &p0),
-                     AUTH_OK);
+    assert_int_equal(auth_register(f->a2, "alice", "correct horse", NULL, NULL, &u, &p0), AUTH_OK);
     assert_int_equal(refresh(f->a2, p0.refresh_token, &p1), AUTH_OK);
     assert_int_equal(refresh(f->a2, p0.refresh_token, &none), AUTH_TOKEN_REUSED);
     assert_null(none.access_token);
@@ -1064,7 +1064,7 @@ static void test_hs256_secret(void **state)
 {
     static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
     fixture *f = *state;
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
     char kid[STORE_MAX_KID + 1], alg[16], *jwks = NULL;
     jwtd_key *key = NULL;
     jwtd_keyset *set = NULL;
@@ -1072,6 +1072,7 @@ static void test_hs256_secret(void **state)
     auth_pair pair = {0};
     int nkeys = 0;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     f->cfg.jwt_secret = (const unsigned char *)secret;
     f->cfg.jwt_secret_len = strlen(secret);
     fixture_start(f);
@@ -1156,9 +1157,13 @@ int main(int argc, char **argv)
         T(test_bcrypt_import),
     };
     const struct CMUnitTest tokens[] = {
-        T(test_access_token_claims),        T(test_token_types_not_interchangeable),
-        T(test_rotation_grace_and_reuse),   T(test_grace_on_another_instance), T(test_grace_zero_is_reuse),
-        T(test_refresh_uses_current_roles), T_CFG(test_access_expiry_even_when_cached),
+        T(test_access_token_claims),
+        T(test_token_types_not_interchangeable),
+        T(test_rotation_grace_and_reuse),
+        T(test_grace_on_another_instance),
+        T(test_grace_zero_is_reuse),
+        T(test_refresh_uses_current_roles),
+        T_CFG(test_access_expiry_even_when_cached),
         T_CFG(test_refresh_expiry),
     };
     const struct CMUnitTest revocation[] = {

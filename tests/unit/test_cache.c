@@ -276,7 +276,7 @@ typedef struct lib_api {
                        const jwtd_validation *, jwtd_token **, jwtd_error *);
     jwtd_err (*keyset_new)(jwtd_key *const *, size_t, jwtd_keyset **);
     void (*keyset_free)(jwtd_keyset *);
-    jwtd_validation *(*validation_new)(void);
+    jwtd_err (*validation_new)(jwtd_validation **);
     jwtd_err (*allow_alg)(jwtd_validation *, jwtd_alg);
     jwtd_err (*require_exp)(jwtd_validation *, bool);
     void (*validation_free)(jwtd_validation *);
@@ -308,7 +308,7 @@ static void *lib_user_run(void *p)
 
     if (api->key_from_secret(secret, strlen(secret), 0, &key) != JWTD_OK ||
         api->keyset_new(&key, 1, &set) != JWTD_OK ||
-        api->claims_from_json("{}", 2, &c) != JWTD_OK || (v = api->validation_new()) == NULL ||
+        api->claims_from_json("{}", 2, &c) != JWTD_OK || api->validation_new(&v) != JWTD_OK ||
         api->allow_alg(v, JWTD_ALG_HS256) != JWTD_OK || api->require_exp(v, false) != JWTD_OK ||
         api->cache_new(&cache) != JWTD_OK ||
         api->sign(cache, key, JWTD_ALG_HS256, &h, c, &tok) != JWTD_OK ||

@@ -237,11 +237,22 @@ static inline jwtd_keyset *tu_set1(jwtd_key *key)
     return set;
 }
 
-/* A validation pinned to one algorithm, on the fixed test clock. */
+/* An empty claims builder. */
+static inline jwtd_claims *tu_claims(void)
+{
+    jwtd_claims *c = NULL;
+
+    assert_int_equal(jwtd_claims_new(&c), JWTD_OK);
+    assert_non_null(c);
+    return c;
+}
+
+/* A validation pinned to one algorithm (none: JWTD_ALG_UNKNOWN), on the fixed test clock. */
 static inline jwtd_validation *tu_validation(jwtd_alg alg)
 {
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     assert_non_null(v);
     if (alg != JWTD_ALG_UNKNOWN)
         assert_int_equal(jwtd_validation_allow_alg(v, alg), JWTD_OK);
