@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define JWTD_VERSION "0.2.0"
+#include "jwtd/version.h" /* JWTD_VERSION "X.Y.Z", generated from the CMake project version */
 
 /* Symbols of the shared library; everything else in it stays hidden. */
 #if defined(__GNUC__)

@@ -15,7 +15,7 @@ mkdir -p "$stage"
 DESTDIR=$stage cmake --install "$build" >"$stage.log"
 
 fail=0
-for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$libdir/libjwtd.a" "$libdir/libjwtd.so" \
+for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$includedir/jwtd/version.h" "$libdir/libjwtd.a" "$libdir/libjwtd.so" \
     "$libdir/libjwtd.so.$soversion" "$libdir/pkgconfig/libjwtd.pc" "$mandir/man1/jwtd.1"; do
     if [[ -e $stage$f ]]; then
         echo "installed: $f"
