@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jwtd/version.h" /* JWTD_VERSION "X.Y.Z", generated from the CMake project version */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#include "jwtd/version.h" /* JWTD_VERSION "X.Y.Z", generated from the CMake project version */
 
 /* Symbols of the shared library; everything else in it stays hidden. */
 #if defined(__GNUC__)

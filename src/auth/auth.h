@@ -4,7 +4,7 @@
  * tested directly against a SQLite file and reused behind another front end.
  * Which calls block: auth_login, auth_register, auth_user_add, auth_refresh, auth_logout*,
  * auth_set_*, auth_keys_rotate (password hashing or store writes: run them on workers).
- * auth_verify_access and auth_jwks never block and never touch the store. */
+ * auth_verify_access and auth_jwks_copy never block and never touch the store. */
 #ifndef JWTD_AUTH_H
 #define JWTD_AUTH_H
 
@@ -37,16 +37,16 @@ typedef enum auth_err {
 const char *auth_err_message(auth_err err);
 
 typedef struct auth_config {
-    int64_t access_ttl;       /* seconds, default 900 */
-    int64_t refresh_ttl;      /* seconds, default 604800 (7 days) */
-    int64_t refresh_grace;    /* seconds two concurrent refreshes may share a rotation, default 10 */
-    const char *issuer;       /* iss of access tokens, default "jwtd" */
-    const char *audience;     /* aud of access tokens, default "jwtd" */
+    int64_t access_ttl;    /* seconds, default 900 */
+    int64_t refresh_ttl;   /* seconds, default 604800 (7 days) */
+    int64_t refresh_grace; /* seconds two concurrent refreshes may share a rotation, default 10 */
+    const char *issuer;    /* iss of access tokens, default "jwtd" */
+    const char *audience;  /* aud of access tokens, default "jwtd" */
     unsigned long long pwhash_opslimit; /* Argon2id t; default 2 (OWASP minimum: m=19 MiB, t=2) */
-    size_t pwhash_memlimit;   /* bytes; default 19 MiB */
-    const unsigned char *jwt_secret; /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
+    size_t pwhash_memlimit;             /* bytes; default 19 MiB */
+    const unsigned char *jwt_secret;    /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
     size_t jwt_secret_len;
-    jwtd_alg key_alg;         /* algorithm of generated signing keys, default EdDSA */
+    jwtd_alg key_alg; /* algorithm of generated signing keys, default EdDSA */
     /* The clock (Unix seconds); NULL: time(). Tests move it forward. It dates what the
      * service issues and decides rotation, grace, revocation and lockout; the exp check inside
      * libjwtd's verification still reads the real clock, so a test clock must never run
@@ -68,9 +68,9 @@ void auth_free(auth *a);
 auth_err auth_sync(auth *a);
 
 typedef struct auth_pair {
-    char *access_token;  /* owned: auth_pair_clear frees */
+    char *access_token; /* owned: auth_pair_clear frees */
     char *refresh_token;
-    int64_t expires_in;  /* access TTL seconds */
+    int64_t expires_in; /* access TTL seconds */
     int64_t refresh_expires_in;
 } auth_pair;
 void auth_pair_clear(auth_pair *p);
@@ -132,8 +132,8 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[STORE_MAX_KID + 1]
 
 /* Counters for /metrics and /admin/metrics. */
 typedef struct auth_stats {
-    uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts,
-        verify_ok, verify_failed, verify_cache_hits;
+    uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
+        verify_failed, verify_cache_hits;
     size_t revoked_jtis, revoked_users, signing_keys;
 } auth_stats;
 void auth_stats_get(auth *a, auth_stats *out);
