@@ -149,6 +149,7 @@ typedef struct alg_case {
     jwtd_key *sign_key;
     jwtd_keyset *verify_set;
     jwtd_validation *validation;
+    jwtd_cache *cache; /* one thread: one cache, as a service keeps one per thread */
     jwtd_claims *claims;
     jwtd_header hdr;
     char *token;
@@ -262,8 +263,8 @@ static size_t ecdsa_raw_to_der(const unsigned char *raw, size_t raw_len, unsigne
 static void build_claims(alg_case *c)
 {
     static const char *const roles[] = {"user", "billing:read", "admin"};
-    c->claims = jwtd_claims_new();
-    if (!c->claims || jwtd_claims_set_string(c->claims, "iss", "https://auth.example.com") ||
+    if (jwtd_claims_new(&c->claims) ||
+        jwtd_claims_set_string(c->claims, "iss", "https://auth.example.com") ||
         jwtd_claims_set_string(c->claims, "sub", "user-8f14e45fceea167a") ||
         jwtd_claims_set_string(c->claims, "aud", BENCH_AUD) ||
         jwtd_claims_set_int(c->claims, "exp", c->now + 900) ||
@@ -408,12 +409,13 @@ static void setup_case(alg_case *c, jwtd_alg alg, const char *md_name)
         die("jwtd_keyset_new");
     jwtd_key_free(pub_named);
 
-    c->validation = jwtd_validation_new();
-    if (!c->validation || jwtd_validation_allow_alg(c->validation, alg) ||
+    if (jwtd_validation_new(&c->validation) || jwtd_validation_allow_alg(c->validation, alg) ||
         jwtd_validation_require_exp(c->validation, true) ||
         jwtd_validation_add_audience(c->validation, BENCH_AUD))
         die("jwtd validation");
 
+    if (jwtd_cache_new(&c->cache) != JWTD_OK)
+        die("jwtd_cache_new");
     c->hdr.typ = "JWT";
     c->hdr.kid = BENCH_KID;
     if (jwtd_sign(c->sign_key, alg, &c->hdr, c->claims, &c->token) != JWTD_OK)
@@ -437,6 +439,7 @@ static void free_case(alg_case *c)
     jwtd_key_free(c->sign_key);
     jwtd_keyset_free(c->verify_set);
     jwtd_validation_free(c->validation);
+    jwtd_cache_free(c->cache);
     jwtd_claims_free(c->claims);
     jwtd_free(c->token);
     jwtd_free(c->claims_json);
@@ -498,26 +501,30 @@ static int op_floor_verify(void *ctx)
     return ok ? 0 : -1;
 }
 
-/* ---- libjwtd through its public API ---- */
-static int op_jwtd_sign(void *ctx)
+/* ---- libjwtd through its public API, with the thread's cache (and without: -nocache) ---- */
+static int jwtd_sign_with(alg_case *c, jwtd_cache *cache)
 {
-    alg_case *c = ctx;
     char *tok = NULL;
-    if (jwtd_sign(c->sign_key, c->alg, &c->hdr, c->claims, &tok) != JWTD_OK)
+    if (jwtd_sign_cached(cache, c->sign_key, c->alg, &c->hdr, c->claims, &tok) != JWTD_OK)
         return -1;
     jwtd_free(tok);
     return 0;
 }
 
-static int op_jwtd_verify(void *ctx)
+static int jwtd_verify_with(alg_case *c, jwtd_cache *cache)
 {
-    alg_case *c = ctx;
     jwtd_token *t = NULL;
-    if (jwtd_verify(c->token, c->token_len, c->verify_set, c->validation, &t, NULL) != JWTD_OK)
+    if (jwtd_verify_cached(cache, c->token, c->token_len, c->verify_set, c->validation, &t, NULL) !=
+        JWTD_OK)
         return -1;
     jwtd_token_free(t);
     return 0;
 }
+
+static int op_jwtd_sign(void *ctx) { return jwtd_sign_with(ctx, ((alg_case *)ctx)->cache); }
+static int op_jwtd_verify(void *ctx) { return jwtd_verify_with(ctx, ((alg_case *)ctx)->cache); }
+static int op_jwtd_sign_nocache(void *ctx) { return jwtd_sign_with(ctx, NULL); }
+static int op_jwtd_verify_nocache(void *ctx) { return jwtd_verify_with(ctx, NULL); }
 
 /* ---- libjwt: it has no validation object, so alg, exp and aud are checked here ---- */
 static int op_libjwt_sign(void *ctx)
@@ -681,10 +688,16 @@ static unsigned env_unsigned(const char *name, unsigned dflt, unsigned lo, unsig
 static const struct {
     const char *name;
     bench_op op;
-} profile_ops[] = {{"jwtd-verify", op_jwtd_verify},       {"jwtd-sign", op_jwtd_sign},
-                   {"minimal-verify", op_minimal_verify}, {"floor-verify", op_floor_verify},
-                   {"floor-sign", op_floor_sign},         {"cjose-verify", op_cjose_verify},
-                   {"cjose-sign", op_cjose_sign},         {"libjwt-verify", op_libjwt_verify},
+} profile_ops[] = {{"jwtd-verify", op_jwtd_verify},
+                   {"jwtd-sign", op_jwtd_sign},
+                   {"jwtd-verify-nocache", op_jwtd_verify_nocache},
+                   {"jwtd-sign-nocache", op_jwtd_sign_nocache},
+                   {"minimal-verify", op_minimal_verify},
+                   {"floor-verify", op_floor_verify},
+                   {"floor-sign", op_floor_sign},
+                   {"cjose-verify", op_cjose_verify},
+                   {"cjose-sign", op_cjose_sign},
+                   {"libjwt-verify", op_libjwt_verify},
                    {"libjwt-sign", op_libjwt_sign}};
 
 static int profile(const char *alg_name, const char *which, const char *seconds)
@@ -701,11 +714,11 @@ static int profile(const char *alg_name, const char *which, const char *seconds)
         !(hmac || alg == JWTD_ALG_RS256 || alg == JWTD_ALG_PS256 || alg == JWTD_ALG_ES256 ||
           alg == JWTD_ALG_EDDSA) ||
         (op == op_minimal_verify && !hmac) || !(secs > 0 && secs <= 600)) {
-        fprintf(
-            stderr,
-            "usage: bench_jose --profile HS256|RS256|PS256|ES256|EdDSA jwtd-verify|jwtd-sign|"
-            "minimal-verify(HS256)|floor-verify|floor-sign|cjose-verify|cjose-sign|libjwt-verify|"
-            "libjwt-sign [SECONDS]\n");
+        fprintf(stderr,
+                "usage: bench_jose --profile HS256|RS256|PS256|ES256|EdDSA jwtd-verify|jwtd-sign|"
+                "jwtd-verify-nocache|jwtd-sign-nocache|minimal-verify(HS256)|floor-verify|floor-"
+                "sign|cjose-verify|cjose-sign|libjwt-verify|"
+                "libjwt-sign [SECONDS]\n");
         return 2;
     }
     alg_case c;

@@ -8,7 +8,7 @@
  * Which calls block: auth_login, auth_register, auth_user_add, auth_refresh, auth_logout*,
  * auth_set_*, auth_keys_rotate (password hashing or store writes: run them on workers), and
  * the store reads auth_user_*, auth_keys_list (run them on workers too).
- * auth_verify_access and auth_jwks never block and never touch the store. */
+ * auth_verify_access and auth_jwks_copy never block and never touch the store. */
 #ifndef JWTD_AUTH_H
 #define JWTD_AUTH_H
 

@@ -163,5 +163,8 @@ void auth_grace_prune(auth *a);
 auth_err auth_threads_init(auth *a);
 void auth_threads_free(auth *a);
 void auth_threads_stats(auth *a, uint64_t *ok, uint64_t *failed, uint64_t *hits);
+/* The calling thread's libjwtd cache (made on first use), for signing and verifying on
+ * this thread only; NULL when it could not be made (calls then run uncached). */
+jwtd_cache *auth_thread_jwtd_cache(auth *a);
 
 #endif /* JWTD_AUTH_INTERNAL_H */

@@ -188,8 +188,8 @@ static void keys_publish(auth *a, auth_keys *k)
 static jwtd_validation *validation_new(const auth *a, const auth_keys *k, const char *typ,
                                        bool access)
 {
-    jwtd_validation *v = jwtd_validation_new();
-    jwtd_err rc = v != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_validation *v = NULL;
+    jwtd_err rc = jwtd_validation_new(&v);
 
     /* A raw secret names no alg of its own: the signer's is given separately. */
     if (rc == JWTD_OK)

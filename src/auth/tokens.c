@@ -22,24 +22,26 @@ static char *take_jwtd_string(char *s)
     return copy;
 }
 
-static auth_err sign_claims(const auth_keys *k, const char *typ, const jwtd_claims *c, char **out)
+static auth_err sign_claims(auth *a, const auth_keys *k, const char *typ, const jwtd_claims *c,
+                            char **out)
 {
     jwtd_header hdr = {.typ = typ, .kid = NULL, .extra_json = NULL}; /* kid: the key's */
     char *token = NULL;
 
-    if (jwtd_sign(k->signer, k->signer_alg, &hdr, c, &token) != JWTD_OK)
+    if (jwtd_sign_cached(auth_thread_jwtd_cache(a), k->signer, k->signer_alg, &hdr, c, &token) !=
+        JWTD_OK)
         return AUTH_INTERNAL;
     *out = take_jwtd_string(token);
     return *out != NULL ? AUTH_OK : AUTH_INTERNAL;
 }
 
-static auth_err sign_access(const auth *a, const auth_keys *k, const store_user *u, int64_t iat,
+static auth_err sign_access(auth *a, const auth_keys *k, const store_user *u, int64_t iat,
                             char **out)
 {
     const char *roles[STORE_MAX_ROLES];
     char sub[24], jti[AUTH_JTI_CHARS + 1];
-    jwtd_claims *c = jwtd_claims_new();
-    jwtd_err rc = c != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_claims *c = NULL;
+    jwtd_err rc = jwtd_claims_new(&c);
     size_t nroles = u->nroles < STORE_MAX_ROLES ? u->nroles : STORE_MAX_ROLES;
     auth_err arc;
 
@@ -66,15 +68,15 @@ static auth_err sign_access(const auth *a, const auth_keys *k, const store_user 
         rc = jwtd_claims_set_string(c, "role", roles[0]);
     if (rc == JWTD_OK)
         rc = jwtd_claims_set_string(c, "user", u->username);
-    arc = rc == JWTD_OK ? sign_claims(k, AUTH_TYP_ACCESS, c, out) : AUTH_INTERNAL;
+    arc = rc == JWTD_OK ? sign_claims(a, k, AUTH_TYP_ACCESS, c, out) : AUTH_INTERNAL;
     jwtd_claims_free(c);
     return arc;
 }
 
-static auth_err sign_refresh(const auth_keys *k, const store_refresh *rec, char **out)
+static auth_err sign_refresh(auth *a, const auth_keys *k, const store_refresh *rec, char **out)
 {
-    jwtd_claims *c = jwtd_claims_new();
-    jwtd_err rc = c != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_claims *c = NULL;
+    jwtd_err rc = jwtd_claims_new(&c);
     char sub[24];
     auth_err arc;
 
@@ -89,7 +91,7 @@ static auth_err sign_refresh(const auth_keys *k, const store_refresh *rec, char 
         rc = jwtd_claims_set_string(c, "jti", rec->jti);
     if (rc == JWTD_OK)
         rc = jwtd_claims_set_string(c, "fam", rec->family);
-    arc = rc == JWTD_OK ? sign_claims(k, AUTH_TYP_REFRESH, c, out) : AUTH_INTERNAL;
+    arc = rc == JWTD_OK ? sign_claims(a, k, AUTH_TYP_REFRESH, c, out) : AUTH_INTERNAL;
     jwtd_claims_free(c);
     return arc;
 }
@@ -125,7 +127,7 @@ static auth_err sign_pair(auth *a, const store_user *u, const char *family, auth
     k = auth_keys_acquire(a, NULL);
     rc = sign_access(a, k, u, iat, &pair->access_token);
     if (rc == AUTH_OK)
-        rc = sign_refresh(k, rec, &pair->refresh_token);
+        rc = sign_refresh(a, k, rec, &pair->refresh_token);
     auth_keys_release(k);
     if (rc != AUTH_OK) {
         auth_pair_clear(pair);
@@ -330,7 +332,8 @@ auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair 
     if (!token_shape_ok(refresh_token, len))
         return AUTH_INVALID_TOKEN;
     k = auth_keys_acquire(a, NULL);
-    jrc = jwtd_verify(refresh_token, len, k->set, k->v_refresh, &t, NULL);
+    jrc = jwtd_verify_cached(auth_thread_jwtd_cache(a), refresh_token, len, k->set, k->v_refresh,
+                             &t, NULL);
     auth_keys_release(k);
     if (jrc != JWTD_OK)
         return jrc == JWTD_ERR_NO_MEMORY ? AUTH_INTERNAL : AUTH_INVALID_TOKEN;

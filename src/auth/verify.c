@@ -1,8 +1,9 @@
 /* Access-token verification, the server's hot path: each thread keeps its own reference
- * to the key and revocation snapshots (refreshed only when a generation counter moves) and
+ * to the key and revocation snapshots (refreshed only when a generation counter moves),
  * its own cache of verified tokens keyed by their exact bytes, so a repeated token costs a
- * keyed hash and a constant-time compare instead of a signature check. Expiry and
- * revocation are checked on every call, hit or miss. */
+ * keyed hash and a constant-time compare instead of a signature check, and its own libjwtd
+ * header cache (jwtd_cache, also used to sign on that thread). Expiry and revocation are
+ * checked on every call, hit or miss. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ struct auth_thread {
     /* Written by the owning thread only; read by auth_stats_get. */
     atomic_uint_fast64_t ok, failed, hits;
     cache_entry cache[AUTH_CACHE_SLOTS];
+    jwtd_cache *jc; /* NULL if it could not be made: libjwtd then simply caches nothing */
 };
 
 static void cache_clear(auth_thread *t)
@@ -43,6 +45,7 @@ static void cache_clear(auth_thread *t)
 static void thread_free(auth_thread *t)
 {
     cache_clear(t);
+    jwtd_cache_free(t->jc);
     auth_keys_release(t->keys);
     auth_revs_release(t->revs);
     free(t);
@@ -113,7 +116,10 @@ static auth_thread *thread_get(auth *a)
     if ((t = calloc(1, sizeof *t)) == NULL)
         return NULL;
     t->a = a;
+    if (jwtd_cache_new(&t->jc) != JWTD_OK)
+        t->jc = NULL;
     if (pthread_setspecific(a->tkey, t) != 0) {
+        jwtd_cache_free(t->jc);
         free(t);
         return NULL;
     }
@@ -124,6 +130,13 @@ static auth_thread *thread_get(auth *a)
     a->threads = t;
     pthread_mutex_unlock(&a->threads_mu);
     return t;
+}
+
+jwtd_cache *auth_thread_jwtd_cache(auth *a)
+{
+    auth_thread *t = thread_get(a);
+
+    return t != NULL ? t->jc : NULL;
 }
 
 /* The single writer of these counters is the owning thread: no locked add needed. */
@@ -242,7 +255,7 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
         *out = e->p;
         hit = true;
     } else {
-        jrc = jwtd_verify(token, len, t->keys->set, t->keys->v_access, &tok, NULL);
+        jrc = jwtd_verify_cached(t->jc, token, len, t->keys->set, t->keys->v_access, &tok, NULL);
         if (jrc != JWTD_OK)
             return verify_fail(t, out,
                                jrc == JWTD_ERR_NO_MEMORY ? AUTH_INTERNAL : AUTH_INVALID_TOKEN);

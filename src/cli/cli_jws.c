@@ -91,7 +91,7 @@ static int jws_verify(int argc, char **argv)
         rc = cli_usage_error(cmd, verify_usage,
                              "--alg is needed (the key file does not name its algorithm)");
     if (rc == CLI_EXIT_OK) {
-        jwtd_err err = (v = jwtd_validation_new()) != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+        jwtd_err err = jwtd_validation_new(&v);
         for (size_t i = 0; err == JWTD_OK && i < n_algs; i++)
             err = jwtd_validation_allow_alg(v, algs[i]);
         if (err == JWTD_OK && allow_b64_false)

@@ -234,8 +234,8 @@ typedef struct verify_opts {
 
 static jwtd_err build_validation(const verify_opts *o, jwtd_validation **out)
 {
-    jwtd_validation *v = jwtd_validation_new();
-    jwtd_err err = v != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
+    jwtd_validation *v = NULL;
+    jwtd_err err = jwtd_validation_new(&v);
     for (size_t i = 0; err == JWTD_OK && i < o->n_algs; i++)
         err = jwtd_validation_allow_alg(v, o->algs[i]);
     for (size_t i = 0; err == JWTD_OK && i < o->n_aud; i++)

@@ -13,18 +13,21 @@ struct jwtd_claims {
     json_t *obj;
 };
 
-jwtd_claims *jwtd_claims_new(void)
+jwtd_err jwtd_claims_new(jwtd_claims **out)
 {
-    jwtd_claims *c = malloc(sizeof *c);
+    jwtd_claims *c;
 
-    if (c == NULL)
-        return NULL;
-    c->obj = json_object();
-    if (c->obj == NULL) {
+    if (out == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if ((c = malloc(sizeof *c)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    if ((c->obj = json_object()) == NULL) {
         free(c);
-        return NULL;
+        return JWTD_ERR_NO_MEMORY;
     }
-    return c;
+    *out = c;
+    return JWTD_OK;
 }
 
 jwtd_err jwtd_claims_from_json(const char *json, size_t len, jwtd_claims **out)
@@ -160,7 +163,6 @@ jwtd_err jwtd_claims_json(const jwtd_claims *c, char **json_out)
     *json_out = jose_json_dump(c->obj);
     return *json_out != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
 }
-
 
 size_t jose_claims_dumpb(const jwtd_claims *c, char *buf, size_t cap)
 {

@@ -12,10 +12,16 @@
 #include "jwtd/jwtd.h"
 
 /* ---- Algorithm table (alg.c) ---- */
-typedef enum jose_family { JOSE_FAM_HMAC, JOSE_FAM_RSA, JOSE_FAM_PSS, JOSE_FAM_ECDSA, JOSE_FAM_EDDSA } jose_family;
+typedef enum jose_family {
+    JOSE_FAM_HMAC,
+    JOSE_FAM_RSA,
+    JOSE_FAM_PSS,
+    JOSE_FAM_ECDSA,
+    JOSE_FAM_EDDSA
+} jose_family;
 
 typedef struct jose_alg_info {
-    const char *name;    /* "HS256" */
+    const char *name; /* "HS256" */
     jose_family family;
     const char *md_name; /* "SHA256"; NULL for EdDSA */
     size_t hash_len;     /* digest bytes (HMAC minimum secret length, PSS salt length) */
@@ -33,14 +39,14 @@ const jose_alg_info *jose_alg_info_get(jwtd_alg alg);
 struct jwtd_key {
     atomic_int refs;
     jwtd_kty kty;
-    jwtd_alg alg;         /* the JWK's "alg" or JWTD_ALG_UNKNOWN */
-    char *kid;            /* owned; NULL if none */
+    jwtd_alg alg; /* the JWK's "alg" or JWTD_ALG_UNKNOWN */
+    char *kid;    /* owned; NULL if none */
     bool is_private;
-    bool weak_allowed;    /* built with JWTD_KEY_ALLOW_WEAK */
+    bool weak_allowed; /* built with JWTD_KEY_ALLOW_WEAK */
     unsigned bits;
-    int curve_nid;        /* EC: NID of the curve; OKP: EVP_PKEY_ED25519 / EVP_PKEY_ED448 */
-    const char *curve;    /* static: "P-256", "Ed25519" ...; NULL for oct/RSA */
-    EVP_PKEY *pkey;       /* RSA/EC/OKP */
+    int curve_nid;         /* EC: NID of the curve; OKP: EVP_PKEY_ED25519 / EVP_PKEY_ED448 */
+    const char *curve;     /* static: "P-256", "Ed25519" ...; NULL for oct/RSA */
+    EVP_PKEY *pkey;        /* RSA/EC/OKP */
     unsigned char *secret; /* oct: owned, cleansed on free */
     size_t secret_len;
     /* oct: one pre-keyed HMAC context per hash (SHA-256/384/512), built by the constructor,
@@ -92,8 +98,12 @@ char *jose_typ_normalise(const char *typ, size_t len);
 bool jose_header_is_registered(const char *name);
 /* Seconds since the epoch per the validation's clock. */
 int64_t jose_validation_now(const jwtd_validation *v);
+/* The claims rules (types of the registered claims, exp, nbf, required claims, iss, sub,
+ * aud), run only after the signature verified. */
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+                                      jwtd_error *err);
 
-/* ---- Protected headers (jws.c) and their per-thread cache (hdrcache.c) ---- */
+/* ---- Protected headers (jws.c) and the caller's cache of them (cache.c) ---- */
 /* What the header rules extracted. kid points into `json`, which the holder keeps alive. */
 typedef struct jose_header {
     json_t *json;
@@ -103,29 +113,33 @@ typedef struct jose_header {
     bool b64;
 } jose_header;
 
-/* A checked header whose base64url bytes and Validation identity match, or NULL. The
- * returned json is a new reference owned by the caller (out->json). */
-bool jose_hdr_cache_get(uint64_t vid, const char *b64, size_t len, jose_header *out);
+/* Every function below accepts c == NULL (no cache: nothing found, nothing kept). */
+/* A checked header whose base64url bytes and Validation identity match: true and *out
+ * filled, with out->json a new reference owned by the caller. */
+bool jose_hdr_cache_get(const jwtd_cache *c, uint64_t vid, const char *b64, size_t len,
+                        jose_header *out);
 /* Remember a header that passed every rule under Validation vid (takes no reference
  * from the caller: it adds its own). Headers longer than the slot size are not kept. */
-void jose_hdr_cache_put(uint64_t vid, const char *b64, size_t len, const jose_header *h);
+void jose_hdr_cache_put(jwtd_cache *c, uint64_t vid, const char *b64, size_t len,
+                        const jose_header *h);
 
-/* ---- Encoded protected headers for signing, per thread (signcache.c) ---- */
 #define JOSE_SIGN_CACHE_MAX_KEY 512 /* longer keys (big extra_json) are not cached */
 #define JOSE_SIGN_CACHE_MAX_B64 768
-/* The base64url header stored under key (an unambiguous encoding of every input of the
- * header, built by the signer), or NULL. The pointer is valid until this thread's next
- * jose_sign_cache_put. */
-const char *jose_sign_cache_get(const char *key, size_t key_len, size_t *b64_len);
+/* The base64url header for signing stored under key (an unambiguous encoding of every
+ * input of the header, built by the signer), or NULL. The pointer is valid until the next
+ * jose_sign_cache_put on c. */
+const char *jose_sign_cache_get(const jwtd_cache *c, const char *key, size_t key_len,
+                                size_t *b64_len);
 /* Remember b64 under key (copies both; silently skips what does not fit a slot). */
-void jose_sign_cache_put(const char *key, size_t key_len, const char *b64, size_t b64_len);
+void jose_sign_cache_put(jwtd_cache *c, const char *key, size_t key_len, const char *b64,
+                         size_t b64_len);
 
 /* ---- Verified tokens (token.c) ---- */
 struct jwtd_token {
     jwtd_alg alg;
-    jwtd_key *key;       /* the key that verified (one reference held) */
+    jwtd_key *key; /* the key that verified (one reference held) */
     json_t *header;
-    json_t *claims;      /* NULL for a raw JWS whose payload is not a JSON object */
+    json_t *claims; /* NULL for a raw JWS whose payload is not a JSON object */
     unsigned char *payload;
     size_t payload_len;
 };
@@ -179,7 +193,7 @@ static inline jwtd_err jose_fail(jwtd_error *err, jwtd_err kind, const char *cla
 jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
                          size_t msg_len, const unsigned char *sig, size_t sig_len);
 /* Sign msg; *sig_out is malloc'ed (raw r||s for ECDSA). */
-jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
-                       size_t msg_len, unsigned char **sig_out, size_t *sig_len);
+jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
+                       unsigned char **sig_out, size_t *sig_len);
 
 #endif /* JWTD_JOSE_INTERNAL_H */

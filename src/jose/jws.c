@@ -6,7 +6,6 @@
  *   3. the signature, with keys chosen by kid and by fitness for the pinned algorithm
  *   4. only then typ and the claims (so a forged token always reads InvalidSignature).
  * Key material embedded in the token (jwk, jku, x5u, x5c) is never consulted. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,7 +15,6 @@
 #define JWS_MAX_SIG_BYTES 2048  /* RSA-16384; anything longer cannot be a valid signature */
 #define JWS_HDR_STACK_BYTES 512 /* typical protected headers fit on the stack */
 #define JWS_INSECURE_MAX_BYTES (8u * JWTD_DEFAULT_MAX_TOKEN_BYTES)
-#define NUMERIC_DATE_LIMIT 9223372036854775808.0 /* 2^63 */
 
 /* Views into a compact serialization. */
 typedef struct jws_compact {
@@ -238,145 +236,19 @@ static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
     return jose_fail(err, JWTD_ERR_INVALID_SIGNATURE, NULL, "signature does not verify");
 }
 
-/* ---- Claims (after the signature) ---- */
-/* A NumericDate: integers are compared as integers (2^63-1 must not round up to 2^63),
- * fractions (RFC 7519 §2 allows them) as doubles. */
-typedef struct numeric_date {
-    bool present, is_int;
-    int64_t i;
-    double d;
-} numeric_date;
-
-/* Reads name if present: a JSON number in [0, 2^63). */
-static jwtd_err numeric_date_get(const json_t *claims, const char *name, numeric_date *out,
-                                 jwtd_error *err)
-{
-    json_t *v = json_object_get(claims, name);
-
-    memset(out, 0, sizeof *out);
-    if (v == NULL)
-        return JWTD_OK;
-    out->present = true;
-    if (json_is_integer(v)) {
-        out->is_int = true;
-        out->i = (int64_t)json_integer_value(v);
-        if (out->i < 0)
-            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
-        return JWTD_OK;
-    }
-    if (!json_is_real(v))
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
-    out->d = json_real_value(v);
-    if (!isfinite(out->d) || out->d < 0 || out->d >= NUMERIC_DATE_LIMIT)
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
-    return JWTD_OK;
-}
-
-/* date <= t, with t a small time (now plus or minus the leeway): no overflow possible. */
-static bool date_at_or_before(const numeric_date *nd, int64_t t)
-{
-    return nd->is_int ? nd->i <= t : nd->d <= (double)t;
-}
-
-/* aud is a string or an array of strings (RFC 7519 §4.1.3). */
-static bool aud_well_formed(const json_t *aud)
-{
-    json_t *item;
-    size_t i;
-
-    if (json_is_string(aud))
-        return true;
-    if (!json_is_array(aud))
-        return false;
-    json_array_foreach(aud, i, item) {
-        if (!json_is_string(item))
-            return false;
-    }
-    return true;
-}
-
-static bool string_in(const json_t *s, const jose_strlist *allowed)
-{
-    return json_is_string(s) &&
-           jose_strlist_has(allowed, json_string_value(s), json_string_length(s));
-}
-
-static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
-{
-    json_t *item;
-    size_t i;
-
-    if (json_is_string(aud))
-        return string_in(aud, allowed);
-    json_array_foreach(aud, i, item) {
-        if (string_in(item, allowed))
-            return true;
-    }
-    return false;
-}
-
-static jwtd_err check_claims(const json_t *claims, const jwtd_validation *v, jwtd_error *err)
-{
-    static const char *const string_claims[] = {"iss", "sub", "jti"};
-    numeric_date exp, nbf, iat;
-    json_t *aud = json_object_get(claims, "aud");
-    int64_t now;
-    jwtd_err rc;
-
-    for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
-        json_t *s = json_object_get(claims, string_claims[i]);
-        if (s != NULL && !json_is_string(s))
-            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, string_claims[i],
-                             "claim must be a string");
-    }
-    if (aud != NULL && !aud_well_formed(aud))
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
-    if ((rc = numeric_date_get(claims, "exp", &exp, err)) != JWTD_OK ||
-        (rc = numeric_date_get(claims, "nbf", &nbf, err)) != JWTD_OK ||
-        (rc = numeric_date_get(claims, "iat", &iat, err)) != JWTD_OK)
-        return rc;
-
-    if (v->require_exp && !exp.present)
-        return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
-    for (size_t i = 0; i < v->required.n; i++) {
-        if (json_object_get(claims, v->required.items[i]) == NULL)
-            return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, v->required.items[i],
-                             "required claim missing");
-    }
-
-    /* expired: exp + leeway <= now; immature: nbf - leeway > now (rearranged so that
-     * nothing near 2^63 is ever added to). */
-    now = jose_validation_now(v);
-    if (exp.present && date_at_or_before(&exp, now - v->leeway))
-        return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
-    if (nbf.present && !date_at_or_before(&nbf, now + v->leeway))
-        return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
-    if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
-        return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
-    if (v->subjects.n > 0 && !string_in(json_object_get(claims, "sub"), &v->subjects))
-        return jose_fail(err, JWTD_ERR_INVALID_SUBJECT, "sub", "subject not accepted");
-    if (v->audiences.n > 0 && (aud == NULL || !aud_accepted(aud, &v->audiences)))
-        return jose_fail(err, JWTD_ERR_INVALID_AUDIENCE, "aud", "audience not accepted");
-    return JWTD_OK;
-}
-
-/* ---- Verified token construction ---- */
-static jwtd_err token_new(jwtd_alg alg, jwtd_key *key, json_t *header, json_t *claims,
-                          unsigned char *payload, size_t payload_len, jwtd_token **out)
-{
-    jwtd_token *t = malloc(sizeof *t);
-
-    if (t == NULL)
-        return JWTD_ERR_NO_MEMORY;
-    t->alg = alg;
-    t->key = jwtd_key_ref(key);
-    t->header = json_incref(header);
-    t->claims = json_incref(claims);
-    t->payload = payload;
-    t->payload_len = payload_len;
-    *out = t;
-    return JWTD_OK;
-}
+/* ---- The one ending of every verify path ---- */
+/* What a path gathered once the header rules passed. */
+typedef struct jws_parts {
+    const json_t *prot, *unprot; /* the header as signed; unprot may be NULL */
+    const jose_header *h;
+    const unsigned char *input; /* the signing input */
+    size_t input_len;
+    const char *sig_b64;
+    size_t sig_b64_len;
+    unsigned char *payload; /* decoded; the token takes it on success (then NULL here) */
+    size_t payload_len;
+    json_t *claims; /* a JWT's claims, already parsed: checked; NULL for a raw JWS */
+} jws_parts;
 
 static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_validation *v,
                             jwtd_token **out, jwtd_error *err)
@@ -390,14 +262,96 @@ static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_
     return JWTD_OK;
 }
 
-/* ---- Compact JWT ---- */
-jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
-                     const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+/* The verified token: the header (protected and unprotected members merged), the claims (a
+ * raw JWS's payload only if it is a JSON object) and the payload, which it takes. */
+static jwtd_err token_new(jws_parts *p, jwtd_key *key, const jwtd_validation *v, jwtd_token **out)
 {
-    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL;
-    size_t sig_len = 0, payload_len = 0;
-    json_t *hdr = NULL, *claims = NULL;
+    json_t *header = p->unprot == NULL ? json_incref((json_t *)p->prot) : json_deep_copy(p->prot);
+    json_t *claims = json_incref(p->claims);
+    jwtd_token *t = NULL;
+
+    if (header != NULL && p->unprot != NULL &&
+        json_object_update(header, (json_t *)p->unprot) != 0) {
+        json_decref(header);
+        header = NULL;
+    }
+    if (p->claims == NULL) {
+        claims = jose_json_parse((const char *)p->payload, p->payload_len, v->max_json_depth);
+        if (!json_is_object(claims)) {
+            json_decref(claims);
+            claims = NULL;
+        }
+    }
+    if (header == NULL || (t = malloc(sizeof *t)) == NULL) {
+        json_decref(header);
+        json_decref(claims);
+        return JWTD_ERR_NO_MEMORY;
+    }
+    t->alg = p->h->alg;
+    t->key = jwtd_key_ref(key);
+    t->header = header;
+    t->claims = claims;
+    t->payload = p->payload;
+    t->payload_len = p->payload_len;
+    p->payload = NULL;
+    *out = t;
+    return JWTD_OK;
+}
+
+/* The signature, then typ, then (JWT) the claims, then the token: the same for every path. */
+static jwtd_err verify_finish(jws_parts *p, const jwtd_keyset *keys, const jwtd_validation *v,
+                              jwtd_token **out, jwtd_error *err)
+{
+    unsigned char sig[JWS_MAX_SIG_BYTES];
+    size_t sig_len = 0;
     jwtd_key *used = NULL;
+    jwtd_err rc;
+
+    if (jose_b64url_decode_public(p->sig_b64, p->sig_b64_len, sig, sizeof sig, &sig_len) != 0)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
+    if ((rc = verify_signature(keys, p->h, p->input, p->input_len, sig, sig_len, &used, err)) !=
+            JWTD_OK ||
+        (rc = check_typ(p->prot, p->unprot, v, err)) != JWTD_OK ||
+        (p->claims != NULL && (rc = jose_validation_check_claims(v, p->claims, err)) != JWTD_OK))
+        return rc;
+    if (out != NULL && (rc = token_new(p, used, v, out)) != JWTD_OK)
+        return jose_fail(err, rc, NULL, "out of memory");
+    return JWTD_OK;
+}
+
+/* A raw JWS's signing input (header segment '.' payload as transmitted) and its decoded
+ * payload (base64url, or the bytes themselves for b64:false), both malloc'ed into p. */
+static jwtd_err jws_input_payload(jws_parts *p, const char *hdr, size_t hdr_len, const char *pay,
+                                  size_t pay_len, jwtd_error *err)
+{
+    unsigned char *input = malloc(hdr_len + 1 + pay_len + 1);
+
+    if (input == NULL)
+        return jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+    memcpy(input, hdr, hdr_len);
+    input[hdr_len] = '.';
+    memcpy(input + hdr_len + 1, pay, pay_len);
+    p->input = input;
+    p->input_len = hdr_len + 1 + pay_len;
+    if (p->h->b64) {
+        p->payload = jose_b64url_decode_public_alloc(pay, pay_len, &p->payload_len);
+    } else if ((p->payload = malloc(pay_len + 1)) != NULL) {
+        memcpy(p->payload, pay, pay_len);
+        p->payload[pay_len] = '\0';
+        p->payload_len = pay_len;
+    }
+    if (p->payload == NULL)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
+    return JWTD_OK;
+}
+
+/* ---- Compact JWT ---- */
+jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
+                            const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
+                            jwtd_error *err)
+{
+    jws_parts p = {0};
+    json_t *hdr = NULL;
     jws_compact c;
     jose_header h;
     jwtd_err rc;
@@ -408,7 +362,7 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
         return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "token too large");
     if ((rc = split_compact(token, len, &c, err)) != JWTD_OK)
         return rc;
-    if (jose_hdr_cache_get(v->id, c.hdr, c.hdr_len, &h)) {
+    if (jose_hdr_cache_get(cache, v->id, c.hdr, c.hdr_len, &h)) {
         hdr = h.json;
     } else {
         hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
@@ -419,40 +373,40 @@ jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
             goto out;
         h.json = hdr;
         if (h.b64)
-            jose_hdr_cache_put(v->id, c.hdr, c.hdr_len, &h);
+            jose_hdr_cache_put(cache, v->id, c.hdr, c.hdr_len, &h);
     }
     if (!h.b64) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "a JWT payload must be base64url");
         goto out;
     }
-    payload = jose_b64url_decode_public_alloc(c.pay, c.pay_len, &payload_len);
-    claims = payload != NULL ? jose_json_parse((char *)payload, payload_len, v->max_json_depth)
-                             : NULL;
-    if (!json_is_object(claims)) {
+    p = (jws_parts){.prot = hdr,
+                    .h = &h,
+                    .input = (const unsigned char *)token,
+                    .input_len = c.input_len,
+                    .sig_b64 = c.sig,
+                    .sig_b64_len = c.sig_len};
+    p.payload = jose_b64url_decode_public_alloc(c.pay, c.pay_len, &p.payload_len);
+    p.claims = p.payload != NULL
+                   ? jose_json_parse((char *)p.payload, p.payload_len, v->max_json_depth)
+                   : NULL;
+    if (!json_is_object(p.claims)) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "claims are not a valid JSON object");
         goto out;
     }
-    if (jose_b64url_decode_public(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
-        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
-        goto out;
-    }
-    rc = verify_signature(keys, &h, (const unsigned char *)token, c.input_len, sig, sig_len,
-                          &used, err);
-    if (rc == JWTD_OK && (rc = check_typ(hdr, NULL, v, err)) == JWTD_OK &&
-        (rc = check_claims(claims, v, err)) == JWTD_OK && out != NULL) {
-        rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
-        if (rc == JWTD_OK)
-            payload = NULL;
-        else
-            jose_fail(err, rc, NULL, "out of memory");
-    }
+    rc = verify_finish(&p, keys, v, out, err);
 out:
     json_decref(hdr);
-    json_decref(claims);
-    free(payload);
+    json_decref(p.claims);
+    free(p.payload);
     if (rc == JWTD_OK)
         jose_set_error(err, JWTD_OK, NULL, NULL);
     return rc;
+}
+
+jwtd_err jwtd_verify(const char *token, size_t len, const jwtd_keyset *keys,
+                     const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
+{
+    return jwtd_verify_cached(NULL, token, len, keys, v, out, err);
 }
 
 /* ---- Raw JWS: compact ---- */
@@ -460,10 +414,8 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
                                    size_t detached_len, const jwtd_keyset *keys,
                                    const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
 {
-    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL, *input = NULL;
-    size_t sig_len = 0, payload_len = 0, input_len;
-    json_t *hdr, *claims = NULL;
-    jwtd_key *used = NULL;
+    jws_parts p = {0};
+    json_t *hdr;
     jws_compact c;
     jose_header h;
     jwtd_err rc;
@@ -475,72 +427,31 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
     hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
     if (hdr == NULL)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
-    if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
-        goto out;
-    if (detached == NULL) {
-        detached = c.pay;
-        detached_len = c.pay_len;
+    if ((rc = check_header(hdr, NULL, v, &h, err)) == JWTD_OK) {
+        p = (jws_parts){.prot = hdr, .h = &h, .sig_b64 = c.sig, .sig_b64_len = c.sig_len};
+        rc = detached != NULL ? jws_input_payload(&p, c.hdr, c.hdr_len, detached, detached_len, err)
+                              : jws_input_payload(&p, c.hdr, c.hdr_len, c.pay, c.pay_len, err);
     }
-    /* Signing input: the header segment, '.', and the payload as transmitted. */
-    input_len = c.hdr_len + 1 + detached_len;
-    input = malloc(input_len + 1);
-    if (input == NULL) {
-        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
-        goto out;
-    }
-    memcpy(input, c.hdr, c.hdr_len);
-    input[c.hdr_len] = '.';
-    memcpy(input + c.hdr_len + 1, detached, detached_len);
-    if (h.b64) {
-        payload = jose_b64url_decode_public_alloc(detached, detached_len, &payload_len);
-    } else if ((payload = malloc(detached_len + 1)) != NULL) {
-        memcpy(payload, detached, detached_len);
-        payload[detached_len] = '\0';
-        payload_len = detached_len;
-    }
-    if (payload == NULL) {
-        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
-        goto out;
-    }
-    if (jose_b64url_decode_public(c.sig, c.sig_len, sig, sizeof sig, &sig_len) != 0) {
-        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
-        goto out;
-    }
-    rc = verify_signature(keys, &h, input, input_len, sig, sig_len, &used, err);
-    if (rc == JWTD_OK && (rc = check_typ(hdr, NULL, v, err)) == JWTD_OK && out != NULL) {
-        claims = jose_json_parse((char *)payload, payload_len, v->max_json_depth);
-        if (!json_is_object(claims)) {
-            json_decref(claims);
-            claims = NULL;
-        }
-        rc = token_new(h.alg, used, hdr, claims, payload, payload_len, out);
-        if (rc == JWTD_OK)
-            payload = NULL;
-        else
-            jose_fail(err, rc, NULL, "out of memory");
-    }
-out:
+    if (rc == JWTD_OK)
+        rc = verify_finish(&p, keys, v, out, err);
     json_decref(hdr);
-    json_decref(claims);
-    free(payload);
-    free(input);
+    free(p.payload);
+    free((void *)p.input);
     return rc;
 }
 
 /* ---- Raw JWS: JSON serialization (flattened or general) ---- */
 /* One signature object of a JSON serialization: verifies it; on success builds *out. */
 static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
-                               const jwtd_keyset *keys, const jwtd_validation *v,
-                               jwtd_token **out, jwtd_error *err)
+                               const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
+                               jwtd_error *err)
 {
-    json_t *prot_v = json_object_get(sigobj, "protected"), *unprot = json_object_get(sigobj, "header");
-    json_t *sig_v = json_object_get(sigobj, "signature"), *prot = NULL, *merged = NULL,
-           *claims = NULL;
-    unsigned char sig[JWS_MAX_SIG_BYTES], *payload = NULL, *input = NULL;
-    size_t sig_len = 0, payload_len = 0, input_len, plen, pay_len;
-    const char *pay_s;
-    jwtd_key *used = NULL;
+    json_t *prot_v = json_object_get(sigobj, "protected"),
+           *unprot = json_object_get(sigobj, "header");
+    json_t *sig_v = json_object_get(sigobj, "signature"), *prot;
+    jws_parts p = {0};
     jose_header h;
+    size_t plen;
     jwtd_err rc;
 
     /* protected may be absent (RFC 7515 §7.2.1): the signing input then starts with '.'. */
@@ -552,59 +463,20 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
                           : json_object();
     if (prot == NULL)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
-    if ((rc = check_header(prot, unprot, v, &h, err)) != JWTD_OK)
-        goto out;
-    pay_s = json_string_value(payload_v);
-    pay_len = json_string_length(payload_v);
-    input_len = plen + 1 + pay_len;
-    input = malloc(input_len);
-    if (input == NULL) {
-        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
-        goto out;
+    if ((rc = check_header(prot, unprot, v, &h, err)) == JWTD_OK) {
+        p = (jws_parts){.prot = prot,
+                        .unprot = unprot,
+                        .h = &h,
+                        .sig_b64 = json_string_value(sig_v),
+                        .sig_b64_len = json_string_length(sig_v)};
+        rc = jws_input_payload(&p, prot_v != NULL ? json_string_value(prot_v) : "", plen,
+                               json_string_value(payload_v), json_string_length(payload_v), err);
     }
-    memcpy(input, prot_v != NULL ? json_string_value(prot_v) : "", plen);
-    input[plen] = '.';
-    memcpy(input + plen + 1, pay_s, pay_len);
-    if (h.b64) {
-        payload = jose_b64url_decode_public_alloc(pay_s, pay_len, &payload_len);
-    } else if ((payload = malloc(pay_len + 1)) != NULL) {
-        memcpy(payload, pay_s, pay_len);
-        payload[pay_len] = '\0';
-        payload_len = pay_len;
-    }
-    if (payload == NULL) {
-        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload is not base64url");
-        goto out;
-    }
-    if (jose_b64url_decode_public(json_string_value(sig_v), json_string_length(sig_v), sig, sizeof sig,
-                           &sig_len) != 0) {
-        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
-        goto out;
-    }
-    rc = verify_signature(keys, &h, input, input_len, sig, sig_len, &used, err);
-    if (rc == JWTD_OK && (rc = check_typ(prot, unprot, v, err)) == JWTD_OK && out != NULL) {
-        merged = json_deep_copy(prot);
-        if (merged == NULL || (unprot != NULL && json_object_update(merged, (json_t *)unprot) != 0)) {
-            rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
-            goto out;
-        }
-        claims = jose_json_parse((char *)payload, payload_len, v->max_json_depth);
-        if (!json_is_object(claims)) {
-            json_decref(claims);
-            claims = NULL;
-        }
-        rc = token_new(h.alg, used, merged, claims, payload, payload_len, out);
-        if (rc == JWTD_OK)
-            payload = NULL;
-        else
-            jose_fail(err, rc, NULL, "out of memory");
-    }
-out:
+    if (rc == JWTD_OK)
+        rc = verify_finish(&p, keys, v, out, err);
     json_decref(prot);
-    json_decref(merged);
-    json_decref(claims);
-    free(payload);
-    free(input);
+    free(p.payload);
+    free((void *)p.input);
     return rc;
 }
 
@@ -722,8 +594,7 @@ jwtd_err jwtd_insecure_peek_header(const char *token, size_t len, char *alg, siz
     return rc;
 }
 
-jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json,
-                              char **claims_json)
+jwtd_err jwtd_insecure_decode(const char *token, size_t len, char **header_json, char **claims_json)
 {
     json_t *hdr = NULL, *claims = NULL;
     jws_compact c;
@@ -767,20 +638,20 @@ static json_t *build_header(const char *kid, jwtd_alg alg, const jwtd_header *hd
     if (h == NULL || json_object_set_new(h, "alg", json_string(jwtd_alg_name(alg))) != 0)
         goto fail;
     *rc = JWTD_ERR_INVALID_ARGUMENT;
-    if (hdr != NULL && hdr->typ != NULL && json_object_set_new(h, "typ", json_string(hdr->typ)) != 0)
+    if (hdr != NULL && hdr->typ != NULL &&
+        json_object_set_new(h, "typ", json_string(hdr->typ)) != 0)
         goto fail;
-    if (kid != NULL && (strlen(kid) > JWTD_MAX_KID_BYTES ||
-                        json_object_set_new(h, "kid", json_string(kid)) != 0))
+    if (kid != NULL &&
+        (strlen(kid) > JWTD_MAX_KID_BYTES || json_object_set_new(h, "kid", json_string(kid)) != 0))
         goto fail;
     if (hdr != NULL && hdr->extra_json != NULL) {
-        extra = jose_json_parse(hdr->extra_json, strlen(hdr->extra_json),
-                                JWTD_DEFAULT_MAX_JSON_DEPTH);
+        extra =
+            jose_json_parse(hdr->extra_json, strlen(hdr->extra_json), JWTD_DEFAULT_MAX_JSON_DEPTH);
         if (!json_is_object(extra))
             goto fail;
         json_object_foreach(extra, name, val) {
-            if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0 ||
-                strcmp(name, "typ") == 0 || strcmp(name, "b64") == 0 ||
-                json_object_set(h, name, val) != 0)
+            if (strcmp(name, "alg") == 0 || strcmp(name, "kid") == 0 || strcmp(name, "typ") == 0 ||
+                strcmp(name, "b64") == 0 || json_object_set(h, name, val) != 0)
                 goto fail;
         }
         json_decref(extra);
@@ -816,11 +687,11 @@ static size_t sign_cache_key(jwtd_alg alg, const char *typ, const char *kid, con
     return n;
 }
 
-/* The base64url protected header: from this thread's cache, or built and then cached. Only
+/* The base64url protected header: from the caller's cache, or built and then cached. Only
  * headers that built successfully are cached, so errors are the same either way. *owned is
  * set when the result was allocated here; *b64 is valid until the next cache update. */
-static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                           const char **b64, size_t *b64_len, char **owned)
+static jwtd_err header_b64(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                           const jwtd_header *hdr, const char **b64, size_t *b64_len, char **owned)
 {
     const char *kid = hdr != NULL && hdr->kid != NULL ? hdr->kid : jwtd_key_kid(key);
     char ckey[JOSE_SIGN_CACHE_MAX_KEY], *hjson;
@@ -831,7 +702,7 @@ static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     jwtd_err rc = JWTD_ERR_NO_MEMORY;
 
     *owned = NULL;
-    if (klen != 0 && (*b64 = jose_sign_cache_get(ckey, klen, b64_len)) != NULL)
+    if (klen != 0 && (*b64 = jose_sign_cache_get(cache, ckey, klen, b64_len)) != NULL)
         return JWTD_OK;
     if ((h = build_header(kid, alg, hdr, &rc)) == NULL)
         return rc != JWTD_OK ? rc : JWTD_ERR_NO_MEMORY; /* never OK without a header */
@@ -847,13 +718,14 @@ static jwtd_err header_b64(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     if (*owned == NULL)
         return JWTD_ERR_NO_MEMORY;
     if (klen != 0)
-        jose_sign_cache_put(ckey, klen, *owned, *b64_len);
+        jose_sign_cache_put(cache, ckey, klen, *owned, *b64_len);
     *b64 = *owned;
     return JWTD_OK;
 }
 
-jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                           const void *payload, size_t len, char **token_out)
+static jwtd_err sign_payload(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                             const jwtd_header *hdr, const void *payload, size_t len,
+                             char **token_out)
 {
     unsigned char *sig = NULL;
     size_t sig_len = 0, hlen = 0, plen, pos;
@@ -870,7 +742,7 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
         return JWTD_ERR_INVALID_ALGORITHM;
     if (key->kty != JWTD_KTY_OCT && !key->is_private)
         return JWTD_ERR_INVALID_KEY_FORMAT;
-    if ((rc = header_b64(key, alg, hdr, &hb64, &hlen, &hown)) != JWTD_OK)
+    if ((rc = header_b64(cache, key, alg, hdr, &hb64, &hlen, &hown)) != JWTD_OK)
         return rc;
     plen = jose_b64url_encoded_len(len);
     /* header '.' payload '.' signature (at most JWS_MAX_SIG_BYTES) NUL */
@@ -899,8 +771,14 @@ jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header 
     return JWTD_OK;
 }
 
-jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
-                   const jwtd_claims *claims, char **token_out)
+jwtd_err jwtd_sign_payload(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                           const void *payload, size_t len, char **token_out)
+{
+    return sign_payload(NULL, key, alg, hdr, payload, len, token_out);
+}
+
+jwtd_err jwtd_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                          const jwtd_header *hdr, const jwtd_claims *claims, char **token_out)
 {
     char stack[SIGN_CLAIMS_STACK_BYTES], *json = stack;
     size_t n;
@@ -919,8 +797,14 @@ jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
             return rc;
         n = strlen(json);
     }
-    rc = jwtd_sign_payload(key, alg, hdr, json, n, token_out);
+    rc = sign_payload(cache, key, alg, hdr, json, n, token_out);
     if (json != stack)
         free(json);
     return rc;
+}
+
+jwtd_err jwtd_sign(const jwtd_key *key, jwtd_alg alg, const jwtd_header *hdr,
+                   const jwtd_claims *claims, char **token_out)
+{
+    return jwtd_sign_cached(NULL, key, alg, hdr, claims, token_out);
 }

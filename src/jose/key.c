@@ -76,11 +76,15 @@ static void key_destroy(jwtd_key *key)
     free(key);
 }
 
-jwtd_key *jwtd_key_ref(jwtd_key *key)
+/* The count is a key's one mutable member (atomic), so a const key (from a key set) can be
+ * referenced too; every key is allocated non-const, so dropping const here is defined. */
+jwtd_key *jwtd_key_ref(const jwtd_key *key)
 {
-    if (key != NULL)
-        atomic_fetch_add(&key->refs, 1);
-    return key;
+    jwtd_key *k = (jwtd_key *)key;
+
+    if (k != NULL)
+        atomic_fetch_add(&k->refs, 1);
+    return k;
 }
 
 void jwtd_key_free(jwtd_key *key)

@@ -194,11 +194,14 @@ jwtd_err jwtd_keyset_parse(const void *data, size_t len, unsigned flags, jwtd_ke
 
 /* ---- Use ---- */
 
-jwtd_keyset *jwtd_keyset_ref(jwtd_keyset *set)
+/* As jwtd_key_ref: only the atomic count changes. */
+jwtd_keyset *jwtd_keyset_ref(const jwtd_keyset *set)
 {
-    if (set != NULL)
-        atomic_fetch_add(&set->refs, 1);
-    return set;
+    jwtd_keyset *s = (jwtd_keyset *)set;
+
+    if (s != NULL)
+        atomic_fetch_add(&s->refs, 1);
+    return s;
 }
 
 void jwtd_keyset_free(jwtd_keyset *set)

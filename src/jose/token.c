@@ -161,20 +161,22 @@ jwtd_err jwtd_token_claim_strings(const jwtd_token *t, const char *name, const c
     return JWTD_OK;
 }
 
-bool jwtd_token_has_role(const jwtd_token *t, const char *role)
+static bool string_is(const json_t *s, const char *value)
 {
-    json_t *roles, *item;
+    return json_is_string(s) && strcmp(json_string_value(s), value) == 0;
+}
+
+bool jwtd_token_claim_has_string(const jwtd_token *t, const char *name, const char *value)
+{
+    json_t *v, *item;
     size_t i;
 
-    if (t == NULL || t->claims == NULL || role == NULL)
+    if (t == NULL || name == NULL || value == NULL ||
+        (v = json_object_get(t->claims, name)) == NULL)
         return false;
-    roles = json_object_get(t->claims, "roles");
-    if (json_is_array(roles)) {
-        json_array_foreach(roles, i, item) {
-            if (json_is_string(item) && strcmp(json_string_value(item), role) == 0)
-                return true;
-        }
+    json_array_foreach(v, i, item) {
+        if (string_is(item, value))
+            return true;
     }
-    item = json_object_get(t->claims, "role");
-    return json_is_string(item) && strcmp(json_string_value(item), role) == 0;
+    return string_is(v, value);
 }

@@ -1,6 +1,8 @@
 /* The Validation: what a token must satisfy, built once by the caller and then shared
- * read-only between threads. Defaults are the safe ones (see jwtd_validation_new). */
+ * read-only between threads (defaults are the safe ones, see jwtd_validation_new), and the
+ * claim checks that apply it once a signature verified. */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,27 +10,31 @@
 
 #include "internal.h"
 
+#define NUMERIC_DATE_LIMIT 9223372036854775808.0 /* 2^63 */
+
 static atomic_uint_fast64_t validation_ids = 1;
 
 /* A new identity after every change: caches keyed on it never see a stale Validation. */
 static void touch(jwtd_validation *v) { v->id = atomic_fetch_add(&validation_ids, 1); }
 
 /* Registered header names that may never appear in crit (RFC 7515 §4.1.11). */
-static const char *const registered_headers[] = {"alg", "jku", "jwk", "kid", "x5u", "x5c",
+static const char *const registered_headers[] = {"alg", "jku",      "jwk", "kid", "x5u", "x5c",
                                                  "x5t", "x5t#S256", "typ", "cty", "crit"};
 
-jwtd_validation *jwtd_validation_new(void)
+jwtd_err jwtd_validation_new(jwtd_validation **out)
 {
-    jwtd_validation *v = calloc(1, sizeof *v);
+    jwtd_validation *v;
 
-    if (v == NULL)
-        return NULL;
+    if (out == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if ((*out = v = calloc(1, sizeof *v)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
     v->leeway = JWTD_DEFAULT_LEEWAY_SECONDS;
     v->require_exp = true;
     v->max_token_bytes = JWTD_DEFAULT_MAX_TOKEN_BYTES;
     v->max_json_depth = JWTD_DEFAULT_MAX_JSON_DEPTH;
     touch(v);
-    return v;
+    return JWTD_OK;
 }
 
 static void strlist_clear(jose_strlist *l)
@@ -230,5 +236,128 @@ jwtd_err jwtd_validation_set_now(jwtd_validation *v, int64_t unix_seconds)
         return JWTD_ERR_INVALID_ARGUMENT;
     v->fixed_now = unix_seconds;
     touch(v);
+    return JWTD_OK;
+}
+
+/* ---- The claims (checked after the signature) ---- */
+/* A NumericDate: integers are compared as integers (2^63-1 must not round up to 2^63),
+ * fractions (RFC 7519 §2 allows them) as doubles. */
+typedef struct numeric_date {
+    bool present, is_int;
+    int64_t i;
+    double d;
+} numeric_date;
+
+/* Reads name if present: a JSON number in [0, 2^63). */
+static jwtd_err numeric_date_get(const json_t *claims, const char *name, numeric_date *out,
+                                 jwtd_error *err)
+{
+    json_t *v = json_object_get(claims, name);
+
+    memset(out, 0, sizeof *out);
+    if (v == NULL)
+        return JWTD_OK;
+    out->present = true;
+    if (json_is_integer(v)) {
+        out->is_int = true;
+        out->i = (int64_t)json_integer_value(v);
+        if (out->i < 0)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
+        return JWTD_OK;
+    }
+    if (!json_is_real(v))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
+    out->d = json_real_value(v);
+    if (!isfinite(out->d) || out->d < 0 || out->d >= NUMERIC_DATE_LIMIT)
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
+    return JWTD_OK;
+}
+
+/* date <= t, with t a small time (now plus or minus the leeway): no overflow possible. */
+static bool date_at_or_before(const numeric_date *nd, int64_t t)
+{
+    return nd->is_int ? nd->i <= t : nd->d <= (double)t;
+}
+
+/* aud is a string or an array of strings (RFC 7519 §4.1.3). */
+static bool aud_well_formed(const json_t *aud)
+{
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(aud))
+        return true;
+    if (!json_is_array(aud))
+        return false;
+    json_array_foreach(aud, i, item) {
+        if (!json_is_string(item))
+            return false;
+    }
+    return true;
+}
+
+static bool string_in(const json_t *s, const jose_strlist *allowed)
+{
+    return json_is_string(s) &&
+           jose_strlist_has(allowed, json_string_value(s), json_string_length(s));
+}
+
+static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
+{
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(aud))
+        return string_in(aud, allowed);
+    json_array_foreach(aud, i, item) {
+        if (string_in(item, allowed))
+            return true;
+    }
+    return false;
+}
+
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+                                      jwtd_error *err)
+{
+    static const char *const string_claims[] = {"iss", "sub", "jti"};
+    numeric_date exp, nbf, iat;
+    json_t *aud = json_object_get(claims, "aud");
+    int64_t now;
+    jwtd_err rc;
+
+    for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
+        json_t *s = json_object_get(claims, string_claims[i]);
+        if (s != NULL && !json_is_string(s))
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, string_claims[i],
+                             "claim must be a string");
+    }
+    if (aud != NULL && !aud_well_formed(aud))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
+    if ((rc = numeric_date_get(claims, "exp", &exp, err)) != JWTD_OK ||
+        (rc = numeric_date_get(claims, "nbf", &nbf, err)) != JWTD_OK ||
+        (rc = numeric_date_get(claims, "iat", &iat, err)) != JWTD_OK)
+        return rc;
+
+    if (v->require_exp && !exp.present)
+        return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
+    for (size_t i = 0; i < v->required.n; i++) {
+        if (json_object_get(claims, v->required.items[i]) == NULL)
+            return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, v->required.items[i],
+                             "required claim missing");
+    }
+
+    /* expired: exp + leeway <= now; immature: nbf - leeway > now (rearranged so that
+     * nothing near 2^63 is ever added to). */
+    now = jose_validation_now(v);
+    if (exp.present && date_at_or_before(&exp, now - v->leeway))
+        return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
+    if (nbf.present && !date_at_or_before(&nbf, now + v->leeway))
+        return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
+    if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
+        return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
+    if (v->subjects.n > 0 && !string_in(json_object_get(claims, "sub"), &v->subjects))
+        return jose_fail(err, JWTD_ERR_INVALID_SUBJECT, "sub", "subject not accepted");
+    if (v->audiences.n > 0 && (aud == NULL || !aud_accepted(aud, &v->audiences)))
+        return jose_fail(err, JWTD_ERR_INVALID_AUDIENCE, "aud", "audience not accepted");
     return JWTD_OK;
 }

@@ -169,11 +169,12 @@ static auth_stats stats(auth *a)
 /* Verifies as an outside client would: the published JWKS, EdDSA pinned, the given typ. */
 static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
 {
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
     jwtd_keyset *set = NULL;
     jwtd_token *t = NULL;
     char *jwks = NULL;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     assert_int_equal(auth_jwks_copy(a, &jwks), AUTH_OK);
     assert_int_equal(jwtd_keyset_from_jwks(jwks, strlen(jwks), 0, &set), JWTD_OK);
     assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA), JWTD_OK);
@@ -1074,7 +1075,7 @@ static void test_hs256_secret(void **state)
 {
     static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
     fixture *f = *state;
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
     char kid[STORE_MAX_KID + 1], alg[16], *jwks = NULL;
     jwtd_key *key = NULL;
     jwtd_keyset *set = NULL;
@@ -1082,6 +1083,7 @@ static void test_hs256_secret(void **state)
     auth_pair pair = {0};
     int nkeys = 0;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     f->cfg.jwt_secret = (const unsigned char *)secret;
     f->cfg.jwt_secret_len = strlen(secret);
     fixture_start(f);

@@ -3,11 +3,11 @@
 # then compiles consumer.c with `pkg-config --cflags --libs libjwtd` against the staged copy
 # (shared, then static) and runs it. PKG_CONFIG_SYSROOT_DIR maps the .pc paths into STAGE.
 set -euo pipefail
-if (($# != 8)); then
-    echo "usage: check_install.sh BUILD STAGE CONSUMER_C CC BINDIR LIBDIR INCLUDEDIR MANDIR" >&2
+if (($# != 9)); then
+    echo "usage: check_install.sh BUILD STAGE CONSUMER_C CC BINDIR LIBDIR INCLUDEDIR MANDIR SOVERSION" >&2
     exit 2
 fi
-build=$1 stage=$2 consumer=$3 cc=$4 bindir=$5 libdir=$6 includedir=$7 mandir=$8
+build=$1 stage=$2 consumer=$3 cc=$4 bindir=$5 libdir=$6 includedir=$7 mandir=$8 soversion=$9
 read -r -a extra_cflags <<<"${CONSUMER_CFLAGS:-}"
 
 rm -rf "$stage"
@@ -15,8 +15,8 @@ mkdir -p "$stage"
 DESTDIR=$stage cmake --install "$build" >"$stage.log"
 
 fail=0
-for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$libdir/libjwtd.a" "$libdir/libjwtd.so" \
-    "$libdir/libjwtd.so.0" "$libdir/pkgconfig/libjwtd.pc" "$mandir/man1/jwtd.1"; do
+for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$includedir/jwtd/version.h" "$libdir/libjwtd.a" "$libdir/libjwtd.so" \
+    "$libdir/libjwtd.so.$soversion" "$libdir/pkgconfig/libjwtd.pc" "$mandir/man1/jwtd.1"; do
     if [[ -e $stage$f ]]; then
         echo "installed: $f"
     else
@@ -25,6 +25,11 @@ for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$libdir/libjwtd.a" "$libdir/l
     fi
 done
 ((fail == 0)) || exit 1
+soname=$(objdump -p "$stage$libdir/libjwtd.so" | awk '$1 == "SONAME" {print $2}')
+if [[ $soname != "libjwtd.so.$soversion" ]]; then
+    echo "SONAME is '$soname', not libjwtd.so.$soversion" >&2
+    exit 1
+fi
 
 "$stage$bindir/jwtd" --help >/dev/null
 

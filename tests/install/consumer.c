@@ -17,8 +17,8 @@ int main(int argc, char **argv)
     static const char secret[] = "0123456789abcdef0123456789abcdef";
     jwtd_key *key = NULL;
     jwtd_keyset *keys = NULL;
-    jwtd_claims *claims = jwtd_claims_new();
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_claims *claims = NULL;
+    jwtd_validation *v = NULL;
     jwtd_token *tok = NULL;
     jwtd_error err = {0};
     char *token = NULL;
@@ -29,7 +29,7 @@ int main(int argc, char **argv)
                       "header JWTD_VERSION differs from the .pc Version");
     failures += check(strcmp(jwtd_err_name(JWTD_ERR_EXPIRED_SIGNATURE), "ExpiredSignature") == 0,
                       "jwtd_err_name");
-    if (claims == NULL || v == NULL ||
+    if (jwtd_claims_new(&claims) != JWTD_OK || jwtd_validation_new(&v) != JWTD_OK ||
         jwtd_key_from_secret(secret, sizeof secret - 1, 0, &key) != JWTD_OK ||
         jwtd_keyset_new(&key, 1, &keys) != JWTD_OK ||
         jwtd_claims_set_string(claims, "sub", "consumer") != JWTD_OK ||

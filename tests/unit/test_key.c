@@ -359,9 +359,11 @@ static void test_jwks_only_non_sig_keys(void **state)
     static const char *const sets[] = {
         "{\"keys\":[{\"kty\":\"oct\",\"alg\":\"A128KW\",\"k\":\"GawgguFyGrWKav7AX4VKUg\"}]}",
         "{\"keys\":[{\"kty\":\"oct\",\"use\":\"enc\","
-        "\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}]}",
+        "\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-"
+        "1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}]}",
         "{\"keys\":[{\"kty\":\"oct\",\"key_ops\":[\"encrypt\"],"
-        "\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}]}",
+        "\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-"
+        "1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"}]}",
     };
 
     (void)state;
@@ -1171,7 +1173,7 @@ static void test_with_kid(void **state)
     assert_int_equal(jwtd_key_with_kid(gen[G_ES256], "rotated-1", &named), JWTD_OK);
     assert_string_equal(jwtd_key_kid(named), "rotated-1");
     assert_true(named->kid_explicit);
-    assert_false(gen[G_ES256]->kid_explicit); /* generated: the thumbprint */
+    assert_false(gen[G_ES256]->kid_explicit);                  /* generated: the thumbprint */
     assert_string_equal(jwtd_key_kid(gen[G_ES256]), orig_kid); /* the original is untouched */
     assert_int_equal(jwtd_key_alg(named), JWTD_ALG_ES256);
     assert_same_key(gen[G_ES256], named);
@@ -1219,10 +1221,17 @@ static void test_reference_counts(void **state)
     assert_ptr_equal(jwtd_keyset_ref(set), set);
     jwtd_keyset_free(set);
     assert_int_equal(jwtd_key_kty(jwtd_keyset_get(set, 0)), JWTD_KTY_EC);
-    jwtd_keyset_free(set); /* last reference: valgrind/ASan check the rest */
+    /* A const key from a set is referenced without a cast and outlives the set. */
+    key = jwtd_key_ref(jwtd_keyset_get(set, 0));
+    assert_int_equal(atomic_load(&key->refs), 2);
+    jwtd_keyset_free(set); /* last reference to the set */
+    assert_int_equal(atomic_load(&key->refs), 1);
+    assert_int_equal(jwtd_key_kty(key), JWTD_KTY_EC);
+    jwtd_key_free(key); /* valgrind/ASan check the rest */
     jwtd_key_free(NULL);
     jwtd_keyset_free(NULL);
     assert_null(jwtd_key_ref(NULL));
+    assert_null(jwtd_keyset_ref(NULL));
 }
 
 /* ---- Key sets ---- */

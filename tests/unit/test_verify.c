@@ -733,12 +733,22 @@ static void test_getters(void **state)
     assert_int_equal(jwtd_token_claim_strings(t, "nope", many, 3, &n),
                      JWTD_ERR_MISSING_REQUIRED_CLAIM);
 
-    assert_true(jwtd_token_has_role(t, "admin"));
-    assert_true(jwtd_token_has_role(t, "dev"));
-    assert_true(jwtd_token_has_role(t, "viewer"));
-    assert_false(jwtd_token_has_role(t, "ADMIN"));
-    assert_false(jwtd_token_has_role(t, "root"));
-    assert_false(jwtd_token_has_role(t, "alice"));
+    /* Membership in a string or an array of strings; other members never match. */
+    static const struct {
+        const char *claim, *value;
+        bool has;
+    } member[] = {
+        {"roles", "admin", true},   {"roles", "dev", true},   {"role", "viewer", true},
+        {"aud", "api", true},       {"mixed", "x", true},     {"roles", "ADMIN", false},
+        {"roles", "viewer", false}, {"role", "admin", false}, {"mixed", "1", false},
+        {"obj", "a", false},        {"nope", "admin", false}, {"b", "true", false},
+    };
+    for (size_t k = 0; k < sizeof member / sizeof member[0]; k++)
+        assert_int_equal(jwtd_token_claim_has_string(t, member[k].claim, member[k].value),
+                         member[k].has);
+    assert_false(jwtd_token_claim_has_string(t, NULL, "admin"));
+    assert_false(jwtd_token_claim_has_string(t, "roles", NULL));
+    assert_false(jwtd_token_claim_has_string(NULL, "roles", "admin"));
 
     assert_int_equal(jwtd_token_header_string(t, "typ", &s), JWTD_OK);
     assert_string_equal(s, "JWT");

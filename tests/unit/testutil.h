@@ -237,11 +237,22 @@ static inline jwtd_keyset *tu_set1(jwtd_key *key)
     return set;
 }
 
-/* A validation pinned to one algorithm, on the fixed test clock. */
+/* An empty claims builder. */
+static inline jwtd_claims *tu_claims(void)
+{
+    jwtd_claims *c = NULL;
+
+    assert_int_equal(jwtd_claims_new(&c), JWTD_OK);
+    assert_non_null(c);
+    return c;
+}
+
+/* A validation pinned to one algorithm (none: JWTD_ALG_UNKNOWN), on the fixed test clock. */
 static inline jwtd_validation *tu_validation(jwtd_alg alg)
 {
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
 
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     assert_non_null(v);
     if (alg != JWTD_ALG_UNKNOWN)
         assert_int_equal(jwtd_validation_allow_alg(v, alg), JWTD_OK);
@@ -249,22 +260,39 @@ static inline jwtd_validation *tu_validation(jwtd_alg alg)
     return v;
 }
 
-/* jwtd_verify of a NUL-terminated token; the result kind, with err filled. */
+/* jwtd_verify of a NUL-terminated token; the result kind, with err filled. The same token
+ * is also verified twice with a cache (once filling it, once from it): a header cache must
+ * never change a result. The cache lives until the program exits. */
 static inline jwtd_err tu_verify(const char *tok, const jwtd_keyset *set, const jwtd_validation *v,
                                  jwtd_error *err)
 {
-    jwtd_token *t = NULL;
-    jwtd_err rc;
+    static jwtd_cache *cache;
+    jwtd_cache *with[3] = {NULL, NULL, NULL};
+    jwtd_err rc = JWTD_OK;
 
-    memset(err, 0, sizeof *err);
-    rc = jwtd_verify(tok, strlen(tok), set, v, &t, err);
-    if (rc == JWTD_OK) {
-        assert_non_null(t);
-    } else {
-        assert_null(t);
-        assert_int_equal(err->kind, rc);
+    if (cache == NULL)
+        assert_int_equal(jwtd_cache_new(&cache), JWTD_OK);
+    with[1] = with[2] = cache;
+    for (int i = 0; i < 3; i++) {
+        jwtd_token *t = NULL;
+        jwtd_error e = {0};
+        jwtd_err r = jwtd_verify_cached(with[i], tok, strlen(tok), set, v, &t, &e);
+
+        if (r == JWTD_OK) {
+            assert_non_null(t);
+        } else {
+            assert_null(t);
+            assert_int_equal(e.kind, r);
+        }
+        jwtd_token_free(t);
+        if (i == 0) {
+            rc = r;
+            *err = e;
+        } else {
+            assert_int_equal(r, rc);
+            assert_string_equal(e.claim, err->claim);
+        }
     }
-    jwtd_token_free(t);
     return rc;
 }
 

@@ -224,9 +224,9 @@ jwtd_err vec_keyset_from_json(const json_t *jwk_or_jwks, unsigned flags, jwtd_ke
 
 jwtd_validation *vec_validation(unsigned algs)
 {
-    jwtd_validation *v = jwtd_validation_new();
+    jwtd_validation *v = NULL;
 
-    if (v == NULL)
+    if (jwtd_validation_new(&v) != JWTD_OK)
         return NULL;
     for (int a = JWTD_ALG_UNKNOWN + 1; a < JWTD_ALG_COUNT; a++) {
         if ((algs & VEC_ALG(a)) != 0 && jwtd_validation_allow_alg(v, (jwtd_alg)a) != JWTD_OK) {
