@@ -319,7 +319,7 @@ static char *build_siglen(int arg)
                                                [SG_RSA] = "{\"alg\":\"RS256\"}",
                                                [SG_EC256] = "{\"alg\":\"ES256\"}",
                                                [SG_ED] = "{\"alg\":\"EdDSA\"}"};
-    enum signer_id sg = arg / 10;
+    enum signer_id sg = (enum signer_id)(arg / 10);
     int mode = arg % 10;
     char *h = tu_b64url_str(hdrs[sg]), *p = tu_b64url_str(CLAIMS_OK);
     char *input = tu_printf("%s.%s", h, p), *sig_b64, *tok;
