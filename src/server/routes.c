@@ -864,12 +864,15 @@ static void account(srv_app *app, const http_request *req, const http_response *
                           req->path, req->path_len, "status", resp->status, "peer", req->peer));
 }
 
+/* The route srv_route found (req->route->entry), else static files, 405 or 404. */
 static void dispatch(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
     char allow[64];
     bool web = false;
-    const route *r = find_route(app, req, allow, sizeof allow, &web);
+    const route *r = req->route->entry;
+    if (r == NULL)
+        find_route(app, req, allow, sizeof allow, &web);
     if (r != NULL) {
         r->fn(app, req, resp);
     } else if (web && srv_web_serve(app, req, resp)) {
@@ -885,16 +888,13 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
 
 /* ---- Per-IP limits ---- */
 
-/* The wait srv_route computed for the request it refused. The HTTP layer runs a non-blocking
- * handler on the router's thread right after the router returns (http.h), so the one value
- * in flight per event-loop thread is the one dispatch_limited reads. */
-static _Thread_local int64_t limited_retry_after;
-
+/* A request srv_route refused for its client's per-IP limit: 429 with the wait srv_route
+ * computed (req->route->value). */
 static void dispatch_limited(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
     atomic_fetch_add(&app->limited_ip, 1);
-    reply_too_many(resp, limited_retry_after);
+    reply_too_many(resp, req->route->value);
     account(app, req, resp);
 }
 
@@ -957,7 +957,7 @@ void srv_limits_close(srv_app *app)
  * and /refresh comes first, so a refused request costs no JSON parsing, no Argon2 and no
  * store access, and never counts against an account's lockout. Refused: 429 answered on the
  * loop (dispatch_limited). */
-http_handler_fn srv_route(void *ctx, const http_request *req, bool *blocking)
+void srv_route(void *ctx, const http_request *req, http_route *out)
 {
     srv_app *app = ctx;
     char allow[64];
@@ -965,12 +965,10 @@ http_handler_fn srv_route(void *ctx, const http_request *req, bool *blocking)
     const route *r = find_route(app, req, allow, sizeof allow, &web);
     int64_t retry = 0;
     if (r != NULL && r->limit != LIMIT_NONE && !within_ip_limit(app, r, req, &retry)) {
-        limited_retry_after = retry;
-        *blocking = false;
-        return dispatch_limited;
+        *out = (http_route){.handler = dispatch_limited, .value = retry};
+        return;
     }
-    *blocking = r != NULL && r->blocking;
-    return dispatch;
+    *out = (http_route){.handler = dispatch, .blocking = r != NULL && r->blocking, .entry = r};
 }
 
 void srv_tick(void *ctx)
