@@ -825,27 +825,48 @@ static bool is_web_path(const srv_app *app, const http_request *req)
                                 srv_web_content_type(req->path, req->path_len) != NULL);
 }
 
-/* The route for req; NULL with *allow set to the methods of its path (405) or "" (404). */
-static const route *find_route(const srv_app *app, const http_request *req, char *allow,
-                               size_t allow_len, bool *web)
+static void reply_method_not_allowed(http_response *resp, const char *allow)
 {
-    allow[0] = '\0';
-    *web = false;
+    http_response_error(resp, 405, MSG_METHOD);
+    http_response_header(resp, "Allow", allow);
+}
+
+/* The demo page's files, for a path no route has: GET only. */
+static void h_web(srv_app *app, const http_request *req, http_response *resp)
+{
+    if (!method_is(req, "GET"))
+        reply_method_not_allowed(resp, "GET");
+    else if (!srv_web_serve(app, req, resp))
+        http_response_error(resp, 404, MSG_NOT_FOUND);
+}
+
+static const route web_route = {"GET", "/", false, false, h_web, LIMIT_NONE};
+
+/* The row for req (web_route for a static file's path), or NULL with *paths holding a bit
+ * per row whose path matched under another method: 0 is 404, else 405. */
+static const route *find_route(const srv_app *app, const http_request *req, uint64_t *paths)
+{
+    _Static_assert(NROUTES <= 64, "one bit per route in http_route.value");
+    *paths = 0;
     for (size_t i = 0; i < NROUTES; i++) {
         if (!path_matches(&routes[i], req))
             continue;
         if (method_is(req, routes[i].method))
             return &routes[i];
-        size_t n = strlen(allow);
-        snprintf(allow + n, allow_len - n, "%s%s", n > 0 ? ", " : "", routes[i].method);
+        *paths |= UINT64_C(1) << i;
     }
-    if (allow[0] == '\0' && is_web_path(app, req)) {
-        if (method_is(req, "GET"))
-            *web = true;
-        else
-            snprintf(allow, allow_len, "GET");
-    }
-    return NULL;
+    return *paths == 0 && is_web_path(app, req) ? &web_route : NULL;
+}
+
+/* The methods of the rows in paths, as an Allow value ("GET, POST"). */
+static void allow_of(uint64_t paths, char *allow, size_t len)
+{
+    allow[0] = '\0';
+    for (size_t i = 0, n = 0; i < NROUTES; i++)
+        if (paths & (UINT64_C(1) << i)) {
+            snprintf(allow + n, len - n, "%s%s", n > 0 ? ", " : "", routes[i].method);
+            n = strlen(allow);
+        }
 }
 
 /* Counts and logs an answered request. */
@@ -864,22 +885,18 @@ static void account(srv_app *app, const http_request *req, const http_response *
                           req->path, req->path_len, "status", resp->status, "peer", req->peer));
 }
 
-/* The route srv_route found (req->route->entry), else static files, 405 or 404. */
+/* The row srv_route found (req->route->entry); none: 405 with the methods of the rows that
+ * have this path (req->route->value), or 404. */
 static void dispatch(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
-    char allow[64];
-    bool web = false;
     const route *r = req->route->entry;
-    if (r == NULL)
-        find_route(app, req, allow, sizeof allow, &web);
     if (r != NULL) {
         r->fn(app, req, resp);
-    } else if (web && srv_web_serve(app, req, resp)) {
-        /* answered */
-    } else if (allow[0] != '\0') {
-        http_response_error(resp, 405, MSG_METHOD);
-        http_response_header(resp, "Allow", allow);
+    } else if (req->route->value != 0) {
+        char allow[64];
+        allow_of((uint64_t)req->route->value, allow, sizeof allow);
+        reply_method_not_allowed(resp, allow);
     } else {
         http_response_error(resp, 404, MSG_NOT_FOUND);
     }
@@ -960,15 +977,17 @@ void srv_limits_close(srv_app *app)
 void srv_route(void *ctx, const http_request *req, http_route *out)
 {
     srv_app *app = ctx;
-    char allow[64];
-    bool web = false;
-    const route *r = find_route(app, req, allow, sizeof allow, &web);
+    uint64_t paths = 0;
+    const route *r = find_route(app, req, &paths);
     int64_t retry = 0;
     if (r != NULL && r->limit != LIMIT_NONE && !within_ip_limit(app, r, req, &retry)) {
         *out = (http_route){.handler = dispatch_limited, .value = retry};
         return;
     }
-    *out = (http_route){.handler = dispatch, .blocking = r != NULL && r->blocking, .entry = r};
+    *out = (http_route){.handler = dispatch,
+                        .blocking = r != NULL && r->blocking,
+                        .entry = r,
+                        .value = (int64_t)paths};
 }
 
 void srv_tick(void *ctx)
