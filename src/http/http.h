@@ -1,6 +1,7 @@
 /* The HTTP layer of jwtd serve: a thin adapter over libh2o (its own event loop). Handlers
  * see an http_request and fill an http_response, and never include h2o headers. The
- * server's router says, per request, which handler runs and whether it may block: blocking
+ * server's router fills an http_route per request (which handler runs, whether it may block,
+ * and what the handler should know of that decision), looked up once; blocking
  * handlers (password hashing, store writes) run on a worker pool and their answer is sent
  * back on the request's event loop, so a login being hashed never delays a GET /me. */
 #ifndef JWTD_HTTP_H
@@ -27,6 +28,8 @@ typedef struct http_req_header {
     size_t value_len;
 } http_req_header;
 
+typedef struct http_route http_route;
+
 typedef struct http_request {
     const char *method;
     size_t method_len;
@@ -42,6 +45,9 @@ typedef struct http_request {
      * fuzz harness tests/fuzz/fuzz_request.c hands them straight to the router). */
     const http_req_header *headers;
     size_t nheaders;
+    /* What the router decided for this request (NULL while the router runs): a handler reads
+     * its route here instead of looking it up again. */
+    const http_route *route;
 } http_request;
 
 /* The value of the first header called name (case-insensitive), or NULL; *count (may be
@@ -77,9 +83,19 @@ void http_response_clear(http_response *resp);
 /* A handler: fills resp from req. Runs on an event loop (blocking=false) or a worker. */
 typedef void (*http_handler_fn)(void *app, const http_request *req, http_response *resp);
 
-/* The router: on the event loop, picks the handler for req (NULL: 404 JSON) and whether it
- * may block. It may answer directly by returning a non-blocking handler. */
-typedef http_handler_fn (*http_router_fn)(void *app, const http_request *req, bool *blocking);
+/* The router's decision for one request. The adapter reads handler and blocking; entry and
+ * value are the router's own, carried to the handler (req->route) unchanged, also onto a
+ * worker, so nothing is looked up twice or passed through globals. */
+struct http_route {
+    http_handler_fn handler; /* NULL: 404 JSON */
+    bool blocking;           /* run on a worker */
+    const void *entry;       /* e.g. the router's table row */
+    int64_t value;           /* e.g. the Retry-After of a request the router refuses */
+};
+
+/* The router: on the event loop, fills *out (zeroed by the caller) for req. It may answer
+ * directly by choosing a non-blocking handler. */
+typedef void (*http_router_fn)(void *app, const http_request *req, http_route *out);
 
 /* Why the adapter refused a request before any handler ran (docs/API.md, "Request framing").
  * Each is answered with a JSON error and the connection closed. */

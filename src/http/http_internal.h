@@ -125,11 +125,10 @@ int http_workers_start(struct http_workers **out, unsigned nthreads, size_t capa
 /* Lets the workers finish every queued job, then joins them; later pushes are refused. */
 void http_workers_drain(struct http_workers *w);
 void http_workers_free(struct http_workers *w);
-/* Copies the request into one job and queues it; 0, or -1 when the queue is full (or the
- * server is stopping): the caller answers 503. The answer comes back to the loop through
- * its done_receiver. */
-int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view,
-                      http_handler_fn fn);
+/* Copies the request and its route (view->route, whose handler runs) into one job and
+ * queues it; 0, or -1 when the queue is full (or the server is stopping): the caller answers
+ * 503. The answer comes back to the loop through its done_receiver. */
+int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view);
 /* The done_receiver callback: sends each finished job's response, unless the client left. */
 void http_jobs_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 

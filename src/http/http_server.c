@@ -280,8 +280,8 @@ void http_refuse(http_server *srv, h2o_req_t *req, int status, http_refusal why)
     http_report_refusal(srv, req, status == 431 ? 431 : 400, why);
 }
 
-/* Every request: a view on the stack (no allocation), the router, then the handler inline
- * or on a worker. */
+/* Every request: the framing checks, a view on the stack (no allocation), the router once,
+ * then the handler it chose inline or on a worker, with the route in the view. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     http_server *srv = ((http_root_handler *)self)->srv;
@@ -315,22 +315,26 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     view.body_len = req->entity.base != NULL ? req->entity.len : 0;
     memcpy(view.peer, request_peer(req), sizeof(view.peer));
     view.impl = &impl;
+    view.headers = NULL;
+    view.nheaders = 0;
+    view.route = NULL;
 
-    bool blocking = false;
-    http_handler_fn fn = srv->cfg.router(srv->cfg.app, &view, &blocking);
-    if (fn == NULL) {
+    http_route route = {0};
+    srv->cfg.router(srv->cfg.app, &view, &route);
+    if (route.handler == NULL) {
         http_send_static_json(req, 404, ERROR_NOT_FOUND, sizeof(ERROR_NOT_FOUND) - 1);
         return 0;
     }
-    if (!blocking) {
+    view.route = &route;
+    if (!route.blocking) {
         http_response resp;
         memset(&resp, 0, sizeof(resp));
-        fn(srv->cfg.app, &view, &resp);
+        route.handler(srv->cfg.app, &view, &resp);
         http_send_response(req, &resp);
         http_response_clear(&resp);
         return 0;
     }
-    if (http_job_dispatch(loop, req, &view, fn) != 0) {
+    if (http_job_dispatch(loop, req, &view) != 0) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
         http_send_static_json(req, 503, ERROR_BUSY, sizeof(ERROR_BUSY) - 1);
     }

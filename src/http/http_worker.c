@@ -20,8 +20,8 @@ struct http_job {
     http_loop *loop;
     h2o_req_t *h2o_req; /* loop thread only; NULL once the request is gone */
     http_guard *guard;  /* loop thread only */
-    http_handler_fn fn;
     void *app;
+    http_route route; /* the router's decision, copied: req.route points here */
     http_request req; /* the view the handler sees; points into this allocation */
     http_req_impl impl;
     http_response resp; /* written by the worker */
@@ -77,7 +77,7 @@ static void *worker_main(void *arg)
     http_thread_block_signals();
     http_job *job;
     while ((job = workers_pop(w)) != NULL) {
-        job->fn(job->app, &job->req, &job->resp);
+        job->route.handler(job->app, &job->req, &job->resp);
         /* From here on the job belongs to its loop. */
         h2o_multithread_send_message(&job->loop->done_receiver, &job->msg);
     }
@@ -157,7 +157,7 @@ static char *copy_out(char **cursor, const char *s, size_t len)
     return dst;
 }
 
-int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view, http_handler_fn fn)
+int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view)
 {
     /* h2o keeps Host apart from the other headers; the copy puts it back as "host". */
     h2o_iovec_t host = req->input.authority;
@@ -174,8 +174,8 @@ int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view,
     memset(job, 0, sizeof(*job));
     job->loop = loop;
     job->h2o_req = req;
-    job->fn = fn;
     job->app = loop->srv->cfg.app;
+    job->route = *view->route;
 
     char *cursor = (char *)&job->headers[nheaders];
     http_request *copy = &job->req;
@@ -208,6 +208,7 @@ int http_job_dispatch(http_loop *loop, h2o_req_t *req, const http_request *view,
     job->impl.headers = job->headers;
     job->impl.nheaders = nheaders;
     copy->impl = &job->impl;
+    copy->route = &job->route;
 
     http_guard *guard = h2o_mem_alloc_shared(&req->pool, sizeof(*guard), guard_dispose);
     guard->job = job;

@@ -31,11 +31,13 @@ typedef struct srv_app {
 int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen);
 void srv_limits_close(srv_app *app);
 
-/* The router (http_router_fn): every request goes to one dispatcher, which counts and
- * logs it, except a POST /login, /register or /refresh over its client's per-IP limit,
- * which is answered 429 with Retry-After right on the event loop (no worker, no body
- * parsing, no Argon2). */
-http_handler_fn srv_route(void *app, const http_request *req, bool *blocking);
+/* The router (http_router_fn): one lookup per request; every request goes to one
+ * dispatcher, which counts and logs it and runs the route found here (out->entry: a row of
+ * the route table, or the static files'; NULL: 405 when out->value, a bit per row of the
+ * same path, is not 0, else 404), except a POST /login, /register or /refresh over its client's
+ * per-IP limit, which is answered 429 with Retry-After (out->value) right on the event loop (no
+ * worker, no body parsing, no Argon2). */
+void srv_route(void *app, const http_request *req, http_route *out);
 /* The HTTP layer refused a request before any handler (http_config.refused): counted with
  * the answers by status class and by reason, and logged at debug. */
 void srv_refused(void *app, http_refusal reason, int status, const char *peer);

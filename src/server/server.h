@@ -1,7 +1,7 @@
 /* The server layer of jwtd serve as the command line sees it: the configuration (one table
  * of options, each a flag, an environment variable and a config-file key), opening the
  * store and the auth service a configuration names, and running the HTTP server.
- * Routes and handlers are private to src/server (routes.c). */
+ * Routes and handlers are private to src/server (routes.c and the files it names). */
 #ifndef JWTD_SERVER_H
 #define JWTD_SERVER_H
 

@@ -533,12 +533,11 @@ static void h_record(void *app, const http_request *req, http_response *resp)
     http_response_json(resp, 200, strdup("{}"));
 }
 
-static http_handler_fn router(void *app, const http_request *req, bool *blocking)
+static void router(void *app, const http_request *req, http_route *out)
 {
     (void)app;
     (void)req;
-    *blocking = false;
-    return h_record;
+    out->handler = h_record;
 }
 
 static int64_t now_ms(void)

@@ -496,12 +496,13 @@ static void handle(const char *p, size_t len, const char *in, size_t in_len)
 {
     parsed pr;
     parse_request(p, len, &pr);
-    bool blocking = false;
-    http_handler_fn fn = srv_route(&S.app, &pr.req, &blocking);
-    S.dirty |= blocking; /* only blocking handlers write to the store */
+    http_route route = {0};
+    srv_route(&S.app, &pr.req, &route);
+    S.dirty |= route.blocking; /* only blocking handlers write to the store */
+    pr.req.route = &route;     /* as the adapter hands it to the handler */
     http_response resp = {0};
-    if (fn != NULL)
-        fn(&S.app, &pr.req, &resp);
+    if (route.handler != NULL)
+        route.handler(&S.app, &pr.req, &resp);
     else
         http_response_error(&resp, 404, "not found"); /* what the adapter answers */
     check_response(&pr.req, &resp, in, in_len);

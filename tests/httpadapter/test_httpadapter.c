@@ -76,6 +76,21 @@ static void respond_json(http_response *resp, int status, json_t *doc)
     http_response_json(resp, status, text);
 }
 
+/* A row of the test router's table; the router hands it to the handler as route->entry. */
+typedef struct test_route {
+    const char *method, *path;
+    http_handler_fn fn;
+    bool blocking;
+} test_route;
+
+/* What a handler sees of the router's decision: route->value (the row's index) when
+ * route->entry is the row of this very handler, else -1. */
+static int route_seen(const http_request *req, http_handler_fn self)
+{
+    const test_route *row = req->route != NULL ? req->route->entry : NULL;
+    return row != NULL && row->fn == self ? (int)req->route->value : -1;
+}
+
 static void h_ping(void *a, const http_request *req, http_response *resp)
 {
     (void)a;
@@ -90,10 +105,11 @@ static void h_echo(void *a, const http_request *req, http_response *resp)
     size_t xlen = 0, xcount = 0, hlen = 0;
     const char *x = http_header(req, "X-Test", &xlen, &xcount);
     const char *host = http_header(req, "host", &hlen, NULL);
-    json_t *doc = json_pack("{s:s%, s:s%, s:s%, s:s, s:i, s:b}", "body", req->body, req->body_len,
-                            "method", req->method, req->method_len, "x_test", x != NULL ? x : "",
-                            x != NULL ? xlen : 0, "peer", req->peer, "x_test_count", (int)xcount,
-                            "has_host", host != NULL && hlen > 0);
+    json_t *doc =
+        json_pack("{s:s%, s:s%, s:s%, s:s, s:i, s:b, s:i}", "body", req->body, req->body_len,
+                  "method", req->method, req->method_len, "x_test", x != NULL ? x : "",
+                  x != NULL ? xlen : 0, "peer", req->peer, "x_test_count", (int)xcount, "has_host",
+                  host != NULL && hlen > 0, "route", route_seen(req, h_echo));
     respond_json(resp, 200, doc);
 }
 
@@ -127,11 +143,12 @@ static void h_headers(void *a, const http_request *req, http_response *resp)
     size_t len = 0, count = 0, hlen = 0;
     const char *multi = http_header(req, "x-multi", &len, &count);
     const char *host = http_header(req, "Host", &hlen, NULL);
-    json_t *doc = json_pack("{s:s%, s:s%, s:s%, s:i, s:s%, s:b}", "path", req->path, req->path_len,
-                            "query", req->query != NULL ? req->query : "", req->query_len, "first",
-                            multi != NULL ? multi : "", multi != NULL ? len : 0, "count",
-                            (int)count, "host", host != NULL ? host : "", host != NULL ? hlen : 0,
-                            "absent", http_header(req, "x-absent", NULL, NULL) == NULL);
+    json_t *doc = json_pack(
+        "{s:s%, s:s%, s:s%, s:i, s:s%, s:b, s:i}", "path", req->path, req->path_len, "query",
+        req->query != NULL ? req->query : "", req->query_len, "first", multi != NULL ? multi : "",
+        multi != NULL ? len : 0, "count", (int)count, "host", host != NULL ? host : "",
+        host != NULL ? hlen : 0, "absent", http_header(req, "x-absent", NULL, NULL) == NULL,
+        "route", route_seen(req, h_headers));
     respond_json(resp, 200, doc);
 }
 
@@ -199,14 +216,11 @@ static bool route_is(const http_request *req, const char *method, const char *pa
            req->path_len == strlen(path) && memcmp(req->path, path, req->path_len) == 0;
 }
 
-static http_handler_fn test_router(void *a, const http_request *req, bool *blocking)
+/* The row of req in a table, its index as the route's value: handlers check both. */
+static void test_router(void *a, const http_request *req, http_route *out)
 {
     test_app *t = a;
-    static const struct {
-        const char *method, *path;
-        http_handler_fn fn;
-        bool blocking;
-    } routes[] = {
+    static const test_route routes[] = {
         {"GET", "/ping", h_ping, false},
         {"HEAD", "/ping", h_ping, false},
         {"POST", "/echo", h_echo, true},
@@ -224,11 +238,10 @@ static http_handler_fn test_router(void *a, const http_request *req, bool *block
         if (route_is(req, routes[i].method, routes[i].path)) {
             if (routes[i].fn == h_block)
                 atomic_fetch_add(&t->block_routed, 1);
-            *blocking = routes[i].blocking;
-            return routes[i].fn;
+            *out = (http_route){routes[i].fn, routes[i].blocking, &routes[i], (int64_t)i};
+            return;
         }
     }
-    return NULL;
 }
 
 static void on_tick(void *a) { atomic_fetch_add(&((test_app *)a)->ticks, 1); }
@@ -599,6 +612,8 @@ static void echo_blocking_sees_a_copy(void **state)
     assert_int_equal(json_integer_value(json_object_get(doc, "x_test_count")), 1);
     assert_string_equal(json_string_value(json_object_get(doc, "peer")), "127.0.0.1");
     assert_true(json_is_true(json_object_get(doc, "has_host")));
+    /* the router's decision reached the worker with the copy: its row, its value */
+    assert_int_equal(json_integer_value(json_object_get(doc, "route")), 2);
     json_decref(doc);
 }
 
@@ -620,6 +635,7 @@ static void headers_and_query_inline(void **state)
     snprintf(host, sizeof(host), "127.0.0.1:%u", shared_port);
     assert_string_equal(json_string_value(json_object_get(doc, "host")), host);
     assert_true(json_is_true(json_object_get(doc, "absent")));
+    assert_int_equal(json_integer_value(json_object_get(doc, "route")), 5); /* the row, inline */
     json_decref(doc);
 }
 

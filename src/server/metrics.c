@@ -1,0 +1,199 @@
+/* The counters of jwtd serve in one table, which makes both the Prometheus text of
+ * GET /metrics and the JSON of GET /admin/metrics: a row added here shows up in both, with
+ * its name, help and label in one and its key in the other, in the table's order. */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "routes.h"
+
+/* Every value the two pages show, read once per request. */
+typedef struct metrics_snap {
+    int64_t uptime, requests, responses[5]; /* responses: 1xx to 5xx; requests: their sum */
+    int64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+    int64_t verify_ok, verify_failed, verify_cache_hits, revoked_jtis, revoked_users;
+    int64_t signing_keys, limited_ip, limited_lockout, refused[HTTP_REFUSED_COUNT];
+} metrics_snap;
+
+/* How many samples a row has: one, or one per status class or per refusal reason, each
+ * named by its class ("2xx") or reason ("content_length") as label value and JSON key. */
+enum metric_each { EACH_ONE, EACH_CLASS, EACH_REFUSAL };
+
+/* A row: one sample, or a family's samples with `each`. HELP and TYPE come before a row with
+ * help. name NULL: only in the JSON; key NULL (and EACH_ONE): only in the text. */
+typedef struct metric {
+    const char *name, *help, *type; /* Prometheus family, "# HELP" text, "counter"/"gauge" */
+    const char *label, *value;      /* the sample's label name and value; NULL: none */
+    const char *group, *key;        /* JSON object holding the key (NULL: the top) and key */
+    size_t at;                      /* offsetof the value (the first of each) in metrics_snap */
+    enum metric_each each;
+} metric;
+
+#define AT(field) offsetof(metrics_snap, field)
+#define C "counter"
+#define G "gauge"
+
+static const metric metrics[] = {
+    {NULL, NULL, NULL, NULL, NULL, NULL, "uptime_seconds", AT(uptime), EACH_ONE},
+    {NULL, NULL, NULL, NULL, NULL, "requests", "total", AT(requests), EACH_ONE},
+    {"jwtd_http_responses_total", "HTTP responses by status class.", C, "code", NULL, "requests",
+     NULL, AT(responses), EACH_CLASS},
+    {"jwtd_logins_total", "Password logins by result.", C, "result", "ok", NULL, "logins_ok",
+     AT(logins_ok), EACH_ONE},
+    {"jwtd_logins_total", NULL, NULL, "result", "failed", NULL, "logins_failed", AT(logins_failed),
+     EACH_ONE},
+    {"jwtd_registrations_total", "Users registered through POST /register.", C, NULL, NULL, NULL,
+     "registrations", AT(registrations), EACH_ONE},
+    {"jwtd_refreshes_total", "Refresh-token rotations.", C, NULL, NULL, NULL, "refreshes",
+     AT(refreshes), EACH_ONE},
+    {"jwtd_refresh_reuse_total", "Spent refresh tokens presented again.", C, NULL, NULL, NULL,
+     "refresh_reuse", AT(refresh_reuse), EACH_ONE},
+    {"jwtd_logouts_total", "Logouts.", C, NULL, NULL, NULL, "logouts", AT(logouts), EACH_ONE},
+    {"jwtd_access_verifications_total", "Access-token checks by result.", C, "result", "ok", NULL,
+     "verify_ok", AT(verify_ok), EACH_ONE},
+    {"jwtd_access_verifications_total", NULL, NULL, "result", "failed", NULL, "verify_failed",
+     AT(verify_failed), EACH_ONE},
+    {"jwtd_access_verify_cache_hits_total", "Access tokens verified from the cache.", C, NULL, NULL,
+     NULL, "verify_cache_hits", AT(verify_cache_hits), EACH_ONE},
+    {"jwtd_revoked_access_tokens", "Access-token revocations held in memory.", G, "kind", "jti",
+     NULL, "revoked_jtis", AT(revoked_jtis), EACH_ONE},
+    {"jwtd_revoked_access_tokens", NULL, NULL, "kind", "user", NULL, "revoked_users",
+     AT(revoked_users), EACH_ONE},
+    {"jwtd_signing_keys", "Signing keys published in the JWKS.", G, NULL, NULL, NULL,
+     "signing_keys", AT(signing_keys), EACH_ONE},
+    {"jwtd_rate_limited_total", "Requests answered 429: per-IP limit or account lockout.", C,
+     "reason", "ip", "rate_limited", "ip", AT(limited_ip), EACH_ONE},
+    {"jwtd_rate_limited_total", NULL, NULL, "reason", "lockout", "rate_limited", "lockout",
+     AT(limited_lockout), EACH_ONE},
+    {"jwtd_http_requests_refused_total",
+     "Requests the HTTP layer refused before any handler (framing, field syntax, size), by "
+     "reason.",
+     C, "reason", NULL, "refused", NULL, AT(refused), EACH_REFUSAL},
+    {"jwtd_uptime_seconds", "Seconds since start-up.", G, NULL, NULL, NULL, NULL, AT(uptime),
+     EACH_ONE},
+};
+#define NMETRICS (sizeof metrics / sizeof metrics[0])
+
+static int64_t load(atomic_uint_least64_t *counter) { return (int64_t)atomic_load(counter); }
+
+static void snap_read(srv_app *app, metrics_snap *s)
+{
+    auth_stats a;
+    auth_stats_get(app->au, &a);
+    *s = (metrics_snap){
+        .uptime = (int64_t)time(NULL) - app->started,
+        .logins_ok = (int64_t)a.logins_ok,
+        .logins_failed = (int64_t)a.logins_failed,
+        .registrations = (int64_t)a.registrations,
+        .refreshes = (int64_t)a.refreshes,
+        .refresh_reuse = (int64_t)a.refresh_reuse,
+        .logouts = (int64_t)a.logouts,
+        .verify_ok = (int64_t)a.verify_ok,
+        .verify_failed = (int64_t)a.verify_failed,
+        .verify_cache_hits = (int64_t)a.verify_cache_hits,
+        .revoked_jtis = (int64_t)a.revoked_jtis,
+        .revoked_users = (int64_t)a.revoked_users,
+        .signing_keys = (int64_t)a.signing_keys,
+        .limited_ip = load(&app->limited_ip),
+        .limited_lockout = load(&app->limited_lockout),
+    };
+    for (size_t c = 0; c < 5; c++) {
+        s->responses[c] = load(&app->responses[c + 1]);
+        s->requests += s->responses[c];
+    }
+    for (size_t r = 0; r < HTTP_REFUSED_COUNT; r++)
+        s->refused[r] = load(&app->refused[r]);
+}
+
+static size_t samples(const metric *m)
+{
+    return m->each == EACH_CLASS ? 5 : m->each == EACH_REFUSAL ? HTTP_REFUSED_COUNT : 1;
+}
+
+/* The i-th sample's name: label value, and JSON key too for an `each` row. */
+static const char *sample_name(const metric *m, size_t i)
+{
+    static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    switch (m->each) {
+    case EACH_CLASS: return classes[i];
+    case EACH_REFUSAL: return http_refusal_name((http_refusal)i);
+    case EACH_ONE: break;
+    }
+    return m->value;
+}
+
+static int64_t sample_value(const metrics_snap *s, const metric *m, size_t i)
+{
+    return ((const int64_t *)(const void *)((const char *)s + m->at))[i];
+}
+
+static void text_row(FILE *f, const metrics_snap *s, const metric *m)
+{
+    if (m->help != NULL)
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
+    for (size_t i = 0; i < samples(m); i++) {
+        if (m->label != NULL)
+            fprintf(f, "%s{%s=\"%s\"} %" PRId64 "\n", m->name, m->label, sample_name(m, i),
+                    sample_value(s, m, i));
+        else
+            fprintf(f, "%s %" PRId64 "\n", m->name, sample_value(s, m, i));
+    }
+}
+
+char *srv_metrics_text(srv_app *app, size_t *len)
+{
+    metrics_snap s;
+    snap_read(app, &s);
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+    if (f == NULL)
+        return NULL;
+    for (size_t r = 0; r < NMETRICS; r++)
+        if (metrics[r].name != NULL)
+            text_row(f, &s, &metrics[r]);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The object a row's keys go in: the document, or its member group (made on first use, so
+ * groups stand where their first row is). NULL when out of memory. */
+static json_t *json_group(json_t *doc, const char *group)
+{
+    if (group == NULL)
+        return doc;
+    json_t *obj = json_object_get(doc, group);
+    if (obj == NULL && json_object_set_new(doc, group, json_object()) == 0)
+        obj = json_object_get(doc, group);
+    return obj;
+}
+
+static int json_row(json_t *doc, const metrics_snap *s, const metric *m)
+{
+    json_t *obj = json_group(doc, m->group);
+    for (size_t i = 0; obj != NULL && i < samples(m); i++) {
+        const char *key = m->each == EACH_ONE ? m->key : sample_name(m, i);
+        if (json_object_set_new(obj, key, json_integer(sample_value(s, m, i))) != 0)
+            return -1;
+    }
+    return obj != NULL ? 0 : -1;
+}
+
+json_t *srv_metrics_json(srv_app *app)
+{
+    metrics_snap s;
+    snap_read(app, &s);
+    json_t *doc = json_object();
+    for (size_t r = 0; doc != NULL && r < NMETRICS; r++) {
+        const metric *m = &metrics[r];
+        if ((m->key != NULL || m->each != EACH_ONE) && json_row(doc, &s, m) != 0) {
+            json_decref(doc);
+            return NULL;
+        }
+    }
+    return doc;
+}

@@ -1,0 +1,272 @@
+/* What every handler of jwtd serve shares: the answers (errors of the auth service become
+ * HTTP statuses in exactly one place, srv_reply_auth_error; the abuse limits answer 429 in one,
+ * srv_reply_too_many) and the reading of request input (JSON bodies, tokens, the client). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "replies.h"
+#include "reqparse.h"
+
+#define BEARER_MISSING "Bearer"
+#define BEARER_INVALID "Bearer error=\"invalid_token\""
+
+/* The one mapping from the auth service's errors to HTTP statuses. */
+static int auth_status(auth_err err)
+{
+    switch (err) {
+    case AUTH_OK: return 200;
+    case AUTH_BAD_CREDENTIALS:
+    case AUTH_INVALID_TOKEN:
+    case AUTH_TOKEN_REUSED: return 401;
+    case AUTH_FORBIDDEN: return 403;
+    case AUTH_CONFLICT: return 409;
+    case AUTH_INVALID_INPUT: return 400;
+    case AUTH_NOT_FOUND: return 404;
+    case AUTH_UNAVAILABLE: return 503;
+    case AUTH_INTERNAL: return 500;
+    }
+    return 500;
+}
+
+void srv_reply_auth_error(http_response *resp, auth_err err)
+{
+    int status = auth_status(err);
+    http_response_error(resp, status, auth_err_message(err));
+    /* RFC 6750 section 3: a 401 names the scheme; a presented token that failed says
+     * invalid_token, a failed password login presented none. */
+    if (status == 401)
+        http_response_header(resp, "WWW-Authenticate",
+                             err == AUTH_BAD_CREDENTIALS ? BEARER_MISSING : BEARER_INVALID);
+    if (status == 503)
+        http_response_header(resp, "Retry-After", "1");
+}
+
+/* 429 with Retry-After (whole seconds, at least 1). */
+void srv_reply_too_many(http_response *resp, int64_t retry_after)
+{
+    char secs[24];
+    snprintf(secs, sizeof secs, "%" PRId64, retry_after < 1 ? 1 : retry_after);
+    http_response_error(resp, 429, MSG_TOO_MANY);
+    http_response_header(resp, "Retry-After", secs);
+    srv_no_store(resp);
+}
+
+void srv_reply_missing_token(http_response *resp)
+{
+    http_response_error(resp, 401, MSG_MISSING_TOKEN);
+    http_response_header(resp, "WWW-Authenticate", BEARER_MISSING);
+}
+
+/* Sends a JSON document (stolen) with the status; 500 when it cannot be encoded. */
+void srv_reply_json(http_response *resp, int status, json_t *doc)
+{
+    char *body = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (body == NULL) {
+        http_response_error(resp, 500, MSG_INTERNAL);
+        return;
+    }
+    http_response_json(resp, status, body);
+}
+
+void srv_set_refresh_cookie(http_response *resp, const char *token, int64_t max_age)
+{
+    char *cookie = NULL;
+    if (asprintf(&cookie,
+                 SRV_REFRESH_COOKIE "=%s; HttpOnly; Secure; SameSite=Strict; Path=/; "
+                                    "Max-Age=%" PRId64,
+                 token, max_age) < 0)
+        return;
+    http_response_header(resp, "Set-Cookie", cookie);
+    free(cookie);
+}
+
+void srv_no_store(http_response *resp)
+{
+    http_response_header(resp, "Cache-Control", "no-store");
+    http_response_header(resp, "Pragma", "no-cache");
+}
+
+json_t *srv_roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < n; i++)
+        json_array_append_new(a, json_string(roles[i]));
+    return a;
+}
+
+static json_t *opt_string(const char *s) { return s[0] != '\0' ? json_string(s) : json_null(); }
+
+/* A user as the API shows it; the admin view adds state and times. Never the hash. */
+json_t *srv_user_json(const auth_user *u, bool admin)
+{
+    json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)u->id, "username",
+                          u->username, "email", opt_string(u->email), "name", opt_string(u->name),
+                          "roles", srv_roles_json(u->roles, u->nroles));
+    if (o != NULL && admin) {
+        json_object_set_new(o, "disabled", json_boolean(u->disabled));
+        json_object_set_new(o, "created", json_integer(u->created));
+        json_object_set_new(o, "updated", json_integer(u->updated));
+    }
+    return o;
+}
+
+/* A token pair (and the user when known): body, refresh cookie, no-store. */
+void srv_reply_tokens(http_response *resp, int status, const auth_pair *pair, const auth_user *user)
+{
+    json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "access_token", pair->access_token,
+                            "token_type", "Bearer", "expires_in", (json_int_t)pair->expires_in,
+                            "refresh_token", pair->refresh_token);
+    if (doc != NULL && user != NULL)
+        json_object_set_new(doc, "user", srv_user_json(user, false));
+    srv_reply_json(resp, status, doc);
+    if (resp->status == status) {
+        srv_set_refresh_cookie(resp, pair->refresh_token, pair->refresh_expires_in);
+        srv_no_store(resp);
+    }
+}
+
+static bool json_depth_exceeds(json_t *v, size_t depth)
+{
+    if (depth > SRV_MAX_JSON_DEPTH)
+        return true;
+    const char *key;
+    json_t *child;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, child)
+            if (json_depth_exceeds(child, depth + 1))
+                return true;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, child)
+            if (json_depth_exceeds(child, depth + 1))
+                return true;
+    }
+    return false;
+}
+
+/* The body as a JSON object. An empty body is an empty object when optional. Returns NULL
+ * after answering 415 or 400. */
+json_t *srv_read_body(const http_request *req, http_response *resp, bool optional)
+{
+    if (optional && req->body_len == 0)
+        return json_object();
+    size_t ct_len = 0;
+    const char *ct = http_header(req, "content-type", &ct_len, NULL);
+    if (ct == NULL || !srv_is_json_content_type(ct, ct_len)) {
+        http_response_error(resp, 415, MSG_MEDIA_TYPE);
+        return NULL;
+    }
+    json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+    if (doc == NULL || !json_is_object(doc) || json_depth_exceeds(doc, 1)) {
+        json_decref(doc);
+        http_response_error(resp, 400, MSG_INVALID_JSON);
+        return NULL;
+    }
+    return doc;
+}
+
+/* A string member: 1 and *out when present, 0 when absent or null, -1 when another type. */
+int srv_get_string(json_t *obj, const char *key, const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return -1;
+    *out = json_string_value(v);
+    return 1;
+}
+
+/* Whether an Authorization value names the Bearer scheme (case-insensitive, RFC 9110 11.1),
+ * whatever follows it. Another scheme (Basic ...) or an empty value presents no bearer
+ * token at all: RFC 6750 3.1 answers that without an error code. */
+static bool names_bearer(const char *h, size_t len)
+{
+    return len >= 6 && strncasecmp(h, "Bearer", 6) == 0 &&
+           (len == 6 || h[6] == ' ' || h[6] == '\t');
+}
+
+/* The access token's principal; false after answering 401. */
+bool srv_authenticate(srv_app *app, const http_request *req, http_response *resp,
+                      auth_principal *who)
+{
+    size_t len = 0, count = 0, tok_len = 0;
+    const char *tok = NULL, *h = http_header(req, "authorization", &len, &count);
+    if (h == NULL || (count == 1 && !names_bearer(h, len))) {
+        srv_reply_missing_token(resp);
+        return false;
+    }
+    if (count != 1 || !srv_parse_bearer(h, len, &tok, &tok_len)) {
+        srv_reply_auth_error(resp, AUTH_INVALID_TOKEN);
+        return false;
+    }
+    auth_err err = auth_verify_access(app->au, tok, tok_len, who);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return false;
+    }
+    return true;
+}
+
+/* The caller's principal when it has role admin; false after answering 401 or 403. */
+bool srv_authenticate_admin(srv_app *app, const http_request *req, http_response *resp)
+{
+    auth_principal who;
+    if (!srv_authenticate(app, req, resp, &who))
+        return false;
+    if (!auth_principal_has_role(&who, "admin")) {
+        srv_reply_auth_error(resp, AUTH_FORBIDDEN);
+        return false;
+    }
+    return true;
+}
+
+/* The refresh token: the body's refresh_token, else Authorization: Bearer, else the
+ * cookie. Returns 1 when found, 0 when none was presented, -1 after answering 400 (a
+ * body member of another type) or 401 (a malformed header or cookie). */
+int srv_refresh_token_of(const http_request *req, json_t *body, http_response *resp,
+                         const char **tok, size_t *tok_len)
+{
+    size_t len = 0, count = 0;
+    switch (srv_get_string(body, "refresh_token", tok)) {
+    case 1: *tok_len = strlen(*tok); return 1;
+    case -1: http_response_error(resp, 400, MSG_INVALID_REQUEST); return -1;
+    default: break;
+    }
+    const char *h = http_header(req, "authorization", &len, &count);
+    if (h != NULL) {
+        if (count != 1 || !srv_parse_bearer(h, len, tok, tok_len)) {
+            srv_reply_auth_error(resp, AUTH_INVALID_TOKEN);
+            return -1;
+        }
+        return 1;
+    }
+    h = http_header(req, "cookie", &len, NULL);
+    if (h != NULL && srv_cookie_find(h, len, SRV_REFRESH_COOKIE, tok, tok_len)) {
+        if (!srv_is_b64token(*tok, *tok_len)) {
+            srv_reply_auth_error(resp, AUTH_INVALID_TOKEN);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The client address as the abuse limits key it (srv_ip: IPv4, or IPv6 cut to /64): the peer,
+ * or X-Forwarded-For from a trusted proxy. The header sent on several lines (HAProxy adds its
+ * own line after the client's) is one list in order (RFC 9110 5.3); longer than
+ * SRV_MAX_XFF_BYTES it is not read (the peer). false when there is no address (a Unix
+ * socket); *ip is then all zero. */
+bool srv_client_address(srv_app *app, const http_request *req, srv_ip *ip)
+{
+    char xff[SRV_MAX_XFF_BYTES];
+    long xff_len =
+        app->proxies.n > 0 ? http_header_join(req, "x-forwarded-for", xff, sizeof xff) : 0;
+    memset(ip, 0, sizeof *ip);
+    return srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
+                         xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, ip);
+}

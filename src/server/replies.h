@@ -1,0 +1,67 @@
+/* What the handlers of jwtd serve share (replies.c): the stable error messages, the answers
+ * (the one map from auth_err to HTTP status among them) and the reading of request input.
+ * Private to src/server. */
+#ifndef JWTD_SERVER_REPLIES_H
+#define JWTD_SERVER_REPLIES_H
+
+#include <jansson.h>
+
+#include "app.h"
+
+/* Stable messages of the errors the server itself decides (the auth service's own come
+ * from auth_err_message). */
+#define MSG_INVALID_JSON "invalid JSON"
+#define MSG_MEDIA_TYPE "content type must be application/json"
+#define MSG_INVALID_REQUEST "invalid request"
+#define MSG_MISSING_FIELDS "username and password are required"
+#define MSG_MISSING_TOKEN "missing token"
+#define MSG_REG_CLOSED "registration closed"
+#define MSG_NOT_FOUND "not found"
+#define MSG_METHOD "method not allowed"
+#define MSG_INTERNAL "internal error"
+#define MSG_TOO_MANY "too many requests"
+
+/* ---- Answers ---- */
+
+/* The auth service's error as its status and message (401 with WWW-Authenticate, 503 with
+ * Retry-After). */
+void srv_reply_auth_error(http_response *resp, auth_err err);
+/* 429 with Retry-After (whole seconds, at least 1). */
+void srv_reply_too_many(http_response *resp, int64_t retry_after);
+/* 401 for a request that presented no token. */
+void srv_reply_missing_token(http_response *resp);
+/* Sends a JSON document (stolen) with the status; 500 when it cannot be encoded. */
+void srv_reply_json(http_response *resp, int status, json_t *doc);
+/* A token pair (and the user when known): body, refresh cookie, no-store. */
+void srv_reply_tokens(http_response *resp, int status, const auth_pair *pair,
+                      const auth_user *user);
+/* The refresh cookie with token (max_age 0 and "" remove it). */
+void srv_set_refresh_cookie(http_response *resp, const char *token, int64_t max_age);
+/* Cache-Control: no-store and Pragma: no-cache. */
+void srv_no_store(http_response *resp);
+/* A JSON array of role names. */
+json_t *srv_roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n);
+/* A user as the API shows it; the admin view adds state and times. Never the hash. */
+json_t *srv_user_json(const auth_user *u, bool admin);
+
+/* ---- Request input ---- */
+
+/* The body as a JSON object (an empty body is {} when optional); NULL after answering 415 or
+ * 400. */
+json_t *srv_read_body(const http_request *req, http_response *resp, bool optional);
+/* A string member: 1 and *out when present, 0 when absent or null, -1 when another type. */
+int srv_get_string(json_t *obj, const char *key, const char **out);
+/* The access token's principal; false after answering 401. */
+bool srv_authenticate(srv_app *app, const http_request *req, http_response *resp,
+                      auth_principal *who);
+/* Whether the caller has role admin; false after answering 401 or 403. */
+bool srv_authenticate_admin(srv_app *app, const http_request *req, http_response *resp);
+/* The refresh token (body, else Authorization, else cookie): 1 found, 0 none, -1 after
+ * answering 400 or 401. */
+int srv_refresh_token_of(const http_request *req, json_t *body, http_response *resp,
+                         const char **tok, size_t *tok_len);
+/* The client address the abuse limits key (the peer, or X-Forwarded-For from a trusted
+ * proxy); false when there is none (a Unix socket), *ip then all zero. */
+bool srv_client_address(srv_app *app, const http_request *req, srv_ip *ip);
+
+#endif /* JWTD_SERVER_REPLIES_H */

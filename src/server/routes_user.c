@@ -1,0 +1,220 @@
+/* The routes anyone may call: register, login, refresh, logout, logout-all, /me, the JWKS
+ * and health. Password work and store writes run on workers (the route table, routes.c). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "replies.h"
+#include "routes.h"
+
+static json_t *peer_field(const http_request *req) { return json_pack("{s:s}", "peer", req->peer); }
+
+void srv_handle_register(srv_app *app, const http_request *req, http_response *resp)
+{
+    if (app->cfg->registration == SRV_REG_CLOSED) {
+        http_response_error(resp, 403, MSG_REG_CLOSED);
+        return;
+    }
+    json_t *body = srv_read_body(req, resp, false);
+    if (body == NULL)
+        return;
+    const char *username = NULL, *password = NULL, *email = "", *name = "";
+    int u = srv_get_string(body, "username", &username),
+        p = srv_get_string(body, "password", &password);
+    int e = srv_get_string(body, "email", &email), n = srv_get_string(body, "name", &name);
+    if (u < 0 || p < 0 || e < 0 || n < 0) {
+        http_response_error(resp, 400, MSG_INVALID_REQUEST);
+    } else if (u == 0 || p == 0) {
+        http_response_error(resp, 400, MSG_MISSING_FIELDS);
+    } else {
+        auth_user user;
+        auth_pair pair = {0};
+        auth_err err = auth_register(app->au, username, password, email, name, &user, &pair);
+        if (err == AUTH_OK) {
+            srv_reply_tokens(resp, 201, &pair, &user);
+            srv_log(SRV_LOG_INFO, "user registered",
+                    json_pack("{s:I, s:s}", "user_id", (json_int_t)user.id, "peer", req->peer));
+        } else {
+            srv_reply_auth_error(resp, err);
+        }
+        auth_pair_clear(&pair);
+    }
+    json_decref(body);
+}
+
+void srv_handle_login(srv_app *app, const http_request *req, http_response *resp)
+{
+    json_t *body = srv_read_body(req, resp, false);
+    if (body == NULL)
+        return;
+    const char *username = NULL, *email = NULL, *password = NULL;
+    int u = srv_get_string(body, "username", &username), e = srv_get_string(body, "email", &email);
+    int p = srv_get_string(body, "password", &password);
+    if (u < 0 || e < 0 || p < 0) {
+        http_response_error(resp, 400, MSG_INVALID_REQUEST);
+    } else if ((u == 0 && e == 0) || p == 0) {
+        http_response_error(resp, 400, MSG_MISSING_FIELDS);
+    } else {
+        /* The lockout is per normalised identifier whether or not the account exists (per
+         * (identifier, address) from an address it logged in from before), and the attempt
+         * is begun before any password work: a locked account answers 429 even to the right
+         * password, and attempts in flight count against the failures left. */
+        const char *ident = u == 1 ? username : email;
+        size_t ident_len = strlen(ident);
+        int64_t retry = 0;
+        auth_lockout_attempt attempt = {0};
+        if (app->lockouts != NULL) {
+            srv_ip ip;
+            bool has_ip = srv_client_address(app, req, &ip);
+            if (!auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
+                                    has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry)) {
+                atomic_fetch_add(&app->limited_lockout, 1);
+                srv_reply_too_many(resp, retry);
+                srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
+                json_decref(body);
+                return;
+            }
+        }
+        auth_user user;
+        auth_pair pair = {0};
+        auth_err err = auth_login(app->au, ident, password, &user, &pair);
+        if (app->lockouts != NULL) /* ends the attempt begun above, exactly once */
+            auth_lockout_end(app->lockouts, &attempt,
+                             err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
+                             : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
+                                                           : AUTH_LOGIN_NEITHER,
+                             &app->lockout);
+        if (err == AUTH_OK) {
+            srv_reply_tokens(resp, 200, &pair, &user);
+        } else {
+            srv_reply_auth_error(resp, err);
+            if (err == AUTH_BAD_CREDENTIALS)
+                srv_log(SRV_LOG_INFO, "login failed", peer_field(req));
+        }
+        auth_pair_clear(&pair);
+    }
+    json_decref(body);
+}
+
+void srv_handle_refresh(srv_app *app, const http_request *req, http_response *resp)
+{
+    json_t *body = srv_read_body(req, resp, true);
+    if (body == NULL)
+        return;
+    const char *tok = NULL;
+    size_t tok_len = 0;
+    int found = srv_refresh_token_of(req, body, resp, &tok, &tok_len);
+    if (found == 0) {
+        srv_reply_missing_token(resp);
+    } else if (found == 1) {
+        auth_pair pair = {0};
+        auth_err err = auth_refresh(app->au, tok, tok_len, &pair);
+        if (err == AUTH_OK)
+            srv_reply_tokens(resp, 200, &pair, NULL);
+        else
+            srv_reply_auth_error(resp, err);
+        if (err == AUTH_TOKEN_REUSED)
+            srv_log(SRV_LOG_WARN, "refresh token reuse detected: family revoked", peer_field(req));
+        auth_pair_clear(&pair);
+    }
+    json_decref(body);
+}
+
+void srv_handle_logout(srv_app *app, const http_request *req, http_response *resp)
+{
+    json_t *body = srv_read_body(req, resp, true);
+    if (body == NULL)
+        return;
+    const char *tok = NULL;
+    size_t tok_len = 0;
+    http_response tmp = {0};
+    /* Logout succeeds for an invalid or missing token: it has nothing left to revoke. A
+     * body that is not what the API takes (refresh_token not a string) is still malformed
+     * input: 400, as for /refresh. A valid token's family that the store cannot revoke now
+     * is no success (503). */
+    auth_err err = AUTH_OK;
+    int found = srv_refresh_token_of(req, body, &tmp, &tok, &tok_len);
+    if (found == 1)
+        err = auth_logout(app->au, tok, tok_len);
+    bool malformed = found < 0 && tmp.status == 400;
+    http_response_clear(&tmp);
+    if (malformed) {
+        json_decref(body);
+        http_response_error(resp, 400, MSG_INVALID_REQUEST);
+        return;
+    }
+    json_decref(body);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    http_response_json(resp, 204, NULL);
+    srv_set_refresh_cookie(resp, "", 0);
+    srv_no_store(resp);
+}
+
+void srv_handle_logout_all(srv_app *app, const http_request *req, http_response *resp)
+{
+    auth_principal who;
+    if (!srv_authenticate(app, req, resp, &who))
+        return;
+    auth_err err = auth_logout_all(app->au, who.user_id);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    http_response_json(resp, 204, NULL);
+    srv_set_refresh_cookie(resp, "", 0);
+    srv_no_store(resp);
+}
+
+void srv_handle_me(srv_app *app, const http_request *req, http_response *resp)
+{
+    auth_principal who;
+    if (!srv_authenticate(app, req, resp, &who))
+        return;
+    char sub[24];
+    snprintf(sub, sizeof sub, "%" PRId64, who.user_id);
+    srv_reply_json(resp, 200,
+                   json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:s}", "user", who.username, "role",
+                             who.nroles > 0 ? json_string(who.roles[0]) : json_null(), "roles",
+                             srv_roles_json(who.roles, who.nroles), "sub", sub, "iat",
+                             (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti", who.jti));
+    srv_no_store(resp);
+}
+
+void srv_handle_jwks(srv_app *app, const http_request *req, http_response *resp)
+{
+    (void)req; /* the handler signature is shared */
+    char *jwks = NULL;
+    auth_err err = auth_jwks_copy(app->au, &jwks);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    http_response_json(resp, 200, jwks);
+    http_response_header(resp, "Cache-Control", "public, max-age=60");
+}
+
+void srv_handle_healthz(srv_app *app, const http_request *req, http_response *resp)
+{
+    (void)app, (void)req; /* the handler signature is shared */
+    srv_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    http_response_header(resp, "Cache-Control", "no-store");
+}
+
+void srv_handle_metrics(srv_app *app, const http_request *req, http_response *resp)
+{
+    (void)req; /* the handler signature is shared */
+    size_t len = 0;
+    char *text = srv_metrics_text(app, &len);
+    if (text == NULL) {
+        http_response_error(resp, 500, MSG_INTERNAL);
+        return;
+    }
+    http_response_json(resp, 200, text);
+    resp->body_len = len;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    http_response_header(resp, "Cache-Control", "no-store");
+}
