@@ -82,7 +82,8 @@ static void add_item(item *list, size_t *n, const char *data, size_t len, const 
     item *it = &list[(*n)++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(it->label, sizeof it->label, fmt, ap);
+    /* clang-tidy 14 false positive: va_start is just above */
+    vsnprintf(it->label, sizeof it->label, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     it->data = malloc(len + 1);
     if (it->data == NULL) {
