@@ -53,9 +53,21 @@ double testutil_proc_cpu_s(long pid)
     /* Fields 14 and 15 (utime, stime) come after the ")" that ends the command name, which
      * may hold spaces. */
     const char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    if (p == NULL ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    if (p == NULL)
+        return -1;
+    p++;
+    for (int field = 3; field < 14; field++) { /* state, ppid, ..., cmajflt */
+        p += strspn(p, " ");
+        p += strcspn(p, " ");
+    }
+    char *end;
+    errno = 0;
+    unsigned long long ut = strtoull(p, &end, 10);
+    if (end == p)
+        return -1;
+    p = end;
+    unsigned long long st = strtoull(p, &end, 10);
+    if (end == p || errno != 0)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
