@@ -537,7 +537,8 @@ static void test_bodies(void)
         char chunk[8192 + 16];
         int n = snprintf(chunk, sizeof chunk, "2000\r\n");
         memset(chunk + n, ' ', 8192);
-        memcpy(chunk + n + 8192, "\r\n", 2);
+        chunk[n + 8192] = '\r'; /* the chunk's CRLF; no NUL: sent by length */
+        chunk[n + 8192 + 1] = '\n';
         for (int i = 0; i < 16; i++) { /* 128 KiB in all, unless the server answers first */
             struct pollfd pfd = {c.fd, POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0 || !raw_send(&c, chunk, (size_t)n + 8192 + 2))
@@ -681,21 +682,20 @@ static void test_json(void)
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
         expect_body_error(invalid[i].name, "POST", "/login", "", invalid[i].body, 400,
                           "invalid JSON");
-    size_t depth = 10000;
-    char *nested = malloc(2 * depth + 64);
-    strcpy(nested, "{\"username\":");
-    size_t n = strlen(nested);
+    size_t depth = 10000, size = 2 * depth + 64;
+    char *nested = malloc(size);
+    size_t n = (size_t)snprintf(nested, size, "{\"username\":");
     memset(nested + n, '[', depth);
     memset(nested + n + depth, ']', depth);
-    strcpy(nested + n + 2 * depth, ",\"password\":\"x\"}");
+    snprintf(nested + n + 2 * depth, size - n - 2 * depth, ",\"password\":\"x\"}");
     expect_body_error("json: arrays nested 10,000 levels -> 400 invalid JSON", "POST", "/login", "",
                       nested, 400, "invalid JSON");
-    strcpy(nested, "{\"refresh_token\":");
-    n = strlen(nested);
+    n = (size_t)snprintf(nested, size, "{\"refresh_token\":");
+    static const char member[] = "{\"a\":"; /* 5 bytes, the NUL left out */
     for (size_t i = 0; i < depth / 5; i++)
-        memcpy(nested + n + 5 * i, "{\"a\":", 5);
+        memcpy(nested + n + 5 * i, member, sizeof member - 1);
     memset(nested + n + depth, '}', depth / 5);
-    strcpy(nested + n + depth + depth / 5, "}");
+    snprintf(nested + n + depth + depth / 5, size - n - depth - depth / 5, "}");
     expect_body_error("json: objects nested 2,000 levels on /refresh -> 400 invalid JSON", "POST",
                       "/refresh", "", nested, 400, "invalid JSON");
     free(nested);
