@@ -322,6 +322,8 @@ static void setup_libjwt(alg_case *c, const char *priv_pem, const char *pub_pem)
     const unsigned char *sk =
         c->hmac ? (const unsigned char *)BENCH_SECRET : (const unsigned char *)priv_pem;
     const char *vk = c->hmac ? BENCH_SECRET : pub_pem;
+    if (sk == NULL || vk == NULL) /* no PEM for an asymmetric algorithm */
+        die("libjwt keys");
     int sk_len = (int)strlen((const char *)sk);
     if (jwt_new(&c->lj_template) || jwt_add_grants_json(c->lj_template, c->claims_json) ||
         jwt_add_header(c->lj_template, "kid", BENCH_KID) ||

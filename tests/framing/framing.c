@@ -132,6 +132,35 @@ static bool append_escaped(fcase *c, const char *s)
     return true;
 }
 
+/* A line of case c other than "case": key is its first word and arg the rest. False when the
+ * line is malformed (an unknown key, a bad answer, or one answer too many). */
+static bool load_case_line(fcase *c, const char *key, const char *arg)
+{
+    if (strcmp(key, "class") == 0) {
+        snprintf(c->class_, sizeof c->class_, "%s", arg);
+        return true;
+    }
+    if (strcmp(key, "send") == 0)
+        return append_escaped(c, arg);
+    if (strcmp(key, "answer") == 0 && c->nanswers < FRAMING_MAX_ANSWERS) {
+        answer *a = &c->answers[c->nanswers++];
+        char *end;
+        a->status = (int)strtol(arg, &end, 10);
+        bool ok = end != arg && *end == ' ' && a->status >= 100 && a->status <= 599;
+        snprintf(a->what, sizeof a->what, "%s", ok ? end + 1 : "");
+        return ok;
+    }
+    if (strcmp(key, "closed") == 0) {
+        c->closed = true;
+        return true;
+    }
+    if (strcmp(key, "refused") == 0) {
+        snprintf(c->refused, sizeof c->refused, "%s", arg);
+        return true;
+    }
+    return false;
+}
+
 /* Reads the case file; prints what is wrong and returns false on any malformed line. */
 static bool load_cases(const char *path)
 {
@@ -162,24 +191,9 @@ static bool load_cases(const char *path)
             memset(c, 0, sizeof *c);
             snprintf(c->name, sizeof c->name, "%s", arg);
             c->line = lineno;
-        } else if (c == NULL) {
-            ok = false;
-        } else if (strcmp(line, "class") == 0) {
-            snprintf(c->class_, sizeof c->class_, "%s", arg);
-        } else if (strcmp(line, "send") == 0) {
-            ok = append_escaped(c, arg);
-        } else if (strcmp(line, "answer") == 0 && c->nanswers < FRAMING_MAX_ANSWERS) {
-            answer *a = &c->answers[c->nanswers++];
-            char *end;
-            a->status = (int)strtol(arg, &end, 10);
-            ok = end != arg && *end == ' ' && a->status >= 100 && a->status <= 599;
-            snprintf(a->what, sizeof a->what, "%s", ok ? end + 1 : "");
-        } else if (strcmp(line, "closed") == 0) {
-            c->closed = true;
-        } else if (strcmp(line, "refused") == 0) {
-            snprintf(c->refused, sizeof c->refused, "%s", arg);
         } else {
-            ok = false;
+            /* Any other line belongs to a case: one before the first "case" is malformed. */
+            ok = c != NULL && load_case_line(c, line, arg);
         }
         if (!ok)
             printf("FAIL - %s:%d: malformed line\n", path, lineno);
@@ -295,7 +309,7 @@ static bool get_body(int port, const char *path, char *out, size_t outlen)
     char req[256];
     int n =
         snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", path);
-    raw_response r;
+    raw_response r = {0}; /* status 0 (nothing to free) when raw_send fails */
     bool ok = raw_send(&conn, req, (size_t)n) &&
               raw_read_response(&conn, &r, FRAMING_IO_TIMEOUT_MS) && r.status == 200;
     if (ok)

@@ -156,7 +156,7 @@ static bool is_secret_key(const char *line, size_t len, size_t *value_at)
     if ((size_t)(end - k) != sizeof want - 1)
         return false;
     for (size_t i = 0; i < sizeof want - 1; i++) {
-        char c = k[i] == '_' ? '-' : k[i];
+        char c = (char)(k[i] == '_' ? '-' : k[i]);
         if (c != want[i])
             return false;
     }

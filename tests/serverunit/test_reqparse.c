@@ -195,7 +195,8 @@ static void test_web_paths(void **state)
     char longpath[400];
     memset(longpath, 'a', sizeof longpath);
     longpath[0] = '/';
-    memcpy(longpath + sizeof longpath - 3, ".js", 3);
+    static const char ext[] = ".js"; /* no NUL: the path goes by length */
+    memcpy(longpath + sizeof longpath - (sizeof ext - 1), ext, sizeof ext - 1);
     assert_null(srv_web_content_type(longpath, sizeof longpath));
 }
 

@@ -1175,7 +1175,7 @@ static const struct CMUnitTest durability_tests[] = {T(test_durability_kill9)};
 
 #define GROUP(name, tests)                                                                         \
     {                                                                                              \
-        name, tests, sizeof tests / sizeof tests[0]                                                \
+        name, tests, sizeof(tests) / sizeof(tests)[0]                                              \
     }
 
 static const struct test_group {

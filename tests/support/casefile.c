@@ -3,6 +3,7 @@
  * would otherwise be a check that cannot fail. */
 #include "casefile.h"
 
+#include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -207,8 +208,10 @@ static bool check_value(const json_t *v, const char *path, const char *op, const
                say(why, "json %s: is %s, expected a string matching %s", path, have, operand);
     }
     /* "#": the members of an array or object. */
-    size_t want = 0;
-    if (operand[strspn(operand, "0123456789")] != '\0' || sscanf(operand, "%zu", &want) != 1)
+    char *end;
+    errno = 0;
+    size_t want = strtoul(operand, &end, 10);
+    if (operand[strspn(operand, "0123456789")] != '\0' || end == operand || errno != 0)
         return say(why, "json %s: bad count '%s'", path, operand);
     if (!json_is_array(v) && !json_is_object(v))
         return say(why, "json %s: is %s, expected an array or object of %zu", path, have, want);

@@ -41,8 +41,8 @@ static void test_decoders_agree(void **state)
         int ra, rb;
 
         for (size_t i = 0; i < n; i++)
-            in[i] = rng() % 8 == 0 ? tempting[rng() % (sizeof tempting - 1)]
-                                   : alphabet[rng() % 64];
+            in[i] = (char)(rng() % 8 == 0 ? tempting[rng() % (sizeof tempting - 1)]
+                                          : alphabet[rng() % 64]);
         ra = jose_b64url_decode(in, n, a, sizeof a, &la);
         rb = jose_b64url_decode_public(in, n, b, sizeof b, &lb);
         if (ra != rb || (ra == 0 && (la != lb || memcmp(a, b, la) != 0)))

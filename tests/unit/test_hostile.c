@@ -434,7 +434,7 @@ static char *build_b64(int arg)
 
         tok = token_with_sig_char(want);
         at = strchr(tok + dot_pos(tok, 1) + 1, want);
-        *at = arg == 5 ? '+' : arg == 6 ? '/' : '\xff';
+        *at = (char)(arg == 5 ? '+' : arg == 6 ? '/' : '\xff');
         break;
     }
     case 7:

@@ -763,7 +763,8 @@ static char *pem_of(EVP_PKEY *pkey, pem_format f)
         OSSL_ENCODER_CTX_free(ectx);
         break;
     case F_SEC1_WITH_PARAMS:
-        ok = PEM_write_bio_Parameters(bio, pkey);
+        /* the EC PARAMETERS block, then the SEC1 key */
+        assert_int_equal(PEM_write_bio_Parameters(bio, pkey), 1);
         /* fall through */
     case F_PKCS1_PRIV:
     case F_SEC1:
@@ -826,21 +827,18 @@ static void test_pem_formats(void **state)
 
 static char *str_replace_all(const char *s, const char *from, const char *to)
 {
-    size_t n = 0, fl = strlen(from), tl = strlen(to);
+    size_t n = 0, fl = strlen(from), tl = strlen(to), size;
     char *out, *w;
 
     for (const char *p = strstr(s, from); p != NULL; p = strstr(p + fl, from))
         n++;
-    out = malloc(strlen(s) + n * tl + 1);
+    size = strlen(s) + n * tl + 1;
+    out = malloc(size);
     assert_non_null(out);
     w = out;
-    for (const char *p; (p = strstr(s, from)) != NULL; s = p + fl) {
-        memcpy(w, s, (size_t)(p - s));
-        w += p - s;
-        memcpy(w, to, tl);
-        w += tl;
-    }
-    strcpy(w, s);
+    for (const char *p; (p = strstr(s, from)) != NULL; s = p + fl)
+        w += snprintf(w, size - (size_t)(w - out), "%.*s%s", (int)(p - s), s, to);
+    snprintf(w, size - (size_t)(w - out), "%s", s);
     return out;
 }
 
@@ -895,8 +893,7 @@ static void test_pem_refused(void **state)
         {"RSA 1024 PKCS#1", pem_of(rsa1024, F_PKCS1_PRIV)},
     };
 
-    strcpy(two, spki);
-    strcat(two, spki);
+    snprintf(two, 2 * strlen(spki) + 1, "%s%s", spki, spki);
     corrupt[strlen("-----BEGIN PUBLIC KEY-----\n") + 2] ^= 0x01; /* inside the DER header */
     assert_non_null(strstr(cases[11].pem, "ENCRYPTED"));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

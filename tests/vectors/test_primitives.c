@@ -105,7 +105,7 @@ static const char *group_skip_reason(const prim_file *pf, const json_t *group)
         return "hash differs from the one the JWA algorithm fixes";
     if (info->family == JOSE_FAM_PSS) {
         /* JWA §3.5: MGF1 with the same hash and a salt as long as the hash. */
-        if (mgf == NULL || strcmp(mgf, "MGF1") != 0 || mgf_sha == NULL ||
+        if (mgf == NULL || strcmp(mgf, "MGF1") != 0 || mgf_sha == NULL || pf->sha == NULL ||
             strcmp(mgf_sha, pf->sha) != 0)
             return "PSS parameters differ from JWA (MGF1 with the signature hash)";
         if (json_integer_value(json_object_get(group, "sLen")) != (json_int_t)info->hash_len)

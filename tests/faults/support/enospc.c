@@ -34,10 +34,10 @@
 #define REAL(type, name, sym)                                                                      \
     static type name;                                                                              \
     do {                                                                                           \
-        type f_ = __atomic_load_n(&name, __ATOMIC_ACQUIRE);                                        \
+        type f_ = __atomic_load_n(&(name), __ATOMIC_ACQUIRE);                                      \
         if (f_ == NULL) {                                                                          \
             f_ = (type)dlsym(RTLD_NEXT, sym);                                                      \
-            __atomic_store_n(&name, f_, __ATOMIC_RELEASE);                                         \
+            __atomic_store_n(&(name), f_, __ATOMIC_RELEASE);                                       \
         }                                                                                          \
     } while (0)
 

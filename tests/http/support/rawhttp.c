@@ -68,6 +68,30 @@ bool raw_send(raw_conn *c, const void *data, size_t len)
 }
 
 /* Reads more bytes (waiting at most until deadline); false on EOF, error or timeout. */
+bool raw_parse_status(const char *s, size_t len, int *status)
+{
+    static const char prefix[] = "HTTP/1.";
+    size_t i = sizeof prefix - 1;
+    if (len < i || memcmp(s, prefix, i) != 0)
+        return false;
+    size_t minor = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == minor || i == len || s[i] != ' ')
+        return false;
+    while (i < len && s[i] == ' ')
+        i++;
+    /* Three digits (RFC 9112 4), not followed by a fourth. */
+    int code = 0;
+    size_t digits = i;
+    while (i < len && i - digits < 4 && s[i] >= '0' && s[i] <= '9')
+        code = code * 10 + (s[i++] - '0');
+    if (i - digits != 3)
+        return false;
+    *status = code;
+    return true;
+}
+
 bool raw_fill(raw_conn *c, long deadline)
 {
     if (c->eof)
@@ -145,7 +169,7 @@ bool raw_read_response(raw_conn *c, raw_response *r, int timeout_ms)
     size_t copy = head_len < sizeof r->head ? head_len : sizeof r->head - 1;
     memcpy(r->head, c->buf, copy);
     r->head[copy] = '\0';
-    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+    if (!raw_parse_status(r->head, copy, &r->status))
         return false;
     char cl[32];
     bool has_len = raw_header(r, "content-length", cl, sizeof cl);

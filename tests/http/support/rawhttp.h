@@ -31,6 +31,9 @@ bool raw_send(raw_conn *c, const void *data, size_t len);
 /* Reads more bytes (waiting at most until deadline, testutil_now_ms); false on EOF, error or
  * timeout. */
 bool raw_fill(raw_conn *c, long deadline);
+/* The status code of the "HTTP/1.x NNN" line that the len bytes at s start with (they need not
+ * end in a NUL), in *status; false, and *status untouched, when they do not start with one. */
+bool raw_parse_status(const char *s, size_t len, int *status);
 /* Reads one response; false when none came whole within timeout_ms. */
 bool raw_read_response(raw_conn *c, raw_response *r, int timeout_ms);
 /* True when the server closes the connection (EOF or reset) within timeout_ms; bytes it sends
