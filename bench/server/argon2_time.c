@@ -1,6 +1,7 @@
-/* Times one Argon2id password check (libsodium crypto_pwhash_str_verify), the work of one POST /login,
- * so scripts/bench-server.sh can compare jwtd's login throughput with (cores / one hash time).
- * Usage: argon2_time OPSLIMIT MEMLIMIT_KIB [ROUNDS]  -> prints the median seconds of ROUNDS checks. */
+/* Times one Argon2id password check (libsodium crypto_pwhash_str_verify), the work of one POST
+ * /login, so scripts/bench-server.sh can compare jwtd's login throughput with (cores / one hash
+ * time). Usage: argon2_time OPSLIMIT MEMLIMIT_KIB [ROUNDS]  -> prints the median seconds of ROUNDS
+ * checks. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ int main(int argc, char **argv)
     }
     unsigned long long ops = parse_count(argv[1], crypto_pwhash_OPSLIMIT_MIN, 16, "OPSLIMIT");
     size_t mem = (size_t)parse_count(argv[2], crypto_pwhash_MEMLIMIT_MIN / 1024, 4ULL << 20,
-                                     "MEMLIMIT_KIB") * 1024u;
+                                     "MEMLIMIT_KIB") *
+                 1024u;
     int rounds = argc == 4 ? (int)parse_count(argv[3], 1, MAX_ROUNDS, "ROUNDS") : 7;
     if (sodium_init() < 0) {
         fprintf(stderr, "argon2_time: sodium_init failed\n");

@@ -23,10 +23,10 @@
 #define FOLD_CHUNK 64u
 
 typedef struct entry {
-    uint64_t k0, k1; /* keyed hash of (kind, key); both 0: an empty slot */
-    int64_t a;       /* bucket: TAT in microseconds; lockout: locked until (seconds) */
-    int64_t expires; /* seconds; from then on the entry is as good as absent */
-    int64_t n;       /* lockout: failures */
+    uint64_t k0, k1;  /* keyed hash of (kind, key); both 0: an empty slot */
+    int64_t a;        /* bucket: TAT in microseconds; lockout: locked until (seconds) */
+    int64_t expires;  /* seconds; from then on the entry is as good as absent */
+    int64_t n;        /* lockout: failures */
     int32_t inflight; /* lockout: attempts begun and not ended */
     bool lock;        /* a lockout counter (a is a lock end), not a bucket or a familiar mark */
 } entry;
@@ -135,7 +135,7 @@ static void hash_key2(const auth_limiter *l, unsigned kind, const void *key, siz
             size_t n = len - off < FOLD_CHUNK ? len - off : FOLD_CHUNK;
             for (size_t i = 0; i < n; i++)
                 chunk[i] = p[off + i] >= 'A' && p[off + i] <= 'Z' ? (unsigned char)(p[off + i] + 32)
-                                                                 : p[off + i];
+                                                                  : p[off + i];
             crypto_generichash_update(&st, chunk, n);
         }
     }

@@ -86,11 +86,11 @@ typedef enum auth_login_outcome {
 
 /* One attempt between begin and end (filled by begin; the caller only passes it on). */
 typedef struct auth_lockout_attempt {
-    uint64_t c0, c1;  /* the counter used: global or (identifier, address) */
-    uint64_t f0, f1;  /* the familiar key of (identifier, address) */
-    bool has_addr;    /* an address was given (else nothing is remembered) */
-    bool familiar;    /* the address was familiar: c is the per-address counter */
-    bool open;        /* begun and not yet ended */
+    uint64_t c0, c1; /* the counter used: global or (identifier, address) */
+    uint64_t f0, f1; /* the familiar key of (identifier, address) */
+    bool has_addr;   /* an address was given (else nothing is remembered) */
+    bool familiar;   /* the address was familiar: c is the per-address counter */
+    bool open;       /* begun and not yet ended */
 } auth_lockout_attempt;
 
 /* Begins one login attempt of ident from addr (addr_len bytes; NULL/0: unknown address, the

@@ -162,7 +162,4 @@ fail:
     return NULL;
 }
 
-void http_tls_free(SSL_CTX *ctx)
-{
-    SSL_CTX_free(ctx);
-}
+void http_tls_free(SSL_CTX *ctx) { SSL_CTX_free(ctx); }

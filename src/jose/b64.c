@@ -139,8 +139,8 @@ static int to_std_alphabet(const char *in, size_t n, unsigned char *out)
     int bad = 0;
 
     for (size_t i = 0; i < n; i += 4) {
-        unsigned char a = url_to_std[u[i]], b = url_to_std[u[i + 1]],
-                      c = url_to_std[u[i + 2]], d = url_to_std[u[i + 3]];
+        unsigned char a = url_to_std[u[i]], b = url_to_std[u[i + 1]], c = url_to_std[u[i + 2]],
+                      d = url_to_std[u[i + 3]];
         bad |= (a - 1) | (b - 1) | (c - 1) | (d - 1);
         out[i] = a;
         out[i + 1] = b;

@@ -135,9 +135,8 @@ bool jose_jwk_declared_non_sig(const json_t *jwk)
 
     return (json_is_string(use) && strcmp(json_string_value(use), "sig") != 0) ||
            (json_is_array(ops) && !key_ops_allow_sig(ops)) ||
-           (json_is_string(alg) &&
-            jwtd_alg_from_name(json_string_value(alg), json_string_length(alg)) ==
-                JWTD_ALG_UNKNOWN);
+           (json_is_string(alg) && jwtd_alg_from_name(json_string_value(alg),
+                                                      json_string_length(alg)) == JWTD_ALG_UNKNOWN);
 }
 
 static jwtd_err jwk_meta_get(const json_t *jwk, jwk_meta *m)

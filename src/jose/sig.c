@@ -147,9 +147,8 @@ static int pkey_ctx_setup(EVP_PKEY_CTX *pctx, const jose_alg_info *info, const E
            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
 }
 
-static jwtd_err evp_verify(const jwtd_key *key, const jose_alg_info *info,
-                           const unsigned char *msg, size_t msg_len, const unsigned char *sig,
-                           size_t sig_len)
+static jwtd_err evp_verify(const jwtd_key *key, const jose_alg_info *info, const unsigned char *msg,
+                           size_t msg_len, const unsigned char *sig, size_t sig_len)
 {
     const EVP_MD *md = info->family == JOSE_FAM_EDDSA ? NULL : sig_md(info);
     EVP_MD_CTX *mctx;
@@ -204,8 +203,7 @@ jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char 
         if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey))
             return JWTD_ERR_INVALID_SIGNATURE;
         return evp_verify(key, info, msg, msg_len, sig, sig_len);
-    case JOSE_FAM_EDDSA:
-        return evp_verify(key, info, msg, msg_len, sig, sig_len);
+    case JOSE_FAM_EDDSA: return evp_verify(key, info, msg, msg_len, sig, sig_len);
     }
     return JWTD_ERR_INVALID_ALGORITHM;
 }
@@ -241,8 +239,8 @@ static jwtd_err evp_sign(const jwtd_key *key, const jose_alg_info *info, const u
     return JWTD_OK;
 }
 
-jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
-                       size_t msg_len, unsigned char **sig_out, size_t *sig_len)
+jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
+                       unsigned char **sig_out, size_t *sig_len)
 {
     const jose_alg_info *info = jose_alg_info_get(alg);
     unsigned char *sig = NULL, *raw;

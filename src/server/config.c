@@ -242,8 +242,8 @@ static int set_rate(srv_config *cfg, const srv_option *o, const char *value, con
     if (ok) {
         memcpy(count, value, (size_t)(slash - value));
         count[slash - value] = '\0';
-        ok = parse_scaled(count, "", NULL, &burst) && parse_scaled(slash + 1, "smhd", time_mult,
-                                                                   &period);
+        ok = parse_scaled(count, "", NULL, &burst) &&
+             parse_scaled(slash + 1, "smhd", time_mult, &period);
     }
     if (!ok)
         return fail(err, errlen,

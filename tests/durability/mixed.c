@@ -484,12 +484,12 @@ int main(int argc, char **argv)
             unknown += c->unknown;
         }
         testutil_check(crashed,
-                        "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
-                        "%d rotations, %d logouts, %d logout-alls), %d in flight",
-                        atomic_load(&acks), reg, login, rot, lo, loa, unknown);
+                       "kill -9 after %d acknowledged requests (%d registrations, %d logins, "
+                       "%d rotations, %d logouts, %d logout-alls), %d in flight",
+                       atomic_load(&acks), reg, login, rot, lo, loa, unknown);
         testutil_check(unexpected == 0, "no unexpected answer before the crash (%d)", unexpected);
         testutil_check(reg > 0 && rot > 0 && login > 0 && lo > 0 && loa > 0,
-                        "every kind of write was acknowledged before the crash");
+                       "every kind of write was acknowledged before the crash");
     }
     if (crashed) {
         up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
@@ -502,13 +502,12 @@ int main(int argc, char **argv)
             for (int n = 0; n < clients[i].nusers && in_time(&k); n++, users++)
                 check_user(&k, i, n, &clients[i].users[n]);
         testutil_check(in_time(&k), "the checks finished in time (%d s)", CHECK_TIMEOUT_S);
-        testutil_check(
-            k.wrong == 0,
-            "after the restart every acknowledged registration, rotation and revocation "
-            "holds (%d users, %d requests, %d wrong)",
-            users, k.done, k.wrong);
-        testutil_check(k.twice == 0,
-                        "no refresh token was usable twice across the crash (%d were)", k.twice);
+        testutil_check(k.wrong == 0,
+                       "after the restart every acknowledged registration, rotation and revocation "
+                       "holds (%d users, %d requests, %d wrong)",
+                       users, k.done, k.wrong);
+        testutil_check(k.twice == 0, "no refresh token was usable twice across the crash (%d were)",
+                       k.twice);
         char how[160];
         bool clean = testserver_stop(&ts, how, sizeof how);
         testutil_check(clean, "jwtd serve stops cleanly on SIGTERM (%s)", how);

@@ -101,8 +101,8 @@ static bool refused(long status, const httpc_resp *r, const char *what, int roun
     bool ok = status == 503 && httpc_is_error(r, UNAVAILABLE) && r->retry_after;
     if (!ok || round == 0)
         testutil_check(ok, "during the fault: %s -> %ld %s%s", what, status,
-                        r->body != NULL ? r->body : "(no body)",
-                        r->retry_after ? " (Retry-After)" : "");
+                       r->body != NULL ? r->body : "(no body)",
+                       r->retry_after ? " (Retry-After)" : "");
     return ok;
 }
 
@@ -158,12 +158,12 @@ static void reads_work(const char *when)
     httpc_resp r;
     long st = httpc_request("GET", base, "/me", users[3].access, NULL, &r);
     testutil_check(st == 200 && r.body != NULL && strstr(r.body, users[3].name) != NULL,
-                    "%s: GET /me with an access token issued before -> %ld", when, st);
+                   "%s: GET /me with an access token issued before -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/.well-known/jwks.json", NULL, NULL, &r);
     testutil_check(st == 200 && r.body != NULL && strstr(r.body, "\"keys\"") != NULL,
-                    "%s: GET /.well-known/jwks.json -> %ld", when, st);
+                   "%s: GET /.well-known/jwks.json -> %ld", when, st);
     httpc_resp_free(&r);
 
     st = httpc_request("GET", base, "/healthz", NULL, NULL, &r);
@@ -204,7 +204,7 @@ static void writes_recover(void)
     refresh_body(old, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
     testutil_check(st == 200,
-                    "after the fault: refresh with the token refused during the fault -> %ld", st);
+                   "after the fault: refresh with the token refused during the fault -> %ld", st);
     refresh_body(users[0].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[0], NULL);
     testutil_check(st == 200, "after the fault: the new refresh token rotates -> %ld", st);
@@ -215,18 +215,18 @@ static void writes_recover(void)
     testutil_check(st == 204, "after the fault: logout -> %ld", st);
     st = post_tokens("/refresh", json, NULL, NULL);
     testutil_check(st == 401, "after the fault: the logged-out refresh token is refused -> %ld",
-                    st);
+                   st);
 
     st = httpc_request("POST", base, "/logout-all", users[2].access, NULL, &r);
     testutil_check(st == 204, "after the fault: logout-all -> %ld", st);
     httpc_resp_free(&r);
     st = httpc_request("GET", base, "/me", users[2].access, NULL, NULL);
     testutil_check(st == 401,
-                    "after the fault: the access token of the logout-all is refused -> %ld", st);
+                   "after the fault: the access token of the logout-all is refused -> %ld", st);
 
     st = admin_set_roles(&r);
     testutil_check(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
-                    "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
+                   "after the fault: PATCH /admin/users/{id} (roles) -> %ld", st);
     httpc_resp_free(&r);
 }
 
@@ -238,17 +238,17 @@ static void all_there(const char *when)
         creds(&users[i], json, sizeof json);
         long st = post_tokens("/login", json, NULL, NULL);
         testutil_check(st == 200, "%s: %s (registered before the fault) logs in -> %ld", when,
-                        users[i].name, st);
+                       users[i].name, st);
     }
     creds(&late, json, sizeof json);
     long st = post_tokens("/login", json, NULL, NULL);
-    testutil_check(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when,
-                    late.name, st);
+    testutil_check(st == 200, "%s: %s (registered after the fault) logs in -> %ld", when, late.name,
+                   st);
     creds(&users[4], json, sizeof json);
     httpc_resp r;
     st = post_tokens("/login", json, NULL, &r);
     testutil_check(st == 200 && r.body != NULL && strstr(r.body, "auditor") != NULL,
-                    "%s: the roles set after the fault hold -> %ld", when, st);
+                   "%s: the roles set after the fault hold -> %ld", when, st);
     httpc_resp_free(&r);
     refresh_body(users[1].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
@@ -256,11 +256,11 @@ static void all_there(const char *when)
     refresh_body(users[2].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, NULL, NULL);
     testutil_check(st == 401, "%s: the refresh token of the logout-all stays refused -> %ld", when,
-                    st);
+                   st);
     refresh_body(users[3].refresh, json, sizeof json);
     st = post_tokens("/refresh", json, &users[3], NULL);
-    testutil_check(
-        st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld", when, st);
+    testutil_check(st == 200, "%s: an untouched refresh token from before the fault rotates -> %ld",
+                   when, st);
 }
 
 /* The number of faults the shim injected (lines of its log). */
@@ -277,7 +277,7 @@ static long faults_injected(const char *log)
     return n;
 }
 
-#define SKIPPED 77              /* CTest's SKIP_RETURN_CODE */
+#define SKIPPED 77 /* CTest's SKIP_RETURN_CODE */
 #define TMPFS_OPTIONS "size=2m,mode=0700"
 
 /* A tmpfs on dir, in a private mount namespace of this process (and its children), so that
@@ -350,16 +350,14 @@ int main(int argc, char **argv)
     if (jwtd == NULL || (shim == NULL && !tmpfs) || work_arg == NULL || fault == NULL ||
         (strcmp(fault, "ENOSPC") != 0 && strcmp(fault, "ENOSPC-PARTIAL") != 0 &&
          strcmp(fault, "EROFS") != 0 && !tmpfs)) {
-        fprintf(
-            stderr,
-            "usage: faults --jwtd BIN --shim LIB --work DIR --fault ENOSPC|ENOSPC-PARTIAL|EROFS|TMPFS "
-            "[--serve-arg ARG]...\n");
+        fprintf(stderr, "usage: faults --jwtd BIN --shim LIB --work DIR --fault "
+                        "ENOSPC|ENOSPC-PARTIAL|EROFS|TMPFS "
+                        "[--serve-arg ARG]...\n");
         return 2;
     }
     testutil_remove_tree(work_arg);
     char work[PATH_MAX], data[PATH_MAX + 8], db[PATH_MAX + 32], log[PATH_MAX + 32],
-        control[PATH_MAX + 32], faultlog[PATH_MAX + 32], filler[PATH_MAX + 32], err[512],
-        out[4096];
+        control[PATH_MAX + 32], faultlog[PATH_MAX + 32], filler[PATH_MAX + 32], err[512], out[4096];
     if (mkdir(work_arg, 0700) != 0 || realpath(work_arg, work) == NULL) {
         fprintf(stderr, "faults: cannot create %s: %s\n", work_arg, strerror(errno));
         return 2;
@@ -404,9 +402,9 @@ int main(int argc, char **argv)
     testserver ts;
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
     testutil_check(up, "%s",
-                    !up     ? err
-                    : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
-                            : "jwtd serve is listening (with the fault shim preloaded)");
+                   !up     ? err
+                   : tmpfs ? "jwtd serve is listening (its data on a " TMPFS_OPTIONS " tmpfs)"
+                           : "jwtd serve is listening (with the fault shim preloaded)");
     if (up) {
         base = ts.base;
         char json[8192];
@@ -423,17 +421,17 @@ int main(int argc, char **argv)
         if (tmpfs) {
             long long filled = fill(filler);
             testutil_check(filled > 0, "the fault begins: %lld bytes fill the file system of %s",
-                            filled, data);
+                           filled, data);
         } else {
             testutil_check(write_file(control, fault), "the fault begins: %s on writes under %s",
-                            fault, data);
+                           fault, data);
         }
         writes_refused();
         reads_work("during the fault");
         if (!tmpfs) {
             long n = faults_injected(faultlog);
             testutil_check(n > 0, "the shim injected %s into SQLite's writes (%ld times)", fault,
-                            n);
+                           n);
         }
         testutil_check(unlink(tmpfs ? filler : control) == 0, "the fault ends (no restart)");
         writes_recover();

@@ -163,13 +163,14 @@ int main(int argc, char **argv)
     if (rc != 2 || strstr(cmd_out, want) == NULL || strstr(cmd_out, SECRET31) != NULL)
         testutil_fail(NAME, "JWT_SECRET of 31 bytes: status %d, output: %s", rc, cmd_out);
     write_file(short_secret, SECRET31 "\n", 0600);
-    const char *serve_file[] = {jwtd,  "serve",       "--listen",          "127.0.0.1:0",
-                                "--db", db,           "--jwt-secret-file", short_secret,
+    const char *serve_file[] = {jwtd,   "serve", "--listen",          "127.0.0.1:0",
+                                "--db", db,      "--jwt-secret-file", short_secret,
                                 NULL};
     rc = testserver_run(serve_file, NULL, cmd_out, sizeof cmd_out);
-    snprintf(want, sizeof want,
-             "jwtd: invalid value for jwt-secret (jwt-secret-file %s): the secret is 31 bytes; " HINT,
-             short_secret);
+    snprintf(
+        want, sizeof want,
+        "jwtd: invalid value for jwt-secret (jwt-secret-file %s): the secret is 31 bytes; " HINT,
+        short_secret);
     if (rc != 2 || strstr(cmd_out, want) == NULL || strstr(cmd_out, SECRET31) != NULL)
         testutil_fail(NAME, "jwt-secret-file of 31 bytes: status %d, output: %s", rc, cmd_out);
     unlink(short_secret);

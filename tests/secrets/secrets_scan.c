@@ -195,8 +195,8 @@ static void allow_issued_tokens(response *r, const char *where)
         testutil_fail(fail_prefix, "%s: no refresh cookie with the issued refresh token", where);
     } else {
         char *p = strcasestr(r->headers.data, cookie) + strlen("Set-Cookie: jwtd_refresh=");
-        memmove(p, p + strlen(ref), r->headers.len - (size_t)(p - r->headers.data) -
-                                        strlen(ref) + 1);
+        memmove(p, p + strlen(ref),
+                r->headers.len - (size_t)(p - r->headers.data) - strlen(ref) + 1);
         r->headers.len -= strlen(ref);
     }
     free(acc);
@@ -320,8 +320,8 @@ static void collect_store_secrets(const char *db, char *pem_out, size_t pem_len,
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT kid, private_key FROM signing_keys ORDER BY created DESC",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(h, "SELECT kid, private_key FROM signing_keys ORDER BY created DESC", -1,
+                           &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *kid = (const char *)sqlite3_column_text(st, 0);
             const char *pem = (const char *)sqlite3_column_text(st, 1);
@@ -531,8 +531,8 @@ int main(int argc, char **argv)
 
     const char *args[TESTSERVER_MAX_ARGS];
     size_t nargs = 0;
-    const char *fixed[] = {"--log-level", "debug", "--argon2-t", "1", "--argon2-m-kib", "8",
-                           "--refresh-grace", "0"};
+    const char *fixed[] = {"--log-level",    "debug", "--argon2-t",      "1",
+                           "--argon2-m-kib", "8",     "--refresh-grace", "0"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         args[nargs++] = fixed[i];
     for (size_t i = 0; i < nserve; i++)
@@ -595,8 +595,7 @@ int main(int argc, char **argv)
     expect(401, "POST", "/login", NULL, NULL, body, NULL, NULL);
     snprintf(body, sizeof body, "{\"username\":\"nobody\",\"password\":\"%s\"}", pw_alice);
     expect(401, "POST", "/login", NULL, NULL, body, NULL, NULL);
-    snprintf(body, sizeof body, "{\"email\":\"nobody@example.com\",\"password\":\"%s\"}",
-             pw_wrong);
+    snprintf(body, sizeof body, "{\"email\":\"nobody@example.com\",\"password\":\"%s\"}", pw_wrong);
     expect(401, "POST", "/login", NULL, NULL, body, NULL, NULL);
     snprintf(body, sizeof body, "{\"username\":\"alice\",\"password\":\"%s\",}", pw_alice);
     expect(400, "POST", "/login", NULL, NULL, body, NULL, NULL);

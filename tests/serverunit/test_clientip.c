@@ -46,10 +46,9 @@ static void test_parse_proxies(void **state)
     assert_int_equal(p.v[2].bits, 128);
     assert_int_equal(p.v[4].bits, 12); /* an IPv4-mapped prefix counts in IPv4 bits */
     char bad[64];
-    static const char *const refused[] = {"10.0.0.0/", "10.0.0.0/x", "10.0.0.0/-1",
-                                          "::1/129",   "10.0.0.1/8/8", "1.2.3",
-                                          "1.2.3.4:80", "[::1]",      "::ffff:1.2.3.4/95",
-                                          "a,b"};
+    static const char *const refused[] = {
+        "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/-1", "::1/129",           "10.0.0.1/8/8",
+        "1.2.3",     "1.2.3.4:80", "[::1]",       "::ffff:1.2.3.4/95", "a,b"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         if (srv_proxies_parse(refused[i], &p, bad, sizeof bad) == 0)
             fail_msg("'%s' accepted", refused[i]);

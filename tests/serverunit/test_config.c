@@ -419,8 +419,8 @@ static void test_rates(void **state)
                      0);
     assert_int_equal(cfg.login_rate.burst, 3);
     assert_int_equal(cfg.login_rate.period, 7200);
-    assert_int_equal(srv_config_set(&cfg, srv_option_find("lockout-base"), "20m",
-                                    "--lockout-base", err, sizeof err),
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("lockout-base"), "20m", "--lockout-base",
+                                    err, sizeof err),
                      0);
     assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
     assert_string_equal(err, "lockout-max (900 s) must not be shorter than lockout-base (1200 s)");

@@ -44,18 +44,18 @@
 #define MAX_SECONDS 3600
 #define MAX_INFLIGHT 256
 #define DEFAULT_INFLIGHT 32
-#define MAX_LIVE 4096          /* sessions kept alive at once; beyond, logouts replace logins */
-#define MIN_LIVE 64            /* below, registrations and logins replace session requests */
-#define REQUEST_TIMEOUT_S 30   /* any one request */
-#define DRAIN_TIMEOUT_S 40     /* for the requests in flight when the load ends */
-#define MAX_BODY 65536         /* a larger answer is a transport error */
+#define MAX_LIVE 4096        /* sessions kept alive at once; beyond, logouts replace logins */
+#define MIN_LIVE 64          /* below, registrations and logins replace session requests */
+#define REQUEST_TIMEOUT_S 30 /* any one request */
+#define DRAIN_TIMEOUT_S 40   /* for the requests in flight when the load ends */
+#define MAX_BODY 65536       /* a larger answer is a transport error */
 #define MAX_TOKEN 4096
-#define CHECK_MIN 100          /* of each kind of check, at least this many (or all) */
+#define CHECK_MIN 100 /* of each kind of check, at least this many (or all) */
 #define SHOW_UNEXPECTED 20
 #define BADLOGIN_MIN_USERS 1000 /* wrong passwords for real users only once there are this many */
-#define WARMUP_PERCENT 25      /* of the run */
-#define RSS_MARGIN_PERCENT 10  /* of the post-warm-up RSS ... */
-#define RSS_MARGIN_KIB 8192    /* ... plus this: see docs/BENCHMARKS.md, "Soak" */
+#define WARMUP_PERCENT 25       /* of the run */
+#define RSS_MARGIN_PERCENT 10   /* of the post-warm-up RSS ... */
+#define RSS_MARGIN_KIB 8192     /* ... plus this: see docs/BENCHMARKS.md, "Soak" */
 
 typedef enum kind {
     K_ME,
@@ -76,10 +76,9 @@ typedef enum kind {
 #define NLOAD (K_HEALTHZ + 1)
 
 static const char *const kind_name[NKINDS] = {
-    "GET /me",        "POST /register",  "POST /login",     "POST /login (bad)",
-    "POST /refresh",  "POST /logout",    "POST /logout-all", "GET jwks.json",
-    "GET /healthz",   "check login",     "check rotate",     "check refused",
-    "check /me revoked"};
+    "GET /me",      "POST /register",   "POST /login",      "POST /login (bad)", "POST /refresh",
+    "POST /logout", "POST /logout-all", "GET jwks.json",    "GET /healthz",      "check login",
+    "check rotate", "check refused",    "check /me revoked"};
 static const long want_status[NKINDS] = {200, 201, 200, 401, 200, 204, 204,
                                          200, 200, 200, 200, 401, 401};
 /* The mix, per 1000 requests started (only the load kinds). */
@@ -89,8 +88,8 @@ typedef enum sstate { S_LIVE, S_LOGGED_OUT, S_REVOKED_ALL, S_UNKNOWN } sstate;
 
 typedef struct user {
     char name[64];
-    int inflight; /* requests of this user in flight */
-    bool locked;  /* its logout-all is in flight: nothing else starts for it */
+    int inflight;  /* requests of this user in flight */
+    bool locked;   /* its logout-all is in flight: nothing else starts for it */
     bool wrong_pw; /* got its one wrong-password login */
 } user;
 
@@ -394,8 +393,7 @@ static bool start(slot *sl, kind k, int u, int s)
         path = "/healthz";
         post = false;
         break;
-    case NKINDS:
-        return false;
+    case NKINDS: return false;
     }
     CURL *c = sl->c;
     curl_easy_reset(c);
@@ -486,8 +484,7 @@ static bool start_load(slot *sl)
         if (u >= 0)
             users[u].wrong_pw = true;
         break;
-    default:
-        break;
+    default: break;
     }
     return start(sl, k, u, s);
 }
@@ -580,9 +577,7 @@ static void finish(slot *sl, CURLcode res)
             session_end(se, S_UNKNOWN); /* its fate is not known: never checked */
         }
         break;
-    case K_LOGOUT:
-        session_end(se, ok ? S_LOGGED_OUT : S_UNKNOWN);
-        break;
+    case K_LOGOUT: session_end(se, ok ? S_LOGGED_OUT : S_UNKNOWN); break;
     case K_LOGOUT_ALL:
         /* Every live session of the user: revoked when acknowledged, unknown otherwise. */
         for (int i = nlive - 1; i >= 0; i--) {
@@ -597,8 +592,7 @@ static void finish(slot *sl, CURLcode res)
             note_unexpected(sl, status, "no keys");
         break;
     }
-    default:
-        break;
+    default: break;
     }
     json_decref(doc);
     if (se >= 0)
@@ -832,9 +826,10 @@ static void count_log_levels(const testserver *ts, int *errors, int *warnings)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S]\n"
-                    "            [--inflight N] [--check-seconds S] [--seed N] [--rss-check on|off]\n"
-                    "       soak --url http://HOST:PORT [--pid PID] [--seconds S] ...\n");
+    fprintf(stderr,
+            "usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S]\n"
+            "            [--inflight N] [--check-seconds S] [--seed N] [--rss-check on|off]\n"
+            "       soak --url http://HOST:PORT [--pid PID] [--seconds S] ...\n");
 }
 
 int main(int argc, char **argv)
@@ -883,8 +878,7 @@ int main(int argc, char **argv)
     rng_state = seed != 0 ? seed : 1;
     snprintf(run_id, sizeof run_id, "%x%x", (unsigned)getpid() & 0xffff,
              (unsigned)time(NULL) & 0xffffff);
-    printf("# soak: %ld s of load, %ld requests in flight, checks within %ld s, seed %" PRIu64
-           "\n",
+    printf("# soak: %ld s of load, %ld requests in flight, checks within %ld s, seed %" PRIu64 "\n",
            seconds, inflight, check_s, seed);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -957,8 +951,8 @@ int main(int argc, char **argv)
              "%d/%d logged-out refresh tokens refused, %d/%d logout-all access tokens refused "
              "(%d wrong)",
              done_of[C_LOGIN], total_of[C_LOGIN], done_of[C_ROTATE], total_of[C_ROTATE],
-             done_of[C_REFUSED], total_of[C_REFUSED], done_of[C_ME_REVOKED],
-             total_of[C_ME_REVOKED], wrong);
+             done_of[C_REFUSED], total_of[C_REFUSED], done_of[C_ME_REVOKED], total_of[C_ME_REVOKED],
+             wrong);
     testutil_check(wrong == 0, "%s", what);
     bool covered = true;
     for (int k = C_LOGIN; k < NKINDS; k++) {
@@ -970,7 +964,7 @@ int main(int argc, char **argv)
              complete ? "every acknowledged write" : "a random sample", CHECK_MIN);
     testutil_check(covered, "%s", what);
     testutil_check(total_of[C_LOGIN] > 0 && total_of[C_ROTATE] > 0 && total_of[C_REFUSED] > 0,
-                    "the load acknowledged registrations, rotations and logouts");
+                   "the load acknowledged registrations, rotations and logouts");
 
     if (pid > 0 && rss.n >= 3) {
         /* The RSS curve: about 12 points, then the verdict. */

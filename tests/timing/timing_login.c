@@ -17,9 +17,9 @@
  * times in all. When even the best attempt is over the limit, the test fails if that
  * measurement was quiet (every case's spread, MAD/median, under 6%) or the difference is gross
  * (over 50%: a missing dummy verify is a hundredfold); otherwise the machine was too loaded
- * to resolve 10% and the test is reported SKIPPED (exit 77), never passed. Without the dummy verify an unknown
- * user costs a store lookup instead of an Argon2id hash, two orders of magnitude less, and this
- * fails. This is the one test that asserts a timing (the issue asks for it); it runs alone
+ * to resolve 10% and the test is reported SKIPPED (exit 77), never passed. Without the dummy verify
+ * an unknown user costs a store lookup instead of an Argon2id hash, two orders of magnitude less,
+ * and this fails. This is the one test that asserts a timing (the issue asks for it); it runs alone
  * (RUN_SERIAL).
  *
  * Usage: timing_login --jwtd PATH --tmp DIR [--serve-arg ARG]... */
@@ -147,8 +147,8 @@ static double measure(const testserver *ts, double *noise)
             if (first_body[0] == '\0') {
                 snprintf(first_body, sizeof first_body, "%s", b.data);
             } else if (strcmp(first_body, b.data) != 0) {
-                fprintf(stderr, "timing: %s answered %s, another case %s\n", cases[c].name,
-                        b.data, first_body);
+                fprintf(stderr, "timing: %s answered %s, another case %s\n", cases[c].name, b.data,
+                        first_body);
                 return -1;
             }
             if (round >= WARMUP)

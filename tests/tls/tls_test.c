@@ -48,10 +48,10 @@
 
 #define MAX_BODY 65536
 #define REQUEST_TIMEOUT_S 20
-#define PLAIN_TRIES 30            /* plain-HTTP requests sent to the TLS port */
-#define PLAIN_CLOSE_MS 5000       /* each must see its connection closed within this */
-#define PLAIN_LOG_LINES_MAX 5     /* log lines the plain-HTTP requests may add, all together */
-#define STARTUP_TIMEOUT "20"      /* seconds: a start-up that should fail but serves instead */
+#define PLAIN_TRIES 30        /* plain-HTTP requests sent to the TLS port */
+#define PLAIN_CLOSE_MS 5000   /* each must see its connection closed within this */
+#define PLAIN_LOG_LINES_MAX 5 /* log lines the plain-HTTP requests may add, all together */
+#define STARTUP_TIMEOUT "20"  /* seconds: a start-up that should fail but serves instead */
 #define USERNAME "tls-alice"
 #define PASSWORD "correct horse battery staple"
 
@@ -80,19 +80,18 @@ static X509 *make_cert(EVP_PKEY *key)
     if (x == NULL)
         return NULL;
     X509_NAME *name = X509_get_subject_name(x);
-    bool ok = X509_set_version(x, 2) == 1 &&
-              ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) == 1 &&
-              X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
-              X509_gmtime_adj(X509_getm_notAfter(x), 86400) != NULL &&
-              X509_set_pubkey(x, key) == 1 &&
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                         (const unsigned char *)"127.0.0.1", -1, -1, 0) == 1 &&
-              X509_set_issuer_name(x, name) == 1 &&
-              add_ext(x, NID_basic_constraints, "critical,CA:TRUE") &&
-              add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") &&
-              add_ext(x, NID_ext_key_usage, "serverAuth") &&
-              add_ext(x, NID_subject_alt_name, "IP:127.0.0.1") &&
-              X509_sign(x, key, EVP_sha256()) > 0;
+    bool ok =
+        X509_set_version(x, 2) == 1 &&
+        ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) == 1 &&
+        X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400) != NULL && X509_set_pubkey(x, key) == 1 &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
+                                   -1, 0) == 1 &&
+        X509_set_issuer_name(x, name) == 1 &&
+        add_ext(x, NID_basic_constraints, "critical,CA:TRUE") &&
+        add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") &&
+        add_ext(x, NID_ext_key_usage, "serverAuth") &&
+        add_ext(x, NID_subject_alt_name, "IP:127.0.0.1") && X509_sign(x, key, EVP_sha256()) > 0;
     if (!ok) {
         X509_free(x);
         return NULL;
@@ -124,11 +123,10 @@ static bool write_key(const char *path, EVP_PKEY *key, const char *passphrase)
     if (f == NULL)
         return false;
     fchmod(fileno(f), 0600);
-    bool ok = passphrase == NULL
-                  ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1
-                  : PEM_write_PrivateKey(f, key, EVP_aes_256_cbc(),
-                                         (const unsigned char *)passphrase,
-                                         (int)strlen(passphrase), NULL, NULL) == 1;
+    bool ok = passphrase == NULL ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1
+                                 : PEM_write_PrivateKey(f, key, EVP_aes_256_cbc(),
+                                                        (const unsigned char *)passphrase,
+                                                        (int)strlen(passphrase), NULL, NULL) == 1;
     if (fclose(f) != 0)
         ok = false;
     return ok;
@@ -163,18 +161,15 @@ static bool make_pair(const char *dir, const char *cert_name, const char *key_na
     return ok;
 }
 
-static bool make_dir(const char *path)
-{
-    return mkdir(path, 0700) == 0 || errno == EEXIST;
-}
+static bool make_dir(const char *path) { return mkdir(path, 0700) == 0 || errno == EEXIST; }
 
 /* ---- start-up failures ---- */
 
 /* Runs `jwtd serve --listen 127.0.0.1:0 --db DIR/startup.sqlite ARGS... EXTRA...` under
  * timeout(1) and checks its exit status and that its output holds the line want, and no
  * PEM or key text. */
-static void startup_case(const char *what, const char *dir, const char *const *args,
-                         size_t nargs, int want_exit, const char *want_line)
+static void startup_case(const char *what, const char *dir, const char *const *args, size_t nargs,
+                         int want_exit, const char *want_line)
 {
     const char *argv[TESTSERVER_MAX_ARGS + 1];
     char db[4096];
@@ -206,8 +201,8 @@ static void startup_case(const char *what, const char *dir, const char *const *a
     }
     bool no_key_text = strstr(out, "-----BEGIN") == NULL && strstr(out, "PRIVATE KEY") == NULL;
     testutil_check(rc == want_exit && found && no_key_text,
-                    "start-up: %s -> exit %d (want %d), line %s%s", what, rc, want_exit,
-                    found ? "found" : "MISSING: ", found ? "" : want_line);
+                   "start-up: %s -> exit %d (want %d), line %s%s", what, rc, want_exit,
+                   found ? "found" : "MISSING: ", found ? "" : want_line);
     if (rc != want_exit || !found || !no_key_text)
         printf("---- output ----\n%s---- end ----\n", out);
 }
@@ -249,18 +244,18 @@ static int run_startup(void)
 
     const char *prefix = "jwtd: cannot serve on 127.0.0.1:0: ";
     char want[512];
-#define CASE(what, exit_code, message, ...)                                                  \
-    do {                                                                                     \
-        const char *case_args[] = {__VA_ARGS__};                                             \
-        snprintf(want, sizeof want, "%s%s", (exit_code) == 1 ? prefix : "jwtd: ", message);  \
-        startup_case(what, dir, case_args, sizeof case_args / sizeof case_args[0], exit_code, \
-                     want);                                                                  \
+#define CASE(what, exit_code, message, ...)                                                        \
+    do {                                                                                           \
+        const char *case_args[] = {__VA_ARGS__};                                                   \
+        snprintf(want, sizeof want, "%s%s", (exit_code) == 1 ? prefix : "jwtd: ", message);        \
+        startup_case(what, dir, case_args, sizeof case_args / sizeof case_args[0], exit_code,      \
+                     want);                                                                        \
     } while (0)
 
-    CASE("missing certificate file", 1, "TLS certificate file (tls-cert) not found",
-         "--tls-cert", missing, "--tls-key", key);
-    CASE("missing key file", 1, "TLS key file (tls-key) not found", "--tls-cert", cert,
-         "--tls-key", missing);
+    CASE("missing certificate file", 1, "TLS certificate file (tls-cert) not found", "--tls-cert",
+         missing, "--tls-key", key);
+    CASE("missing key file", 1, "TLS key file (tls-key) not found", "--tls-cert", cert, "--tls-key",
+         missing);
     CASE("certificate file without a certificate", 1,
          "TLS certificate file (tls-cert) holds no valid PEM certificate", "--tls-cert", garbage,
          "--tls-key", key);
@@ -269,9 +264,8 @@ static int run_startup(void)
          "--tls-key", key);
     CASE("a directory as certificate", 1, "TLS certificate file (tls-cert) is not a regular file",
          "--tls-cert", dir, "--tls-key", key);
-    CASE("a certificate file over 1 MiB", 1,
-         "TLS certificate file (tls-cert) is larger than 1 MiB", "--tls-cert", big, "--tls-key",
-         key);
+    CASE("a certificate file over 1 MiB", 1, "TLS certificate file (tls-cert) is larger than 1 MiB",
+         "--tls-cert", big, "--tls-key", key);
     CASE("a device as key", 1, "TLS key file (tls-key) is not a regular file", "--tls-cert", cert,
          "--tls-key", "/dev/zero");
     CASE("key file without a key", 1, "TLS key file (tls-key) holds no valid PEM private key",
@@ -289,8 +283,7 @@ static int run_startup(void)
          "unencrypted key file readable only by jwtd",
          "--tls-cert", cert, "--tls-key", enc_key);
     /* Only one of the pair: a configuration error, which the serve command exits 2 for. */
-    CASE("only --tls-cert", 2, "tls-cert and tls-key must be given together", "--tls-cert",
-         cert);
+    CASE("only --tls-cert", 2, "tls-cert and tls-key must be given together", "--tls-cert", cert);
     CASE("only --tls-key", 2, "tls-cert and tls-key must be given together", "--tls-key", key);
 #undef CASE
     return testutil_failed() == 0 ? 0 : 1;
@@ -514,40 +507,39 @@ static void run_live(testserver *ts, const char *dir)
     path_in(cert, sizeof cert, dir, "cert.pem");
     path_in(other_cert, sizeof other_cert, dir, "other-cert.pem");
     testutil_check(strncmp(ts->base, "https://127.0.0.1:", 18) == 0,
-                    "the server prints https:// (%s)", ts->base);
+                   "the server prints https:// (%s)", ts->base);
 
     reply r = {0};
     /* A client that trusts another certificate: refused. */
     CURL *wrong = tls_handle(other_cert);
     request(wrong, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
     testutil_check(r.code == CURLE_PEER_FAILED_VERIFICATION,
-                    "a client trusting another certificate fails verification (%s)",
-                    curl_easy_strerror(r.code));
+                   "a client trusting another certificate fails verification (%s)",
+                   curl_easy_strerror(r.code));
     curl_easy_cleanup(wrong);
 
     /* The main client: offers h2 and http/1.1 by ALPN, kept alive across the whole test. */
     CURL *c = keepalive = tls_handle(cert);
-    bool h2_offered = curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) ==
-                      CURLE_OK;
-    request(c, &r, "POST", ts->base, "/register", "{\"username\":\"" USERNAME
-                                                  "\",\"password\":\"" PASSWORD "\"}",
-            NULL, NULL);
-    testutil_check(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)",
-                    r.status, curl_easy_strerror(r.code));
+    bool h2_offered =
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS) == CURLE_OK;
+    request(c, &r, "POST", ts->base, "/register",
+            "{\"username\":\"" USERNAME "\",\"password\":\"" PASSWORD "\"}", NULL, NULL);
+    testutil_check(r.code == CURLE_OK && r.status == 201, "register over TLS -> %ld (%s)", r.status,
+                   curl_easy_strerror(r.code));
 
     request(c, &r, "POST", ts->base, "/login",
             "{\"username\":\"" USERNAME "\",\"password\":\"" PASSWORD "\"}", NULL, NULL);
     testutil_check(r.code == CURLE_OK && r.status == 200, "login over TLS -> %ld (%s)", r.status,
-                    curl_easy_strerror(r.code));
+                   curl_easy_strerror(r.code));
     char access[4096], refresh[4096], cookie_value[4096] = "";
     json_member(&r, "access_token", access, sizeof access);
     json_member(&r, "refresh_token", refresh, sizeof refresh);
     testutil_check(access[0] != '\0' && refresh[0] != '\0',
-                    "login returned an access and a refresh token");
+                   "login returned an access and a refresh token");
     bool secure = strstr(r.cookie, "; Secure") != NULL;
     bool httponly = strstr(r.cookie, "; HttpOnly") != NULL;
     testutil_check(strncmp(r.cookie, "jwtd_refresh=", 13) == 0 && secure && httponly,
-                    "the refresh cookie has Secure and HttpOnly");
+                   "the refresh cookie has Secure and HttpOnly");
     if (strncmp(r.cookie, "jwtd_refresh=", 13) == 0) {
         size_t vl = strcspn(r.cookie + 13, ";");
         if (vl < sizeof cookie_value) {
@@ -560,19 +552,19 @@ static void run_live(testserver *ts, const char *dir)
     long http_version = 0;
     curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &http_version);
     testutil_check(http_version == CURL_HTTP_VERSION_1_1,
-                    "HTTP/1.1 over TLS%s (curl version code %ld)",
-                    h2_offered ? " although the client offered h2" : "", http_version);
+                   "HTTP/1.1 over TLS%s (curl version code %ld)",
+                   h2_offered ? " although the client offered h2" : "", http_version);
     testutil_check(r.tls_seen && r.tls_version >= TLS1_2_VERSION,
-                    "protocol is TLS 1.2 or newer (version 0x%x, cipher %s)",
-                    (unsigned)r.tls_version, r.cipher);
+                   "protocol is TLS 1.2 or newer (version 0x%x, cipher %s)",
+                   (unsigned)r.tls_version, r.cipher);
     testutil_check(strcmp(r.alpn, "http/1.1") == 0, "ALPN selected http/1.1 (\"%s\")", r.alpn);
 
     char auth[4200];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access);
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
     testutil_check(r.code == CURLE_OK && r.status == 200 && r.body != NULL &&
-                        strstr(r.body, USERNAME) != NULL,
-                    "GET /me over TLS -> %ld", r.status);
+                       strstr(r.body, USERNAME) != NULL,
+                   "GET /me over TLS -> %ld", r.status);
 
     char cookie_header[4200];
     snprintf(cookie_header, sizeof cookie_header, "Cookie: jwtd_refresh=%s", cookie_value);
@@ -580,11 +572,11 @@ static void run_live(testserver *ts, const char *dir)
     char access2[4096];
     json_member(&r, "access_token", access2, sizeof access2);
     testutil_check(r.code == CURLE_OK && r.status == 200 && access2[0] != '\0',
-                    "refresh by cookie over TLS -> %ld", r.status);
+                   "refresh by cookie over TLS -> %ld", r.status);
     long conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
     testutil_check(conns == 0,
-                    "the client kept its one TLS connection alive (new connections: %ld)", conns);
+                   "the client kept its one TLS connection alive (new connections: %ld)", conns);
 
     /* TLS 1.2 exactly: an ECDHE key exchange and an AEAD cipher. */
     CURL *t12 = tls_handle(cert);
@@ -592,9 +584,9 @@ static void run_live(testserver *ts, const char *dir)
                      (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
     request(t12, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
     testutil_check(r.code == CURLE_OK && r.status == 200 && r.tls_seen &&
-                        r.tls_version == TLS1_2_VERSION && r.ecdhe && r.aead,
-                    "a TLS 1.2 client gets ECDHE with an AEAD cipher (%s, %s)", r.cipher,
-                    curl_easy_strerror(r.code));
+                       r.tls_version == TLS1_2_VERSION && r.ecdhe && r.aead,
+                   "a TLS 1.2 client gets ECDHE with an AEAD cipher (%s, %s)", r.cipher,
+                   curl_easy_strerror(r.code));
     curl_easy_cleanup(t12);
 
     /* TLS 1.2 with only CBC ciphers (which OpenSSL's defaults would accept): refused. */
@@ -605,9 +597,8 @@ static void run_live(testserver *ts, const char *dir)
                      "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
                      "ECDHE-ECDSA-AES256-SHA384");
     request(cbc, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
-    testutil_check(r.code != CURLE_OK,
-                    "a TLS 1.2 client offering only CBC ciphers is refused (%s)",
-                    curl_easy_strerror(r.code));
+    testutil_check(r.code != CURLE_OK, "a TLS 1.2 client offering only CBC ciphers is refused (%s)",
+                   curl_easy_strerror(r.code));
     curl_easy_cleanup(cbc);
 
     /* TLS 1.0/1.1 only, the client at security level 0 so that only the server can say no. */
@@ -617,7 +608,7 @@ static void run_live(testserver *ts, const char *dir)
     curl_easy_setopt(old, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
     request(old, &r, "GET", ts->base, "/.well-known/jwks.json", NULL, NULL, NULL);
     testutil_check(r.code != CURLE_OK, "a TLS 1.1 client is refused (%s)",
-                    curl_easy_strerror(r.code));
+                   curl_easy_strerror(r.code));
     curl_easy_cleanup(old);
 
     /* Plain HTTP to the TLS port: no answer, a closed connection, a quiet log, and TLS
@@ -639,26 +630,25 @@ static void run_live(testserver *ts, const char *dir)
         }
     }
     testutil_check(refused == PLAIN_TRIES,
-                    "%d/%d plain-HTTP requests to the TLS port got no HTTP answer "
-                    "and a closed connection (last: %s)",
-                    refused, PLAIN_TRIES, what);
+                   "%d/%d plain-HTTP requests to the TLS port got no HTTP answer "
+                   "and a closed connection (last: %s)",
+                   refused, PLAIN_TRIES, what);
     testutil_check(fresh_ok == fresh_tries,
-                    "%d/%d new TLS connections right after plain-HTTP ones served", fresh_ok,
-                    fresh_tries);
+                   "%d/%d new TLS connections right after plain-HTTP ones served", fresh_ok,
+                   fresh_tries);
     long lines_after = log_lines(ts->log_path);
     testutil_check(lines_before >= 0 && lines_after - lines_before <= PLAIN_LOG_LINES_MAX,
-                    "the plain-HTTP requests added %ld log lines (at most %d)",
-                    lines_after - lines_before, PLAIN_LOG_LINES_MAX);
+                   "the plain-HTTP requests added %ld log lines (at most %d)",
+                   lines_after - lines_before, PLAIN_LOG_LINES_MAX);
 
     /* The keep-alive connection from before still serves. */
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", access2);
     request(c, &r, "GET", ts->base, "/me", NULL, auth, NULL);
     conns = -1;
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
-    testutil_check(
-        r.code == CURLE_OK && r.status == 200 && conns == 0,
-        "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)", r.status,
-        conns);
+    testutil_check(r.code == CURLE_OK && r.status == 200 && conns == 0,
+                   "the earlier keep-alive TLS connection still serves (%ld, new connections: %ld)",
+                   r.status, conns);
     reply_free(&r);
 }
 
@@ -670,8 +660,8 @@ static int run_serve(void)
         testutil_check(false, "cannot make %s", dir);
         return 1;
     }
-    bool made = make_pair(dir, "cert.pem", "key.pem") &&
-                make_pair(dir, "other-cert.pem", "other-key.pem");
+    bool made =
+        make_pair(dir, "cert.pem", "key.pem") && make_pair(dir, "other-cert.pem", "other-key.pem");
     testutil_check(made, "made two self-signed certificates for 127.0.0.1 in %s", dir);
     if (!made)
         return 1;
@@ -703,7 +693,7 @@ static int run_serve(void)
     run_live(&ts, dir);
     char how[128];
     testutil_check(testserver_stop(&ts, how, sizeof how),
-                    "the server stops cleanly with an idle TLS connection open (%s)", how);
+                   "the server stops cleanly with an idle TLS connection open (%s)", how);
     curl_easy_cleanup(keepalive);
     keepalive = NULL;
     if (testutil_failed() != 0) {
