@@ -261,7 +261,9 @@ auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mo
     *box = cfg->log;
     se = store_open(db_url, &(store_log){store_log_relay, box}, &s);
     if (se != STORE_OK) {
-        snprintf(why, whylen, "cannot open the database '%s': %s", db_url, store_err_name(se));
+        char where[256];
+        store_location_safe(db_url, where, sizeof where);
+        snprintf(why, whylen, "cannot open the database '%s': %s", where, store_err_name(se));
         free(box);
         return auth_from_store(se);
     }
@@ -298,6 +300,11 @@ auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mo
 bool auth_db_local_file(const char *db_url, char *path, size_t len)
 {
     return store_local_file(db_url, path, len);
+}
+
+void auth_db_location_safe(const char *db_url, char *out, size_t len)
+{
+    store_location_safe(db_url, out, len);
 }
 
 /* Closes the store when auth_open opened it. */

@@ -101,7 +101,8 @@ typedef enum auth_open_mode {
 
 /* Opens the database db_url names ("sqlite:PATH", a plain SQLite PATH, later a PostgreSQL
  * URL) with cfg->log as its log hook, then the service (mode). On failure returns the error
- * with a message (no secrets) in why: "cannot open the database '...': Kind" or "cannot
+ * with a message (no secrets: a URL shows only its scheme) in why: "cannot open the database
+ * '...': Kind" or "cannot
  * start the auth service: reason"; nothing stays open. auth_free closes the database. */
 auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mode, auth **out,
                    char *why, size_t whylen);
@@ -112,6 +113,9 @@ void auth_free(auth *a);
 /* Whether db_url names a database file on this machine, and which (copied into path): the
  * store's answer, for start-up lines and the file-mode check. Opens nothing. */
 bool auth_db_local_file(const char *db_url, char *path, size_t len);
+/* db_url as a message or log line may show it (the store's answer): a URL shows only its
+ * scheme, since the rest may hold a password. */
+void auth_db_location_safe(const char *db_url, char *out, size_t len);
 /* Re-reads keys and revocations written by other processes (jwtd keys rotate, other
  * instances); cheap when nothing changed. The server calls it every few seconds. */
 auth_err auth_sync(auth *a);

@@ -11,15 +11,15 @@
 #include "filecheck.h"
 #include "log.h"
 
-/* The database file as an absolute path for the start-up line; the URL as given when it
- * is not a local file. */
+/* The database file as an absolute path for the start-up line; otherwise the location as a
+ * log may show it (a URL's scheme only: the rest may hold a password). */
 static void data_location(const char *db, char *out, size_t len)
 {
     char path[PATH_MAX], abs[PATH_MAX];
     if (auth_db_local_file(db, path, sizeof path) && realpath(path, abs) != NULL)
         snprintf(out, len, "%s", abs);
     else
-        snprintf(out, len, "%s", db);
+        auth_db_location_safe(db, out, len);
 }
 
 /* The store's log hook: one JSON line, as every other layer logs. */

@@ -99,6 +99,19 @@ bool store_local_file(const char *url, char *path, size_t len)
     return (size_t)snprintf(path, len, "%s", p) < len;
 }
 
+void store_location_safe(const char *url, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    const char *path = url != NULL && url[0] != '\0' ? sqlite_path(url) : NULL;
+    if (path != NULL)
+        snprintf(out, len, "%s", url);
+    else if (url != NULL && looks_like_url(url))
+        snprintf(out, len, "%.*s://...", (int)(strstr(url, "://") - url), url);
+    else
+        snprintf(out, len, "(none)");
+}
+
 void store_close(store *s)
 {
     if (s != NULL)

@@ -110,6 +110,10 @@ const char *store_backend_name(const store *s);
  * "file:" URI, ":memory:" or a server URL), and which: the path, copied into path. false
  * also when it does not fit in len bytes. Opens nothing. */
 bool store_local_file(const char *url, char *path, size_t len);
+/* The database location as a message may show it, into out (always terminated): a SQLite
+ * path as given, else only a URL's scheme ("postgres://..."): the rest of a URL may hold a
+ * password. */
+void store_location_safe(const char *url, char *out, size_t len);
 
 /* ---- Users ---- */
 /* username 1..STORE_MAX_USERNAME bytes, email, name and password_hash within their limits

@@ -1288,6 +1288,8 @@ static void test_open(void **state)
         AUTH_INTERNAL);
     assert_null(a);
     assert_true(strncmp(why, "cannot open the database '", 26) == 0);
+    assert_null(strstr(why, "s3cret"));
+    assert_non_null(strstr(why, "'postgres://...'"));
     assert_int_equal(lines.n, 1);
     assert_non_null(strstr(lines.last, "postgres backend not built yet"));
     assert_null(strstr(lines.last, "s3cret"));

@@ -415,6 +415,23 @@ static void test_local_file(void **state)
         store_local_file("/a/path/longer/than/the/buffer/of/sixty/four/bytes/jwtd.db", path, 16));
 }
 
+/* What a message may show of a location: a SQLite path as given, a URL's scheme only. */
+static void test_location_safe(void **state)
+{
+    (void)state;
+    char out[64];
+    store_location_safe("sqlite:/var/lib/jwtd/jwtd.db", out, sizeof out);
+    assert_string_equal(out, "sqlite:/var/lib/jwtd/jwtd.db");
+    store_location_safe("jwtd.db", out, sizeof out);
+    assert_string_equal(out, "jwtd.db");
+    store_location_safe("postgres://u:s3cret@db/jwtd", out, sizeof out);
+    assert_string_equal(out, "postgres://...");
+    store_location_safe("postgresql://db/jwtd?password=s3cret", out, sizeof out);
+    assert_string_equal(out, "postgresql://...");
+    store_location_safe(NULL, out, sizeof out);
+    assert_string_equal(out, "(none)");
+}
+
 /* store_open reports through the hook it is given, and only there. */
 static void test_open_logs_through_hook(void **state)
 {
@@ -445,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_refresh_rules),
         cmocka_unit_test(test_revocation_key_audit_rules),
         cmocka_unit_test(test_local_file),
+        cmocka_unit_test(test_location_safe),
         cmocka_unit_test(test_open_logs_through_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
