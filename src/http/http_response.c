@@ -219,21 +219,21 @@ typedef struct error_filter {
     http_server *srv;
 } error_filter;
 
-/* What each of h2o's own refusals is, for the refused callback (0: not a refusal). */
-static int refusal_of(int status, http_refusal *why)
+/* What each of h2o's own refusals is, for the refused callback; false: not a refusal. */
+static bool refusal_of(int status, http_refusal *why)
 {
     switch (status) {
-    case 400: *why = HTTP_REFUSED_BODY_FRAMING; return status;
-    case 413: *why = HTTP_REFUSED_BODY_TOO_LARGE; return status;
-    case 417: *why = HTTP_REFUSED_EXPECTATION; return status;
-    default: return 0;
+    case 400: *why = HTTP_REFUSED_BODY_FRAMING; return true;
+    case 413: *why = HTTP_REFUSED_BODY_TOO_LARGE; return true;
+    case 417: *why = HTTP_REFUSED_EXPECTATION; return true;
+    default: return false;
     }
 }
 
 static void error_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     http_refusal why;
-    if (refusal_of(req->res.status, &why) != 0)
+    if (refusal_of(req->res.status, &why))
         http_report_refusal(((error_filter *)self)->srv, req, req->res.status, why);
     if (req->res.status >= 400) {
         error_ostream *os = (error_ostream *)h2o_add_ostream(req, sizeof(*os), slot);

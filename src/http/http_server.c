@@ -274,10 +274,10 @@ void http_refuse(http_server *srv, h2o_req_t *req, int status, http_refusal why)
 {
     req->http1_is_persistent = 0;
     if (status == 431)
-        http_send_static_json(req, 431, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
+        http_send_static_json(req, status, ERROR_HEADERS, sizeof(ERROR_HEADERS) - 1);
     else
-        http_send_static_json(req, 400, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
-    http_report_refusal(srv, req, status == 431 ? 431 : 400, why);
+        http_send_static_json(req, status, ERROR_BAD_REQUEST, sizeof(ERROR_BAD_REQUEST) - 1);
+    http_report_refusal(srv, req, status, why);
 }
 
 /* Every request: the framing checks, a view on the stack (no allocation), the router once,

@@ -104,12 +104,18 @@ static void allow_of(uint64_t paths, char *allow, size_t len)
         }
 }
 
+/* Counts an answer by its status class (jwtd_http_responses_total). */
+static void count_answer(srv_app *app, int status)
+{
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        atomic_fetch_add(&app->responses[cls], 1);
+}
+
 /* Counts and logs an answered request. */
 static void account(srv_app *app, const http_request *req, const http_response *resp)
 {
-    int cls = resp->status / 100;
-    if (cls >= 1 && cls <= 5)
-        atomic_fetch_add(&app->responses[cls], 1);
+    count_answer(app, resp->status);
     if (resp->status >= 500)
         srv_log(SRV_LOG_ERROR, "request failed",
                 json_pack("{s:s%, s:s%, s:i}", "method", req->method, req->method_len, "path",
@@ -229,9 +235,7 @@ void srv_route(void *ctx, const http_request *req, http_route *out)
 void srv_refused(void *ctx, http_refusal reason, int status, const char *peer)
 {
     srv_app *app = ctx;
-    int cls = status / 100;
-    if (cls >= 1 && cls <= 5)
-        atomic_fetch_add(&app->responses[cls], 1);
+    count_answer(app, status);
     if ((unsigned)reason < HTTP_REFUSED_COUNT)
         atomic_fetch_add(&app->refused[reason], 1);
     if (srv_log_enabled(SRV_LOG_DEBUG))
