@@ -36,6 +36,8 @@ bool store_str_fits(const char *s, size_t max, bool may_be_empty)
     return n <= max && (may_be_empty || n > 0);
 }
 
+static store_err bad_arg(const store *s, const char *op, const char *field);
+
 /* ---------------------------------------------------------------------------------------
  * Opening: the URL picks the backend
  * ------------------------------------------------------------------------------------- */
@@ -70,6 +72,13 @@ static const char *sqlite_path(const char *url)
 
 store_err store_open(const char *url, const store_log *log, store **out)
 {
+    return store_open_with(url, log, NULL, out);
+}
+
+store_err store_open_with(const char *url, const store_log *log, const store_options *opts,
+                          store **out)
+{
+    (void)opts;
     if (out == NULL)
         return STORE_ERROR;
     *out = NULL;
@@ -119,6 +128,23 @@ void store_close(store *s)
 }
 
 const char *store_backend_name(const store *s) { return s != NULL ? s->ops->name : "none"; }
+
+bool store_shared(const store *s) { return s != NULL && s->ops->shared; }
+
+store_err store_ping(store *s)
+{
+    if (s == NULL)
+        return bad_arg(s, "ping", "store");
+    return s->ops->ping(s);
+}
+
+store_err store_watch(store *s, int timeout_ms, bool *changed)
+{
+    if (s == NULL || changed == NULL || timeout_ms < 0 || timeout_ms > STORE_MAX_WATCH_MS)
+        return bad_arg(s, "watch", "changed or timeout");
+    *changed = false;
+    return s->ops->watch(s, timeout_ms, changed);
+}
 
 /* ---------------------------------------------------------------------------------------
  * The rules every backend shares
@@ -337,6 +363,84 @@ store_err store_key_retire(store *s, const char *kid, int64_t when)
     if (!store_str_fits(kid, STORE_MAX_KID, false))
         return STORE_NOT_FOUND;
     return s->ops->key_retire(s, kid, when);
+}
+
+store_err store_key_rotate(store *s, const store_signing_key *next, const char *expect_newest,
+                           int64_t retire_at)
+{
+    if (s == NULL || next == NULL || !store_str_fits(next->kid, STORE_MAX_KID, false) ||
+        !store_str_fits(next->alg, STORE_MAX_ALG, false) ||
+        !store_str_fits(next->private_key, STORE_MAX_KEY_BYTES - 1, false) || retire_at <= 0 ||
+        (expect_newest != NULL && !store_str_fits(expect_newest, STORE_MAX_KID, false)))
+        return bad_arg(s, "key_rotate", "kid, alg, private_key, expected kid or time");
+    return s->ops->key_rotate(s, next, expect_newest, retire_at);
+}
+
+/* ---- Settings ---- */
+
+store_err store_setting_get_or_init(store *s, const char *name, const char *value_if_new, char *out,
+                                    size_t len)
+{
+    if (s == NULL || out == NULL || len == 0 || !store_str_fits(name, STORE_MAX_SETTING, false) ||
+        !store_str_fits(value_if_new, STORE_MAX_SETTING, false))
+        return bad_arg(s, "setting_get_or_init", "name, value or out");
+    out[0] = '\0';
+    return s->ops->setting_get_or_init(s, name, value_if_new, out, len);
+}
+
+/* ---- Shared counters ---- */
+
+static bool counter_key_fits(const char *key)
+{
+    return store_str_fits(key, STORE_MAX_COUNTER_KEY, false);
+}
+
+store_err store_lockout_get(store *s, const char *key, int64_t now, int64_t forget,
+                            int64_t *failures, int64_t *locked_until)
+{
+    if (s == NULL || !counter_key_fits(key) || failures == NULL || locked_until == NULL ||
+        forget < 0)
+        return bad_arg(s, "lockout_get", "key, outputs or forget");
+    *failures = *locked_until = 0;
+    return s->ops->lockout_get(s, key, now, forget, failures, locked_until);
+}
+
+store_err store_lockout_fail(store *s, const char *key, int64_t now, int64_t forget,
+                             int64_t (*lock_for)(void *ctx, int64_t failures), void *ctx,
+                             int64_t *failures, int64_t *locked_until)
+{
+    int64_t f = 0, until = 0;
+
+    if (s == NULL || !counter_key_fits(key) || lock_for == NULL || forget < 0)
+        return bad_arg(s, "lockout_fail", "key, lock_for or forget");
+    store_err err = s->ops->lockout_fail(s, key, now, forget, lock_for, ctx, &f, &until);
+    if (failures != NULL)
+        *failures = f;
+    if (locked_until != NULL)
+        *locked_until = until;
+    return err;
+}
+
+store_err store_lockout_clear(store *s, const char *key)
+{
+    if (s == NULL || !counter_key_fits(key))
+        return bad_arg(s, "lockout_clear", "key");
+    return s->ops->lockout_clear(s, key);
+}
+
+store_err store_hits_add(store *s, const char *key, int64_t window, int64_t expires, int64_t *count)
+{
+    if (s == NULL || !counter_key_fits(key) || count == NULL)
+        return bad_arg(s, "hits_add", "key or count");
+    *count = 0;
+    return s->ops->hits_add(s, key, window, expires, count);
+}
+
+store_err store_prune(store *s, int64_t now)
+{
+    if (s == NULL)
+        return bad_arg(s, "prune", "store");
+    return s->ops->prune(s, now);
 }
 
 /* ---- Audit ---- */

@@ -25,6 +25,9 @@
 #define STORE_MAX_ALG 15
 #define STORE_MAX_AUDIT_KIND 64     /* audit_add's kind, bytes */
 #define STORE_MAX_AUDIT_DETAIL 4096 /* audit_add's detail, bytes */
+#define STORE_MAX_COUNTER_KEY 64    /* a shared counter's key (a hash in hex), bytes */
+#define STORE_MAX_SETTING 128       /* a setting's name and value, bytes */
+#define STORE_MAX_WATCH_MS 60000    /* store_watch's longest wait */
 
 typedef enum store_err {
     STORE_OK = 0,
@@ -97,14 +100,35 @@ typedef bool (*store_user_cb)(void *ctx, const store_user *u);
 typedef bool (*store_key_cb)(void *ctx, const store_signing_key *k);
 typedef bool (*store_revocation_cb)(void *ctx, const store_revocation *r);
 
-/* Opens "sqlite:PATH", a plain PATH (SQLite), or later "postgres://...". Creates and
- * migrates the schema. log (may be NULL: nothing is reported) is copied. */
+/* Opens "sqlite:PATH", a plain PATH (SQLite), or "postgres://..." / "postgresql://..." (any
+ * libpq connection URI; PostgreSQL). Creates and migrates the schema. log (may be NULL:
+ * nothing is reported) is copied. opts (may be NULL: defaults) tunes what a backend has to
+ * tune. */
+typedef struct store_options {
+    unsigned pool; /* PostgreSQL: connections of the pool; 0: the default (8) */
+} store_options;
 store_err store_open(const char *url, const store_log *log, store **out);
+store_err store_open_with(const char *url, const store_log *log, const store_options *opts,
+                          store **out);
 /* The SQLite backend directly (store_sqlite.c). */
 store_err store_sqlite_open(const char *path, const store_log *log, store **out);
 void store_close(store *s);
-/* The backend's name: "sqlite". */
+/* The backend's name: "sqlite" or "postgres". */
 const char *store_backend_name(const store *s);
+/* Whether other machines may share this store (PostgreSQL): the server then keeps the
+ * counters of its limits in it, so that every instance counts the same. */
+bool store_shared(const store *s);
+/* A cheap round trip: STORE_OK when the database answers now, else STORE_UNAVAILABLE. */
+store_err store_ping(store *s);
+/* Waits up to timeout_ms (0..STORE_MAX_WATCH_MS) for a change that another connection or
+ * process committed to what verification depends on (signing keys, access-token
+ * revocations, a user disabled). *changed: true when there may have been one (also after
+ * the backend lost and regained its connection, since a change may have been missed),
+ * false on a plain timeout. SQLite polls PRAGMA data_version; PostgreSQL LISTENs on channel
+ * "jwtd_changes", which triggers notify. One watcher per store at a time (not reentrant);
+ * it never holds a connection other calls need. STORE_UNAVAILABLE when the database cannot
+ * be reached (after waiting out the timeout: a caller may loop on it). */
+store_err store_watch(store *s, int timeout_ms, bool *changed);
 
 /* Whether url names a database file on this machine (a SQLite path or "sqlite:PATH"; not a
  * "file:" URI, ":memory:" or a server URL), and which: the path, copied into path. false
@@ -159,8 +183,51 @@ store_err store_revocation_list(store *s, int64_t now, store_revocation_cb cb, v
 /* ---- Signing keys ---- */
 store_err store_key_insert(store *s, const store_signing_key *k);
 store_err store_key_list(store *s, store_key_cb cb, void *ctx); /* oldest first */
-/* when > 0; retiring a retired key keeps its first retirement time. */
+/* when > 0: the key signs nothing from `when` on. A key already retiring earlier keeps its
+ * time; one retiring later (a rotation planned ahead) retires at `when`. */
 store_err store_key_retire(store *s, const char *kid, int64_t when);
+/* A rotation, in one transaction that several instances cannot run at once (PostgreSQL: an
+ * advisory lock; SQLite: the write lock): when the newest key (the last one store_key_list
+ * lists: largest created, then the last inserted) is expect_newest (NULL: whichever it is, or
+ * none), insert next and retire every other key at retire_at (> 0) as store_key_retire does;
+ * STORE_CONFLICT (nothing changed) when the newest key is another one: someone rotated first.
+ * next->created may lie in the future: the key is then published before it signs. */
+store_err store_key_rotate(store *s, const store_signing_key *next, const char *expect_newest,
+                           int64_t retire_at);
+
+/* ---- Settings of the database ---- */
+/* The value of name (1..STORE_MAX_SETTING bytes) copied into out (len bytes, NUL
+ * included). When there is none, value_if_new (1..STORE_MAX_SETTING bytes) is stored first,
+ * atomically: concurrent callers with different proposals all get the one stored.
+ * STORE_ERROR when the value does not fit in out. */
+store_err store_setting_get_or_init(store *s, const char *name, const char *value_if_new, char *out,
+                                    size_t len);
+
+/* ---- Counters shared by the instances of one database (the limits) ----
+ * key: 1..STORE_MAX_COUNTER_KEY bytes. Callers pass a keyed hash in hex, never a user
+ * name or an address. */
+/* An account lockout counter: its failures and the end of its lock at `now`; both 0 when
+ * there is none, or when it was forgotten (its last failure was `forget` or more seconds
+ * before now and the lock is over). */
+store_err store_lockout_get(store *s, const char *key, int64_t now, int64_t forget,
+                            int64_t *failures, int64_t *locked_until);
+/* Counts one failure at now, atomically (from 0 again when the counter was forgotten as
+ * above), and sets the lock end to max(its lock end, now + lock_for(ctx, failures)) where
+ * failures is the new count (lock_for may return 0: no lock). The new count and lock end go
+ * to *failures and *locked_until (either may be NULL). */
+store_err store_lockout_fail(store *s, const char *key, int64_t now, int64_t forget,
+                             int64_t (*lock_for)(void *ctx, int64_t failures), void *ctx,
+                             int64_t *failures, int64_t *locked_until);
+/* Forgets key's failures and lock (STORE_OK also when there were none). */
+store_err store_lockout_clear(store *s, const char *key);
+/* Adds one hit to key's fixed window starting at window (seconds), kept until expires, and
+ * returns the window's count after it, atomically, in *count. */
+store_err store_hits_add(store *s, const char *key, int64_t window, int64_t expires,
+                         int64_t *count);
+/* Deletes what no longer counts at now: hit windows past their expiry, lockout counters
+ * forgotten and unlocked (last failure + forget, lock end), access-token revocations past
+ * theirs. */
+store_err store_prune(store *s, int64_t now);
 
 /* ---- Audit ---- */
 /* kind: "login.failed", "refresh.reuse", ... (1..STORE_MAX_AUDIT_KIND bytes); detail

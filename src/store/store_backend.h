@@ -10,8 +10,11 @@
 /* The backend table. Each function is required; each is the store_* call of the same name
  * after store.c's checks. */
 typedef struct store_ops {
-    const char *name; /* "sqlite" */
+    const char *name; /* "sqlite", "postgres" */
+    bool shared;      /* store_shared */
     void (*close)(store *s);
+    store_err (*ping)(store *s);
+    store_err (*watch)(store *s, int timeout_ms, bool *changed);
 
     store_err (*user_create)(store *s, store_user *u);
     store_err (*user_get_by_id)(store *s, int64_t id, store_user *out);
@@ -38,6 +41,20 @@ typedef struct store_ops {
     store_err (*key_insert)(store *s, const store_signing_key *k);
     store_err (*key_list)(store *s, store_key_cb cb, void *ctx);
     store_err (*key_retire)(store *s, const char *kid, int64_t when);
+    store_err (*key_rotate)(store *s, const store_signing_key *next, const char *expect_newest,
+                            int64_t retire_at);
+
+    store_err (*setting_get_or_init)(store *s, const char *name, const char *value_if_new,
+                                     char *out, size_t len);
+    store_err (*lockout_get)(store *s, const char *key, int64_t now, int64_t forget,
+                             int64_t *failures, int64_t *locked_until);
+    store_err (*lockout_fail)(store *s, const char *key, int64_t now, int64_t forget,
+                              int64_t (*lock_for)(void *ctx, int64_t failures), void *ctx,
+                              int64_t *failures, int64_t *locked_until);
+    store_err (*lockout_clear)(store *s, const char *key);
+    store_err (*hits_add)(store *s, const char *key, int64_t window, int64_t expires,
+                          int64_t *count);
+    store_err (*prune)(store *s, int64_t now);
 
     store_err (*audit_add)(store *s, const char *kind, int64_t user_id, const char *detail);
 } store_ops;

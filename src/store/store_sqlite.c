@@ -83,6 +83,38 @@ static const char *const migrations[] = {
     "  user_id INTEGER NOT NULL DEFAULT 0,"
     "  detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX audit_user ON audit(user_id, at);",
+    /* 2: what several processes on one database share: settings, the counters of the
+     * limits, and a change counter that the watcher polls, bumped by triggers whenever
+     * what verification depends on (signing keys, access-token revocations) changes. */
+    "CREATE TABLE settings ("
+    "  name TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    "CREATE TABLE lockouts ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  last INTEGER NOT NULL,"
+    "  locked_until INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL);"
+    "CREATE INDEX lockouts_expires ON lockouts(expires);"
+    "CREATE TABLE hits ("
+    "  key TEXT NOT NULL,"
+    "  win INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  PRIMARY KEY (key, win));"
+    "CREATE INDEX hits_expires ON hits(expires);"
+    "CREATE TABLE changes ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq INTEGER NOT NULL);"
+    "INSERT INTO changes (id, seq) VALUES (1, 0);"
+    "CREATE TRIGGER revocations_inserted AFTER INSERT ON revocations"
+    " BEGIN UPDATE changes SET seq = seq + 1; END;"
+    "CREATE TRIGGER revocations_updated AFTER UPDATE ON revocations"
+    " BEGIN UPDATE changes SET seq = seq + 1; END;"
+    "CREATE TRIGGER signing_keys_inserted AFTER INSERT ON signing_keys"
+    " BEGIN UPDATE changes SET seq = seq + 1; END;"
+    "CREATE TRIGGER signing_keys_updated AFTER UPDATE ON signing_keys"
+    " BEGIN UPDATE changes SET seq = seq + 1; END;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SQLITE_SCHEMA_VERSION,
@@ -121,7 +153,19 @@ enum stmt_id {
     ST_KEY_INSERT,
     ST_KEY_LIST,
     ST_KEY_RETIRE,
+    ST_KEY_NEWEST,
+    ST_KEY_RETIRE_OTHERS,
     ST_AUDIT_INSERT,
+    ST_SETTING_INSERT,
+    ST_SETTING_GET,
+    ST_LOCKOUT_GET,
+    ST_LOCKOUT_PUT,
+    ST_LOCKOUT_CLEAR,
+    ST_HITS_ADD,
+    ST_PRUNE_HITS,
+    ST_PRUNE_LOCKOUTS,
+    ST_CHANGES_SEQ,
+    ST_PING,
     ST_COUNT
 };
 
@@ -168,9 +212,27 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_KEY_LIST] = "SELECT kid, alg, private_key, created, retired FROM signing_keys"
                     " ORDER BY created, rowid",
-    [ST_KEY_RETIRE] =
-        "UPDATE signing_keys SET retired = CASE retired WHEN 0 THEN ?2 ELSE retired END"
-        " WHERE kid = ?1",
+    [ST_KEY_RETIRE] = "UPDATE signing_keys SET retired = CASE WHEN retired = 0 OR retired > ?2"
+                      " THEN ?2 ELSE retired END WHERE kid = ?1",
+    [ST_KEY_NEWEST] = "SELECT kid FROM signing_keys ORDER BY created DESC, rowid DESC LIMIT 1",
+    [ST_KEY_RETIRE_OTHERS] = "UPDATE signing_keys SET retired = ?2"
+                             " WHERE kid <> ?1 AND (retired = 0 OR retired > ?2)",
+    [ST_SETTING_INSERT] =
+        "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+    [ST_SETTING_GET] = "SELECT value FROM settings WHERE name = ?1",
+    [ST_LOCKOUT_GET] = "SELECT failures, last, locked_until FROM lockouts WHERE key = ?1",
+    [ST_LOCKOUT_PUT] = "INSERT INTO lockouts (key, failures, last, locked_until, expires)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
+                       " failures = excluded.failures, last = excluded.last,"
+                       " locked_until = excluded.locked_until, expires = excluded.expires",
+    [ST_LOCKOUT_CLEAR] = "DELETE FROM lockouts WHERE key = ?1",
+    [ST_HITS_ADD] = "INSERT INTO hits (key, win, count, expires) VALUES (?1, ?2, 1, ?3)"
+                    " ON CONFLICT (key, win) DO UPDATE SET count = count + 1,"
+                    " expires = max(expires, excluded.expires) RETURNING count",
+    [ST_PRUNE_HITS] = "DELETE FROM hits WHERE expires <= ?1",
+    [ST_PRUNE_LOCKOUTS] = "DELETE FROM lockouts WHERE expires <= ?1",
+    [ST_CHANGES_SEQ] = "SELECT seq FROM changes WHERE id = 1",
+    [ST_PING] = "SELECT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (at, kind, user_id, detail) VALUES (?1, ?2, ?3, ?4)",
 };
 
@@ -209,6 +271,10 @@ typedef struct sqlite_store {
     pthread_cond_t pool_free;
     bool reader_busy[STORE_SQLITE_READERS]; /* under pool_lock */
     conn readers[STORE_SQLITE_READERS];
+    conn watcher;        /* store_watch's own connection, opened on its first call */
+    int64_t watch_seq;   /* the change counter it last saw; -1: none yet */
+    char path[PATH_MAX]; /* for the watcher's connection */
+    int flags;
 } sqlite_store;
 
 static void log_msg(const conn *c, const char *what, const char *msg)
@@ -988,7 +1054,7 @@ static store_err sq_key_list(store *base, store_key_cb cb, void *ctx)
     return err;
 }
 
-/* Retiring a retired key keeps its first retirement time. */
+/* A key retiring earlier keeps its time; one retiring later retires at `when`. */
 static store_err sq_key_retire(store *base, const char *kid, int64_t when)
 {
     sqlite_store *s = backend(base);
@@ -1003,6 +1069,53 @@ static store_err sq_key_retire(store *base, const char *kid, int64_t when)
     }
     writer_release(s);
     return err == STORE_OK && changes == 0 ? STORE_NOT_FOUND : err;
+}
+
+/* The rotation runs under BEGIN IMMEDIATE, the database's write lock: of two processes
+ * rotating from the same newest key, the second reads the first one's key as newest. */
+static store_err sq_key_rotate(store *base, const store_signing_key *next,
+                               const char *expect_newest, int64_t retire_at)
+{
+    char newest[STORE_MAX_KID + 1] = "";
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    store_err err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
+    sqlite3_stmt *st;
+
+    if (err == STORE_OK && expect_newest != NULL) {
+        st = stmt(c, ST_KEY_NEWEST);
+        err = STORE_ERROR;
+        if (st != NULL) {
+            int rc = sqlite3_step(st);
+            if (rc == SQLITE_ROW)
+                err = column_copy(st, 0, newest, sizeof newest) ? STORE_OK : STORE_ERROR;
+            else
+                err = map_rc(c, rc, "key_rotate");
+            stmt_done(st);
+        }
+        if (err == STORE_OK && strcmp(newest, expect_newest) != 0)
+            err = STORE_CONFLICT;
+    }
+    if (err == STORE_OK && (st = stmt(c, ST_KEY_INSERT)) != NULL) {
+        int rc = bind_text(st, 1, next->kid);
+        BIND(rc, bind_text(st, 2, next->alg));
+        BIND(rc, bind_text(st, 3, next->private_key));
+        BIND(rc, sqlite3_bind_int64(st, 4, next->created));
+        BIND(rc, sqlite3_bind_int64(st, 5, next->retired));
+        err = step_done(c, st, rc, "key_rotate insert", NULL);
+    } else if (err == STORE_OK) {
+        err = STORE_ERROR;
+    }
+    if (err == STORE_OK && (st = stmt(c, ST_KEY_RETIRE_OTHERS)) != NULL) {
+        int rc = bind_text(st, 1, next->kid);
+        BIND(rc, sqlite3_bind_int64(st, 2, retire_at));
+        err = step_done(c, st, rc, "key_rotate retire", NULL);
+    } else if (err == STORE_OK) {
+        err = STORE_ERROR;
+    }
+    err = tx_end(c, err);
+    writer_release(s);
+    return err;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1024,6 +1137,279 @@ static store_err sq_audit_add(store *base, const char *kind, int64_t user_id, co
     }
     writer_release(s);
     return err;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Settings and the counters of the limits
+ * ------------------------------------------------------------------------------------- */
+
+/* Reads the one text column of the row st returns into out; STORE_NOT_FOUND: no row. */
+static store_err read_text(conn *c, sqlite3_stmt *st, int rc, const char *what, char *out,
+                           size_t len)
+{
+    store_err err;
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        err = column_copy(st, 0, out, len) ? STORE_OK : STORE_ERROR;
+        if (err != STORE_OK)
+            log_msg(c, what, "the stored value does not fit");
+    } else {
+        err = rc == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c, rc, what);
+    }
+    stmt_done(st);
+    return err;
+}
+
+static store_err sq_setting_get_or_init(store *base, const char *name, const char *value_if_new,
+                                        char *out, size_t len)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    store_err err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
+    sqlite3_stmt *st;
+
+    if (err == STORE_OK) {
+        st = stmt(c, ST_SETTING_INSERT);
+        if (st == NULL) {
+            err = STORE_ERROR;
+        } else {
+            int rc = bind_text(st, 1, name);
+            BIND(rc, bind_text(st, 2, value_if_new));
+            err = step_done(c, st, rc, "setting_get_or_init", NULL);
+        }
+    }
+    if (err == STORE_OK) {
+        st = stmt(c, ST_SETTING_GET);
+        err = st == NULL
+                  ? STORE_ERROR
+                  : read_text(c, st, bind_text(st, 1, name), "setting_get_or_init", out, len);
+        if (err == STORE_NOT_FOUND) /* inserted or present a moment ago, in this transaction */
+            err = STORE_ERROR;
+    }
+    err = tx_end(c, err);
+    writer_release(s);
+    return err;
+}
+
+/* The row of key: failures, last failure, lock end; all 0 when there is none. */
+static store_err lockout_read(conn *c, const char *key, int64_t *failures, int64_t *last,
+                              int64_t *until)
+{
+    sqlite3_stmt *st = stmt(c, ST_LOCKOUT_GET);
+    store_err err;
+
+    *failures = *last = *until = 0;
+    if (st == NULL)
+        return STORE_ERROR;
+    int rc = bind_text(st, 1, key);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *failures = sqlite3_column_int64(st, 0);
+        *last = sqlite3_column_int64(st, 1);
+        *until = sqlite3_column_int64(st, 2);
+        err = STORE_OK;
+    } else {
+        err = rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "lockout");
+    }
+    stmt_done(st);
+    return err;
+}
+
+/* Whether a counter whose last failure was at last and whose lock ends at until is
+ * forgotten at now. */
+static bool lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget)
+{
+    return last <= now - forget && until <= now;
+}
+
+static store_err sq_lockout_get(store *base, const char *key, int64_t now, int64_t forget,
+                                int64_t *failures, int64_t *locked_until)
+{
+    int64_t last;
+    sqlite_store *s = backend(base);
+    conn *c = reader_acquire(s);
+    store_err err = lockout_read(c, key, failures, &last, locked_until);
+    reader_release(s, c);
+    if (err != STORE_OK || lockout_forgotten(last, *locked_until, now, forget))
+        *failures = *locked_until = 0;
+    return err;
+}
+
+static store_err sq_lockout_fail(store *base, const char *key, int64_t now, int64_t forget,
+                                 int64_t (*lock_for)(void *ctx, int64_t failures), void *ctx,
+                                 int64_t *failures, int64_t *locked_until)
+{
+    int64_t last = 0, lock;
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    store_err err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
+    sqlite3_stmt *st;
+
+    if (err == STORE_OK)
+        err = lockout_read(c, key, failures, &last, locked_until);
+    if (err == STORE_OK) {
+        if (lockout_forgotten(last, *locked_until, now, forget))
+            *failures = *locked_until = 0;
+        *failures += 1;
+        lock = lock_for(ctx, *failures);
+        if (lock > 0 && now + lock > *locked_until)
+            *locked_until = now + lock;
+        st = stmt(c, ST_LOCKOUT_PUT);
+        if (st == NULL) {
+            err = STORE_ERROR;
+        } else {
+            int64_t expires = now + forget > *locked_until ? now + forget : *locked_until;
+            int rc = bind_text(st, 1, key);
+            BIND(rc, sqlite3_bind_int64(st, 2, *failures));
+            BIND(rc, sqlite3_bind_int64(st, 3, now));
+            BIND(rc, sqlite3_bind_int64(st, 4, *locked_until));
+            BIND(rc, sqlite3_bind_int64(st, 5, expires));
+            err = step_done(c, st, rc, "lockout_fail", NULL);
+        }
+    }
+    err = tx_end(c, err);
+    writer_release(s);
+    return err;
+}
+
+static store_err sq_lockout_clear(store *base, const char *key)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_LOCKOUT_CLEAR);
+    store_err err =
+        st == NULL ? STORE_ERROR : step_done(c, st, bind_text(st, 1, key), "lockout_clear", NULL);
+    writer_release(s);
+    return err;
+}
+
+static store_err sq_hits_add(store *base, const char *key, int64_t window, int64_t expires,
+                             int64_t *count)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_HITS_ADD);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc = bind_text(st, 1, key);
+        BIND(rc, sqlite3_bind_int64(st, 2, window));
+        BIND(rc, sqlite3_bind_int64(st, 3, expires));
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *count = sqlite3_column_int64(st, 0);
+            rc = sqlite3_step(st); /* runs the statement to its end */
+        }
+        err = rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "hits_add");
+        stmt_done(st);
+    }
+    writer_release(s);
+    return err;
+}
+
+/* Runs the cached statement id, which takes one integer and returns no rows. */
+static store_err exec_with_int(conn *c, enum stmt_id id, int64_t value, const char *what)
+{
+    sqlite3_stmt *st = stmt(c, id);
+    return st == NULL ? STORE_ERROR
+                      : step_done(c, st, sqlite3_bind_int64(st, 1, value), what, NULL);
+}
+
+static store_err sq_prune(store *base, int64_t now)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    store_err err = exec_stmt(c, ST_BEGIN_IMMEDIATE);
+    if (err == STORE_OK)
+        err = exec_with_int(c, ST_PRUNE_HITS, now, "prune");
+    if (err == STORE_OK)
+        err = exec_with_int(c, ST_PRUNE_LOCKOUTS, now, "prune");
+    if (err == STORE_OK)
+        err = exec_with_int(c, ST_PURGE_REVOCATIONS, now, "prune");
+    err = tx_end(c, err);
+    writer_release(s);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Health and changes made by other connections
+ * ------------------------------------------------------------------------------------- */
+
+static store_err sq_ping(store *base)
+{
+    int64_t one;
+    sqlite_store *s = backend(base);
+    conn *c = reader_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_PING);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc = sqlite3_step(st);
+        one = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        err = rc == SQLITE_ROW && one == 1 ? STORE_OK : map_rc(c, rc, "ping");
+        stmt_done(st);
+    }
+    reader_release(s, c);
+    return err == STORE_OK ? STORE_OK : STORE_UNAVAILABLE;
+}
+
+/* The change counter, read on the watcher's own connection. */
+static store_err changes_seq(conn *c, int64_t *seq)
+{
+    sqlite3_stmt *st = stmt(c, ST_CHANGES_SEQ);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *seq = sqlite3_column_int64(st, 0);
+            err = STORE_OK;
+        } else {
+            err = map_rc(c, rc, "watch");
+        }
+        stmt_done(st);
+    }
+    return err;
+}
+
+static store_err conn_open(conn *c, const store_log *log, const char *path, int flags, bool reader);
+
+/* Polls the change counter (bumped by triggers, in every process's commits, ours too) every
+ * STORE_SQLITE_WATCH_POLL_MS until it moves or the time is up. */
+static store_err sq_watch(store *base, int timeout_ms, bool *changed)
+{
+    sqlite_store *s = backend(base);
+    struct timespec start, now;
+    int64_t seq = 0;
+    store_err err = STORE_OK;
+
+    if (s->watcher.db == NULL)
+        err = conn_open(&s->watcher, &s->base.log, s->path, s->flags, true);
+    if (err != STORE_OK) {
+        conn_close(&s->watcher);
+        return STORE_UNAVAILABLE;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if ((err = changes_seq(&s->watcher, &seq)) != STORE_OK)
+            return err;
+        if (s->watch_seq >= 0 && seq != s->watch_seq)
+            *changed = true;
+        s->watch_seq = seq;
+        if (*changed)
+            return STORE_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t spent = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
+                        (int64_t)(now.tv_nsec - start.tv_nsec) / 1000000;
+        if (spent >= timeout_ms)
+            return STORE_OK;
+        int64_t nap = timeout_ms - spent < STORE_SQLITE_WATCH_POLL_MS ? timeout_ms - spent
+                                                                      : STORE_SQLITE_WATCH_POLL_MS;
+        struct timespec ts = {(time_t)(nap / 1000), (long)(nap % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1164,6 +1550,7 @@ static void sq_close(store *base)
     sqlite_store *s = backend(base);
     for (size_t i = 0; i < STORE_SQLITE_READERS; i++)
         conn_close(&s->readers[i]);
+    conn_close(&s->watcher);
     conn_close(&s->writer); /* last: it checkpoints the WAL into the file */
     pthread_cond_destroy(&s->pool_free);
     pthread_mutex_destroy(&s->pool_lock);
@@ -1173,7 +1560,10 @@ static void sq_close(store *base)
 
 static const store_ops sqlite_ops = {
     .name = "sqlite",
+    .shared = false,
     .close = sq_close,
+    .ping = sq_ping,
+    .watch = sq_watch,
     .user_create = sq_user_create,
     .user_get_by_id = sq_user_get_by_id,
     .user_get_by_username = sq_user_get_by_username,
@@ -1193,7 +1583,14 @@ static const store_ops sqlite_ops = {
     .key_insert = sq_key_insert,
     .key_list = sq_key_list,
     .key_retire = sq_key_retire,
+    .key_rotate = sq_key_rotate,
     .audit_add = sq_audit_add,
+    .setting_get_or_init = sq_setting_get_or_init,
+    .lockout_get = sq_lockout_get,
+    .lockout_fail = sq_lockout_fail,
+    .lockout_clear = sq_lockout_clear,
+    .hits_add = sq_hits_add,
+    .prune = sq_prune,
 };
 
 /* Opens path: a file path (created 0600 when missing), or a SQLite "file:" URI such as
@@ -1230,6 +1627,13 @@ store_err store_sqlite_open(const char *path, const store_log *log, store **out)
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_free, NULL);
+    s->watch_seq = -1;
+    s->flags = flags;
+    if ((size_t)snprintf(s->path, sizeof s->path, "%s", path) >= sizeof s->path) {
+        store_log_emit(log, STORE_LOG_ERROR, "open", "the database path is too long");
+        sq_close(&s->base);
+        return STORE_ERROR;
+    }
 
     store_err err = conn_open(&s->writer, &s->base.log, path, flags, false);
     if (err == STORE_OK)

@@ -4,7 +4,7 @@
 #define JWTD_STORE_SQLITE_H
 
 /* The schema version that the migrations of store_sqlite.c bring a database to. */
-#define STORE_SQLITE_SCHEMA_VERSION 1
+#define STORE_SQLITE_SCHEMA_VERSION 2
 
 /* Reader connections beside the one writer connection (see "Connections" in store_sqlite.c). */
 #define STORE_SQLITE_READERS 3
@@ -17,5 +17,8 @@
  * access-token revocations). The slack keeps a just-expired token recognisable as spent. */
 #define STORE_SQLITE_PURGE_EVERY 256
 #define STORE_SQLITE_PURGE_AGE 86400
+
+/* How often store_watch reads the change counter while it waits. */
+#define STORE_SQLITE_WATCH_POLL_MS 100
 
 #endif /* JWTD_STORE_SQLITE_H */
