@@ -116,6 +116,13 @@ static const char *config_problem(const auth_config *cfg)
     if (cfg->jwt_secret == NULL && cfg->key_alg != JWTD_ALG_UNKNOWN &&
         (cfg->key_alg < JWTD_ALG_RS256 || cfg->key_alg >= JWTD_ALG_COUNT))
         return "key_alg must be an asymmetric algorithm (HS256 needs JWT_SECRET)";
+    if (cfg->key_rotation < 0 || cfg->key_rotation > AUTH_MAX_TTL)
+        return "key_rotation must be between 0 (off) and 10 years";
+    if (cfg->key_rotation > 0 &&
+        (cfg->key_prepublish < 0 || cfg->key_prepublish >= cfg->key_rotation))
+        return "key_prepublish must be at least 0 and shorter than key_rotation";
+    if (cfg->key_rotation > 0 && cfg->jwt_secret != NULL)
+        return "key rotation needs generated keys: JWT_SECRET cannot rotate";
     return NULL;
 }
 
@@ -163,6 +170,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
         a->cfg.key_alg = JWTD_ALG_EDDSA;
     a->s = s;
     a->hs256 = cfg->jwt_secret != NULL;
+    atomic_init(&a->keys_next_event, INT64_MAX);
     randombytes_buf(a->hash_key, sizeof a->hash_key);
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->keys_mu, NULL);
@@ -212,6 +220,10 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
         *why = "cannot load the access-token revocations from the store";
         goto fail;
     }
+    if ((rc = auth_counter_key_init(a)) != AUTH_OK) {
+        *why = "cannot read the key of the shared counters from the store";
+        goto fail;
+    }
     if ((rc = auth_threads_init(a)) != AUTH_OK) {
         *why = "cannot create thread-local storage";
         goto fail;
@@ -259,7 +271,8 @@ auth_err auth_open(const auth_config *cfg, const char *db_url, auth_open_mode mo
         return AUTH_INTERNAL;
     }
     *box = cfg->log;
-    se = store_open(db_url, &(store_log){store_log_relay, box}, &s);
+    se = store_open_with(db_url, &(store_log){store_log_relay, box},
+                         &(store_options){.pool = cfg->store_pool}, &s);
     if (se != STORE_OK) {
         char where[256];
         store_location_safe(db_url, where, sizeof where);
@@ -326,6 +339,7 @@ void auth_free(auth *a)
         free(a);
         return;
     }
+    auth_sync_join(a);
     auth_threads_free(a);
     auth_grace_free(a);
     auth_keys_release(a->keys);

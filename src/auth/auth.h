@@ -80,6 +80,12 @@ typedef struct auth_config {
      * behind real time (tokens would be seen as expired). */
     int64_t (*now)(void);
     auth_log log; /* where the store's errors go (auth_open); {NULL}: nowhere */
+    /* Automatic key rotation: a new signing key every key_rotation seconds (0: off, the
+     * default), published key_prepublish seconds (< key_rotation) before it signs. The
+     * sync thread (auth_sync_start) does it; with several instances exactly one does. */
+    int64_t key_rotation;
+    int64_t key_prepublish;
+    unsigned store_pool; /* database connections (PostgreSQL); 0: the store's default */
 } auth_config;
 
 /* Defaults above. */
@@ -117,8 +123,32 @@ bool auth_db_local_file(const char *db_url, char *path, size_t len);
  * scheme, since the rest may hold a password. */
 void auth_db_location_safe(const char *db_url, char *out, size_t len);
 /* Re-reads keys and revocations written by other processes (jwtd keys rotate, other
- * instances); cheap when nothing changed. The server calls it every few seconds. */
+ * instances), and rotates the signing key when automatic rotation is due; cheap when
+ * nothing changed. The sync thread calls it. */
 auth_err auth_sync(auth *a);
+
+/* The sync thread keeps a serving auth in step with its database: it waits for changes
+ * that other processes commit (the store's watch: LISTEN/NOTIFY on PostgreSQL, a change
+ * counter on SQLite) and calls auth_sync within AUTH_SYNC_WAKE_MS of one; it also calls it
+ * every AUTH_RESYNC_SECONDS anyway (a safety net for a missed notification), when the key
+ * snapshot changes by itself (a planned key starts signing) and after the database comes
+ * back; it pings the database every AUTH_SYNC_WAKE_MS for auth_health, and prunes the shared
+ * counters every AUTH_PRUNE_SECONDS. auth_free stops it. */
+#define AUTH_SYNC_WAKE_MS 1000
+#define AUTH_RESYNC_SECONDS 30
+#define AUTH_PRUNE_SECONDS 60
+auth_err auth_sync_start(auth *a);
+
+/* What the sync thread last saw of the database. */
+typedef struct auth_health {
+    bool store_up;     /* the last ping was answered */
+    int64_t down_since; /* when it stopped answering (0: up) */
+    int64_t last_sync; /* when keys and revocations were last read in full (0: never) */
+    uint64_t syncs, sync_failures, watch_wakeups; /* full syncs; failed ones; wake-ups by a change */
+    const char *backend; /* "sqlite", "postgres" */
+    bool shared;        /* other machines may share the database (shared limits are on) */
+} auth_health;
+void auth_health_get(auth *a, auth_health *out);
 
 typedef struct auth_pair {
     char *access_token; /* owned: auth_pair_clear frees */

@@ -105,6 +105,19 @@ struct auth {
     size_t grace_next;
 
     atomic_uint_fast64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+
+    /* The sync thread (sync.c) and what it knows of the store. */
+    atomic_int_fast64_t keys_next_event; /* when the key snapshot changes by itself (keys.c) */
+    pthread_t sync_thread;
+    bool sync_running;        /* the thread was started and not yet joined */
+    atomic_bool sync_stop;    /* asks it to end */
+    atomic_int_fast64_t down_since;  /* 0: the store answered its last ping; else since when not */
+    atomic_int_fast64_t last_sync;   /* when keys and revocations were last read in full */
+    atomic_uint_fast64_t syncs, sync_failures, watch_wakeups;
+    /* The database's key for the shared counters' names (shared.c): every instance of one
+     * database derives the same counter from the same identifier or address. */
+    unsigned char counter_key[crypto_generichash_KEYBYTES];
+    bool counter_key_set;
 };
 
 /* auth.c */
@@ -152,6 +165,14 @@ bool auth_revs_is_revoked(const auth *a, const auth_revs *r, const auth_principa
 int64_t auth_revs_user_before(const auth *a, const auth_revs *r, int64_t user_id);
 /* Revokes every access token of the user issued up to now, in the store and in memory. */
 auth_err auth_revoke_user_access(auth *a, int64_t user_id);
+
+/* shared.c */
+/* Reads (creating on first use) the database's key of the shared counters. */
+auth_err auth_counter_key_init(auth *a);
+
+/* sync.c */
+/* Stops and joins the sync thread when it runs (auth_free calls it). */
+void auth_sync_join(auth *a);
 
 /* tokens.c */
 /* A new pair in a new family for u, its refresh token recorded in the store. */

@@ -77,28 +77,56 @@ static auth_err rows_load(auth *a, key_rows *rows)
 
 /* Tokens live at most max(access_ttl, refresh_ttl): a key retired longer ago than that
  * signed nothing that is still valid. */
-static bool row_usable(const auth *a, const key_row *r, int64_t now)
+static int64_t token_window(const auth *a)
 {
-    int64_t window =
-        a->cfg.access_ttl > a->cfg.refresh_ttl ? a->cfg.access_ttl : a->cfg.refresh_ttl;
-    return r->retired == 0 || now < r->retired + window;
+    return a->cfg.access_ttl > a->cfg.refresh_ttl ? a->cfg.access_ttl : a->cfg.refresh_ttl;
 }
 
-/* "kid/retired;" per usable row: equal fingerprints mean an equal snapshot. */
+static bool row_usable(const auth *a, const key_row *r, int64_t now)
+{
+    return r->retired == 0 || now < r->retired + token_window(a);
+}
+
+/* Whether r signs at now: its time has come (a key rotated in ahead of time is published
+ * first and signs only from `created`) and it has not retired yet. */
+static bool row_signs(const key_row *r, int64_t now)
+{
+    return r->created <= now && (r->retired == 0 || r->retired > now);
+}
+
+/* The next time at which the snapshot built from rows at now would change by itself (a
+ * planned key starts signing, a key retires, a retired key leaves the JWKS), or
+ * INT64_MAX. */
+static int64_t rows_next_event(const auth *a, const key_rows *rows, int64_t now)
+{
+    int64_t next = INT64_MAX;
+
+    for (size_t i = 0; i < rows->n; i++) {
+        const key_row *r = &rows->v[i];
+        int64_t t[3] = {r->created, r->retired, r->retired != 0 ? r->retired + token_window(a) : 0};
+        for (size_t j = 0; j < 3; j++)
+            if (t[j] > now && t[j] < next)
+                next = t[j];
+    }
+    return next;
+}
+
+/* "kid/retired/state;" per usable row (state: whether it signs now): equal fingerprints
+ * mean an equal snapshot. */
 static char *rows_fingerprint(const auth *a, const key_rows *rows, int64_t now)
 {
     size_t cap = 1, len = 0;
     char *fp;
 
     for (size_t i = 0; i < rows->n; i++)
-        cap += STORE_MAX_KID + 24;
+        cap += STORE_MAX_KID + 26;
     if ((fp = malloc(cap)) == NULL)
         return NULL;
     fp[0] = '\0';
     for (size_t i = 0; i < rows->n; i++) {
         if (row_usable(a, &rows->v[i], now))
-            len += (size_t)snprintf(fp + len, cap - len, "%s/%" PRId64 ";", rows->v[i].kid,
-                                    rows->v[i].retired);
+            len += (size_t)snprintf(fp + len, cap - len, "%s/%" PRId64 "/%c;", rows->v[i].kid,
+                                    rows->v[i].retired, row_signs(&rows->v[i], now) ? 's' : 'v');
     }
     return fp;
 }
@@ -249,8 +277,9 @@ static auth_err keys_build(const auth *a, jwtd_key *const *keys, size_t n, size_
     return AUTH_OK;
 }
 
-/* The newest current row signs; all usable rows (the newest JWTD_MAX_JWKS_KEYS) verify.
- * AUTH_NOT_FOUND when no row is current. */
+/* The newest row that signs now (row_signs) signs; all usable rows (the newest
+ * JWTD_MAX_JWKS_KEYS), planned ones included, verify and are published. AUTH_NOT_FOUND
+ * when no row signs. */
 static auth_err keys_from_rows(const auth *a, const key_rows *rows, int64_t now, auth_keys **out)
 {
     jwtd_key **keys = calloc(JWTD_MAX_JWKS_KEYS, sizeof *keys);
@@ -279,7 +308,7 @@ static auth_err keys_from_rows(const auth *a, const key_rows *rows, int64_t now,
         }
         if ((rc = key_from_row(r, &keys[n])) != AUTH_OK)
             break;
-        if (r->retired == 0) {
+        if (row_signs(r, now)) {
             signer = n;
             signer_alg = jwtd_alg_from_name(r->alg, strlen(r->alg));
         }
@@ -296,49 +325,143 @@ static auth_err keys_from_rows(const auth *a, const key_rows *rows, int64_t now,
     return rc;
 }
 
-/* Generates a key for alg and records it as current. */
-static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now,
-                                   char kid_out[AUTH_MAX_KID + 1])
+/* Generates a key for alg into row (kid, alg, PEM), signing from `created`. */
+static auth_err key_generate(jwtd_alg alg, int64_t created, store_signing_key *row)
 {
-    store_signing_key *row = calloc(1, sizeof *row);
     jwtd_key *key = NULL;
     char *pem = NULL;
     auth_err rc = AUTH_INTERNAL;
     const char *kid;
 
-    if (row == NULL)
-        return AUTH_INTERNAL;
+    memset(row, 0, sizeof *row);
     if (jwtd_key_generate(alg, &key) == JWTD_OK && jwtd_key_private_pem(key, &pem) == JWTD_OK &&
         (kid = jwtd_key_kid(key)) != NULL && strlen(kid) <= STORE_MAX_KID &&
         strlen(pem) < sizeof row->private_key) {
         snprintf(row->kid, sizeof row->kid, "%s", kid);
         snprintf(row->alg, sizeof row->alg, "%s", jwtd_alg_name(alg));
         snprintf(row->private_key, sizeof row->private_key, "%s", pem);
-        row->created = now;
-        rc = auth_from_store(store_key_insert(a->s, row));
-        if (rc == AUTH_OK && kid_out != NULL)
-            snprintf(kid_out, STORE_MAX_KID + 1, "%s", kid);
+        row->created = created;
+        rc = AUTH_OK;
     }
     if (pem != NULL)
         sodium_memzero(pem, strlen(pem));
     jwtd_free(pem);
     jwtd_key_free(key);
+    return rc;
+}
+
+/* A new key for alg, signing from `created`, in one rotation of the store: inserted when
+ * the newest stored key is still expect_newest (NULL: whichever), every other key retiring
+ * at `created`. AUTH_CONFLICT: another process rotated first. */
+static auth_err key_rotate_in(auth *a, jwtd_alg alg, int64_t created, const char *expect_newest,
+                              char kid_out[AUTH_MAX_KID + 1])
+{
+    store_signing_key *row = malloc(sizeof *row);
+    auth_err rc;
+
+    if (row == NULL)
+        return AUTH_INTERNAL;
+    rc = key_generate(alg, created, row);
+    if (rc == AUTH_OK)
+        rc = auth_from_store(store_key_rotate(a->s, row, expect_newest, created));
+    if (rc == AUTH_OK && kid_out != NULL)
+        snprintf(kid_out, STORE_MAX_KID + 1, "%s", row->kid);
     sodium_memzero(row, sizeof *row);
     free(row);
     return rc;
 }
 
-/* Re-reads the rows and publishes a new snapshot when they differ (keys_mu held). */
-static auth_err keys_reload(auth *a, bool force)
+/* Generates a key for alg and records it as current. */
+static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now)
+{
+    store_signing_key *row = malloc(sizeof *row);
+    auth_err rc;
+
+    if (row == NULL)
+        return AUTH_INTERNAL;
+    rc = key_generate(alg, now, row);
+    if (rc == AUTH_OK)
+        rc = auth_from_store(store_key_insert(a->s, row));
+    sodium_memzero(row, sizeof *row);
+    free(row);
+    return rc;
+}
+
+/* Automatic rotation (cfg.key_rotation > 0): when the newest key has signed for
+ * key_rotation - key_prepublish seconds, a new one is stored that is published now and
+ * signs from max(newest + key_rotation, now + key_prepublish), when the newest retires; so
+ * caching verifiers have key_prepublish seconds to fetch it before any token carries it.
+ * Several instances may all see it due: the store's rotation lets exactly one insert (the
+ * others find another newest key and do nothing). keys_mu held. */
+static auth_err keys_rotate_due(auth *a, const key_rows *rows, int64_t now, bool *rotated)
+{
+    const key_row *newest;
+    int64_t due, start;
+    char kid[STORE_MAX_KID + 1] = "", detail[STORE_MAX_KID + 48];
+    jwtd_alg alg;
+    auth_err rc;
+
+    *rotated = false;
+    if (a->cfg.key_rotation <= 0 || rows->n == 0)
+        return AUTH_OK;
+    /* The schedule follows the newest key that signs or will sign (one retired before its
+     * time, by a manual rotation, does not count); the store's check is on the newest row. */
+    newest = &rows->v[rows->n - 1];
+    for (size_t i = rows->n; i-- > 0;) {
+        if (rows->v[i].retired == 0 || rows->v[i].retired > rows->v[i].created) {
+            newest = &rows->v[i];
+            break;
+        }
+    }
+    due = newest->created + a->cfg.key_rotation - a->cfg.key_prepublish;
+    if (newest->created > now || now < due)
+        return AUTH_OK; /* a planned key is already waiting, or not yet time */
+    start = newest->created + a->cfg.key_rotation;
+    if (start < now + a->cfg.key_prepublish)
+        start = now + a->cfg.key_prepublish;
+    alg = jwtd_alg_from_name(newest->alg, strlen(newest->alg));
+    if (alg < JWTD_ALG_RS256 || alg >= JWTD_ALG_COUNT)
+        alg = a->cfg.key_alg;
+    rc = key_rotate_in(a, alg, start, rows->v[rows->n - 1].kid, kid);
+    if (rc == AUTH_CONFLICT)
+        return AUTH_OK; /* another instance rotated first: the reload picks its key up */
+    if (rc != AUTH_OK)
+        return rc;
+    *rotated = true;
+    snprintf(detail, sizeof detail, "{\"kid\":\"%s\",\"signs_from\":%" PRId64 "}", kid, start);
+    (void)store_audit_add(a->s, "keys.rotate.auto", 0, detail);
+    return AUTH_OK;
+}
+
+/* Re-reads the rows and publishes a new snapshot when they differ (keys_mu held); with
+ * rotate, first stores a new key when automatic rotation is due. */
+static auth_err keys_reload(auth *a, bool force, bool rotate)
 {
     int64_t now = auth_now(a);
     auth_keys *k = NULL;
     key_rows rows;
     auth_err rc;
+    bool rotated = false;
     char *fp;
 
     if ((rc = rows_load(a, &rows)) != AUTH_OK)
         return rc;
+    if (rotate && (rc = keys_rotate_due(a, &rows, now, &rotated)) == AUTH_OK && rotated) {
+        rows_free(&rows);
+        if ((rc = rows_load(a, &rows)) != AUTH_OK)
+            return rc;
+    }
+    if (rc != AUTH_OK) {
+        rows_free(&rows);
+        return rc;
+    }
+    atomic_store(&a->keys_next_event, rows_next_event(a, &rows, now));
+    if (a->cfg.key_rotation > 0 && rows.n > 0) {
+        /* The next automatic rotation is an event too. */
+        int64_t due = rows.v[rows.n - 1].created + a->cfg.key_rotation - a->cfg.key_prepublish;
+        if (due < atomic_load(&a->keys_next_event))
+            atomic_store(&a->keys_next_event, due);
+    }
     fp = rows_fingerprint(a, &rows, now);
     if (fp == NULL) {
         rc = AUTH_INTERNAL;
@@ -374,12 +497,12 @@ auth_err auth_keys_init(auth *a, const char **why)
         return rc;
     }
     pthread_mutex_lock(&a->keys_mu);
-    rc = keys_reload(a, true);
+    rc = keys_reload(a, true, false);
     if (rc == AUTH_NOT_FOUND) {
         /* First start (or every key retired): a new current key, persisted. */
-        rc = key_generate_store(a, a->cfg.key_alg, auth_now(a), NULL);
+        rc = key_generate_store(a, a->cfg.key_alg, auth_now(a));
         if (rc == AUTH_OK)
-            rc = keys_reload(a, true);
+            rc = keys_reload(a, true, false);
         if (rc != AUTH_OK)
             *why = "cannot generate and store a signing key";
     } else if (rc != AUTH_OK) {
@@ -396,7 +519,7 @@ auth_err auth_keys_sync(auth *a)
     if (a->hs256)
         return AUTH_OK;
     pthread_mutex_lock(&a->keys_mu);
-    rc = keys_reload(a, false);
+    rc = keys_reload(a, false, true);
     pthread_mutex_unlock(&a->keys_mu);
     return rc == AUTH_NOT_FOUND ? AUTH_OK : rc;
 }
@@ -405,7 +528,6 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[AUTH_MAX_KID + 1])
 {
     char kid[STORE_MAX_KID + 1] = "", detail[STORE_MAX_KID + 16];
     int64_t now;
-    key_rows rows;
     auth_err rc;
 
     if (!auth_serving(a))
@@ -417,18 +539,11 @@ auth_err auth_keys_rotate(auth *a, jwtd_alg alg, char kid_out[AUTH_MAX_KID + 1])
         return AUTH_INVALID_INPUT;
     pthread_mutex_lock(&a->keys_mu);
     now = auth_now(a);
-    rc = rows_load(a, &rows);
-    if (rc == AUTH_OK) {
-        /* The new key is current before the old ones retire: something always signs. */
-        rc = key_generate_store(a, alg, now, kid);
-        for (size_t i = 0; rc == AUTH_OK && i < rows.n; i++) {
-            if (rows.v[i].retired == 0)
-                rc = auth_from_store(store_key_retire(a->s, rows.v[i].kid, now));
-        }
-        rows_free(&rows);
-    }
+    /* The new key is current as the old ones retire, in one transaction: something always
+     * signs, and two rotations at once leave one current key. */
+    rc = key_rotate_in(a, alg, now, NULL, kid);
     if (rc == AUTH_OK)
-        rc = keys_reload(a, true);
+        rc = keys_reload(a, true, false);
     pthread_mutex_unlock(&a->keys_mu);
     if (rc != AUTH_OK)
         return rc;

@@ -109,16 +109,14 @@ size_t auth_limiter_entries(auth_limiter *l)
     return n;
 }
 
-/* The keyed hash of (kind, key[, key2]); with fold, key is ASCII lower-cased on the way.
- * With key2 (an address after an identifier) the length of key goes in first, so no two
- * pairs hash the same input. */
-static void hash_key2(const auth_limiter *l, unsigned kind, const void *key, size_t len, bool fold,
-                      const void *key2, size_t len2, uint64_t *k0, uint64_t *k1)
+void auth_keyed_hash(const unsigned char *hkey, size_t hkey_len, unsigned kind, const void *key,
+                     size_t len, bool fold, const void *key2, size_t len2,
+                     unsigned char out[AUTH_KEYED_HASH_BYTES])
 {
     crypto_generichash_state st;
-    unsigned char out[16], kb[4] = {(unsigned char)(kind >> 24), (unsigned char)(kind >> 16),
-                                    (unsigned char)(kind >> 8), (unsigned char)kind};
-    crypto_generichash_init(&st, l->key, sizeof l->key, sizeof out);
+    unsigned char kb[4] = {(unsigned char)(kind >> 24), (unsigned char)(kind >> 16),
+                           (unsigned char)(kind >> 8), (unsigned char)kind};
+    crypto_generichash_init(&st, hkey, hkey_len, AUTH_KEYED_HASH_BYTES);
     crypto_generichash_update(&st, kb, sizeof kb);
     if (key2 != NULL) {
         unsigned char lb[8];
@@ -141,7 +139,15 @@ static void hash_key2(const auth_limiter *l, unsigned kind, const void *key, siz
     }
     if (key2 != NULL)
         crypto_generichash_update(&st, key2, len2);
-    crypto_generichash_final(&st, out, sizeof out);
+    crypto_generichash_final(&st, out, AUTH_KEYED_HASH_BYTES);
+}
+
+/* The table's hash of (kind, key[, key2]) as two words (auth_keyed_hash with its key). */
+static void hash_key2(const auth_limiter *l, unsigned kind, const void *key, size_t len, bool fold,
+                      const void *key2, size_t len2, uint64_t *k0, uint64_t *k1)
+{
+    unsigned char out[AUTH_KEYED_HASH_BYTES];
+    auth_keyed_hash(l->key, sizeof l->key, kind, key, len, fold, key2, len2, out);
     memcpy(k0, out, 8);
     memcpy(k1, out + 8, 8);
     if ((*k0 | *k1) == 0)

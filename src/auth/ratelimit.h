@@ -15,8 +15,8 @@
  * and workers may call it at once. Each call is O(ways) under one shard lock.
  *
  * The clock is the auth_config.now hook (Unix seconds; NULL: time()), so tests move time.
- * The counters live in this process: several instances behind one load balancer each count
- * on their own (moving them into the store for PostgreSQL deployments is a later step). */
+ * The counters live in this process; with a shared database the server also counts in it
+ * (auth_shared_*, below), so that several instances behind one load balancer count together. */
 #ifndef JWTD_AUTH_RATELIMIT_H
 #define JWTD_AUTH_RATELIMIT_H
 
@@ -110,6 +110,38 @@ bool auth_lockout_familiar(auth_limiter *l, const char *ident, size_t len, const
 /* The lock that failure number `failures` sets: 0 below p->after, else
  * min(p->base * 2^(failures - p->after), p->max), without overflow. */
 int64_t auth_lockout_duration(const auth_lockout *p, int64_t failures);
+
+/* The keyed BLAKE2b hash behind every key of the tables and of the shared counters:
+ * (kind, key[, key2]) under hkey; with fold, key is ASCII lower-cased on the way; with key2
+ * (an address after an identifier) the length of key goes in first, so no two pairs hash the
+ * same input. */
+#define AUTH_KEYED_HASH_BYTES 16
+void auth_keyed_hash(const unsigned char *hkey, size_t hkey_len, unsigned kind, const void *key,
+                     size_t len, bool fold, const void *key2, size_t len2,
+                     unsigned char out[AUTH_KEYED_HASH_BYTES]);
+
+/* ---- Counters shared by the instances of one database ----
+ * With a database that several machines share (PostgreSQL: auth_health's `shared`), the
+ * server keeps a second count of the same limits in the database, so that every instance
+ * sees the others' requests. They run on workers, beside the store work of the request,
+ * never on the verify path. What is exact and what is approximate is in docs/OPERATIONS.md.
+ * Store errors let the request through: the request's own store work then answers 503. */
+struct auth;
+/* Whether this service keeps shared counters (its store is shared). */
+bool auth_shared_limits(const struct auth *a);
+/* The account lockout of ident (lower-cased) in the database: false with *retry_after when it
+ * is locked now. */
+bool auth_shared_lockout_check(struct auth *a, const char *ident, size_t len,
+                               const auth_lockout *p, int64_t *retry_after);
+/* Records an attempt's outcome there: a failure counts and may lock (p's policy), a success
+ * forgets the failures. */
+void auth_shared_lockout_end(struct auth *a, const char *ident, size_t len, const auth_lockout *p,
+                             auth_login_outcome outcome);
+/* One request of (kind, key) against rate in the database: a fixed window of rate->period
+ * seconds admitting rate->burst requests. false with *retry_after (the rest of the window)
+ * when it is full. */
+bool auth_shared_take(struct auth *a, unsigned kind, const void *key, size_t len,
+                      const auth_rate *rate, int64_t *retry_after);
 
 /* The fixed capacity, the entries that still matter now, and the evictions so far. */
 size_t auth_limiter_capacity(const auth_limiter *l);

@@ -41,8 +41,6 @@ void srv_route(void *app, const http_request *req, http_route *out);
 /* The HTTP layer refused a request before any handler (http_config.refused): counted with
  * the answers by status class and by reason, and logged at debug. */
 void srv_refused(void *app, http_refusal reason, int status, const char *peer);
-/* Periodic work on an event loop (http_config.tick): picks up rotated keys and revocations. */
-void srv_tick(void *app);
 
 /* web.c: opens cfg->web_dir when it holds index.html (app->web_fd, else -1). */
 void srv_web_open(srv_app *app);

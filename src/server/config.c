@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -30,8 +31,11 @@ static const char *const key_algs[] = {"EdDSA", "ES256", "ES384", "ES512", "RS25
 const srv_option srv_options[] = {
     {"listen", "JWTD_LISTEN", SRV_OPT_STRING, "ADDR:PORT", "127.0.0.1:3000", NULL, 0, 0,
      OFF(listen), "address and port to listen on (port 0: any free port)"},
-    {"db", "JWTD_DB", SRV_OPT_STRING, "PATH", "jwtd.db", NULL, 0, 0, OFF(db),
-     "the SQLite database file (sqlite:PATH also works); created when missing"},
+    {"db", "JWTD_DB", SRV_OPT_STRING, "PATH|URL", "jwtd.db", NULL, 0, 0, OFF(db),
+     "the database: a SQLite file (sqlite:PATH also works; created when missing), or a "
+     "postgres:// URL shared by several instances"},
+    {"db-pool", "JWTD_DB_POOL", SRV_OPT_COUNT, "N", "0", NULL, 0, 1024, OFF(db_pool),
+     "database connections of this instance (PostgreSQL; 0: workers + 2)"},
     {"threads", "JWTD_THREADS", SRV_OPT_COUNT, "N", "0", NULL, 0, 256, OFF(threads),
      "event-loop threads (0: one per core)"},
     {"workers", "JWTD_WORKERS", SRV_OPT_COUNT, "N", "0", NULL, 0, 256, OFF(workers),
@@ -65,6 +69,13 @@ const srv_option srv_options[] = {
      OFF(argon2_m_kib), "Argon2id memory in KiB of new password hashes"},
     {"key-alg", "JWTD_KEY_ALG", SRV_OPT_ENUM, NULL, "EdDSA", key_algs, 0, 0, OFF(key_alg),
      "algorithm of generated signing keys (ignored when jwt-secret is set: HS256)"},
+    {"key-rotation", "JWTD_KEY_ROTATION", SRV_OPT_DAYS, "DAYS", "0", NULL, 0, 3660 * DAY,
+     OFF(key_rotation),
+     "a new signing key every DAYS days (0: off; a unit such as 12h also works); one instance "
+     "of a shared database rotates"},
+    {"key-prepublish", "JWTD_KEY_PREPUBLISH", SRV_OPT_SECONDS, "SECONDS", "1h", NULL, 0, 30 * DAY,
+     OFF(key_prepublish),
+     "with key-rotation: a new key is in the JWKS this long before it signs"},
     {"tls-cert", "JWTD_TLS_CERT", SRV_OPT_STRING, "FILE", "", NULL, 0, 0, OFF(tls_cert),
      "TLS certificate chain (PEM), with tls-key"},
     {"tls-key", "JWTD_TLS_KEY", SRV_OPT_STRING, "FILE", "", NULL, 0, 0, OFF(tls_key),
@@ -193,6 +204,16 @@ static int set_number(srv_config *cfg, const srv_option *o, const char *value, c
         what = o->min > 0 ? "a positive number of seconds (e.g. 900, 15m, 7d)"
                           : "a number of seconds (e.g. 10, 1m)";
         break;
+    case SRV_OPT_DAYS: {
+        size_t n = strlen(value);
+        bool bare = n > 0 && value[n - 1] >= '0' && value[n - 1] <= '9';
+        ok = bare ? parse_scaled(value, "", NULL, &v) && v <= INT64_MAX / DAY
+                  : parse_scaled(value, "smhd", time_mult, &v);
+        if (ok && bare)
+            v *= DAY;
+        what = "a number of days, or a duration with a unit (e.g. 90, 12h)";
+        break;
+    }
     case SRV_OPT_BYTES:
         ok = parse_scaled(value, "kKmM", size_mult, &v);
         what = "a number of bytes (e.g. 65536, 64K, 1M)";
@@ -531,6 +552,14 @@ int srv_config_finish(srv_config *cfg, char *err, size_t errlen)
                     "lockout-max (%" PRId64 " s) must not be shorter than lockout-base (%" PRId64
                     " s)",
                     cfg->lockout_max, cfg->lockout_base);
+    if (cfg->key_rotation > 0 && cfg->jwt_secret[0] != '\0')
+        return fail(err, errlen,
+                    "key-rotation needs generated keys: a jwt-secret (HS256) cannot rotate");
+    if (cfg->key_rotation > 0 && cfg->key_prepublish >= cfg->key_rotation)
+        return fail(err, errlen,
+                    "key-prepublish (%" PRId64 " s) must be shorter than key-rotation (%" PRId64
+                    " s)",
+                    cfg->key_prepublish, cfg->key_rotation);
     return 0;
 }
 
@@ -561,4 +590,13 @@ void srv_config_auth(const srv_config *cfg, auth_config *out)
         out->jwt_secret_len = strlen(cfg->jwt_secret);
     }
     out->key_alg = srv_config_key_alg(cfg);
+    out->key_rotation = cfg->key_rotation;
+    out->key_prepublish = cfg->key_prepublish;
+    if (cfg->db_pool > 0) {
+        out->store_pool = (unsigned)cfg->db_pool;
+    } else {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        int64_t workers = cfg->workers > 0 ? cfg->workers : cores > 0 ? cores : 1;
+        out->store_pool = (unsigned)(workers + 2);
+    }
 }

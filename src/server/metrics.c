@@ -15,6 +15,7 @@ typedef struct metrics_snap {
     int64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
     int64_t verify_ok, verify_failed, verify_cache_hits, revoked_jtis, revoked_users;
     int64_t signing_keys, limited_ip, limited_lockout, refused[HTTP_REFUSED_COUNT];
+    int64_t store_up, store_syncs, store_sync_failures, store_wakeups, store_last_sync;
 } metrics_snap;
 
 /* How many samples a row has: one, or one per status class or per refusal reason, each
@@ -71,6 +72,17 @@ static const metric metrics[] = {
      "Requests the HTTP layer refused before any handler (framing, field syntax, size), by "
      "reason.",
      C, "reason", NULL, "refused", NULL, AT(refused), EACH_REFUSAL},
+    {"jwtd_store_up", "1 when the database answered the last ping (once a second), else 0.", G,
+     NULL, NULL, "store", "up", AT(store_up), EACH_ONE},
+    {"jwtd_store_syncs_total", "Full re-reads of keys and revocations by the sync thread.", C,
+     NULL, NULL, "store", "syncs", AT(store_syncs), EACH_ONE},
+    {"jwtd_store_sync_failures_total", "Re-reads of keys and revocations that failed.", C, NULL,
+     NULL, "store", "sync_failures", AT(store_sync_failures), EACH_ONE},
+    {"jwtd_store_change_wakeups_total",
+     "Changes committed by other processes that woke the sync thread (NOTIFY, change counter).",
+     C, NULL, NULL, "store", "change_wakeups", AT(store_wakeups), EACH_ONE},
+    {"jwtd_store_last_sync_timestamp_seconds", "When keys and revocations were last re-read.", G,
+     NULL, NULL, "store", "last_sync", AT(store_last_sync), EACH_ONE},
     {"jwtd_uptime_seconds", "Seconds since start-up.", G, NULL, NULL, NULL, NULL, AT(uptime),
      EACH_ONE},
 };
@@ -81,7 +93,9 @@ static int64_t load(atomic_uint_least64_t *counter) { return (int64_t)atomic_loa
 static void snap_read(srv_app *app, metrics_snap *s)
 {
     auth_stats a;
+    auth_health h;
     auth_stats_get(app->au, &a);
+    auth_health_get(app->au, &h);
     *s = (metrics_snap){
         .uptime = (int64_t)time(NULL) - app->started,
         .logins_ok = (int64_t)a.logins_ok,
@@ -98,6 +112,11 @@ static void snap_read(srv_app *app, metrics_snap *s)
         .signing_keys = (int64_t)a.signing_keys,
         .limited_ip = load(&app->limited_ip),
         .limited_lockout = load(&app->limited_lockout),
+        .store_up = h.store_up,
+        .store_syncs = (int64_t)h.syncs,
+        .store_sync_failures = (int64_t)h.sync_failures,
+        .store_wakeups = (int64_t)h.watch_wakeups,
+        .store_last_sync = h.last_sync,
     };
     for (size_t c = 0; c < 5; c++) {
         s->responses[c] = load(&app->responses[c + 1]);

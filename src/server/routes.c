@@ -37,6 +37,7 @@ static const route routes[] = {
     {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE},
     {"GET", "/.well-known/jwks.json", false, false, srv_handle_jwks, LIMIT_NONE},
     {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE},
+    {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE},
     {"GET", "/metrics", false, false, srv_handle_metrics, LIMIT_NONE},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -128,11 +129,18 @@ static void account(srv_app *app, const http_request *req, const http_response *
 
 /* The row srv_route found (req->route->entry); none: 405 with the methods of the rows that
  * have this path (req->route->value), or 404. */
+static bool within_shared_ip_limit(srv_app *app, const route *r, const http_request *req,
+                                   int64_t *retry_after);
+
 static void dispatch(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
     const route *r = req->route->entry;
-    if (r != NULL) {
+    int64_t retry = 0;
+    if (r != NULL && r->limit != LIMIT_NONE && !within_shared_ip_limit(app, r, req, &retry)) {
+        atomic_fetch_add(&app->limited_ip, 1);
+        srv_reply_too_many(resp, retry);
+    } else if (r != NULL) {
         r->fn(app, req, resp);
     } else if (req->route->value != 0) {
         char allow[64];
@@ -179,6 +187,21 @@ static bool within_ip_limit(srv_app *app, const route *r, const http_request *re
     srv_client_address(app, req, &ip); /* no address (a Unix socket): one shared bucket */
     auth_rate ar = {rate->burst, rate->period};
     return auth_limiter_take(app->ip_limits, (unsigned)r->limit, &ip, sizeof ip, &ar, retry_after);
+}
+
+/* The same limit counted in a database that several instances share (auth_shared_take), on
+ * the worker that runs the route: the instances of one database admit about one client's
+ * burst together, not one each. Nothing when the database is not shared. */
+static bool within_shared_ip_limit(srv_app *app, const route *r, const http_request *req,
+                                   int64_t *retry_after)
+{
+    const srv_rate *rate = route_rate(app->cfg, r->limit);
+    if (app->ip_limits == NULL || rate == NULL || !auth_shared_limits(app->au))
+        return true;
+    srv_ip ip;
+    srv_client_address(app, req, &ip);
+    auth_rate ar = {rate->burst, rate->period};
+    return auth_shared_take(app->au, (unsigned)r->limit, &ip, sizeof ip, &ar, retry_after);
 }
 
 int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen)
@@ -244,11 +267,3 @@ void srv_refused(void *ctx, http_refusal reason, int status, const char *peer)
                           "peer", peer));
 }
 
-void srv_tick(void *ctx)
-{
-    srv_app *app = ctx;
-    auth_err err = auth_sync(app->au);
-    if (err != AUTH_OK)
-        srv_log(SRV_LOG_WARN, "cannot sync keys and revocations from the store",
-                json_pack("{s:s}", "error", auth_err_message(err)));
-}

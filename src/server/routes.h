@@ -19,6 +19,7 @@ void srv_handle_logout_all(srv_app *app, const http_request *req, http_response 
 void srv_handle_me(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_jwks(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_healthz(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_readyz(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_metrics(srv_app *app, const http_request *req, http_response *resp);
 
 /* routes_admin.c: role admin. */

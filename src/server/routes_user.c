@@ -67,8 +67,17 @@ void srv_handle_login(srv_app *app, const http_request *req, http_response *resp
         if (app->lockouts != NULL) {
             srv_ip ip;
             bool has_ip = srv_client_address(app, req, &ip);
-            if (!auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
-                                    has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry)) {
+            bool ok = auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
+                                         has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry);
+            /* With a shared database the identifier's global lock is also counted there, so
+             * that failures through every instance add up; an address this instance knows as
+             * familiar keeps its own counter, as above. */
+            if (ok && !attempt.familiar &&
+                !auth_shared_lockout_check(app->au, ident, ident_len, &app->lockout, &retry)) {
+                auth_lockout_end(app->lockouts, &attempt, AUTH_LOGIN_NEITHER, &app->lockout);
+                ok = false;
+            }
+            if (!ok) {
                 atomic_fetch_add(&app->limited_lockout, 1);
                 srv_reply_too_many(resp, retry);
                 srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
@@ -79,12 +88,15 @@ void srv_handle_login(srv_app *app, const http_request *req, http_response *resp
         auth_user user;
         auth_pair pair = {0};
         auth_err err = auth_login(app->au, ident, password, &user, &pair);
-        if (app->lockouts != NULL) /* ends the attempt begun above, exactly once */
-            auth_lockout_end(app->lockouts, &attempt,
-                             err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
-                             : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
-                                                           : AUTH_LOGIN_NEITHER,
-                             &app->lockout);
+        if (app->lockouts != NULL) { /* ends the attempt begun above, exactly once */
+            auth_login_outcome outcome = err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
+                                         : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
+                                                                       : AUTH_LOGIN_NEITHER;
+            bool familiar = attempt.familiar;
+            auth_lockout_end(app->lockouts, &attempt, outcome, &app->lockout);
+            if (!familiar)
+                auth_shared_lockout_end(app->au, ident, ident_len, &app->lockout, outcome);
+        }
         if (err == AUTH_OK) {
             srv_reply_tokens(resp, 200, &pair, &user);
         } else {
@@ -197,10 +209,37 @@ void srv_handle_jwks(srv_app *app, const http_request *req, http_response *resp)
     http_response_header(resp, "Cache-Control", "public, max-age=60");
 }
 
+/* {"status", "store"} and, when the store is down, since when: what the sync thread last saw
+ * (no database call on the event loop). */
+static json_t *health_body(srv_app *app, bool *store_up)
+{
+    auth_health h;
+    auth_health_get(app->au, &h);
+    *store_up = h.store_up;
+    json_t *body = json_pack("{s:s, s:s, s:s}", "status", h.store_up ? "ok" : "degraded",
+                             "store", h.store_up ? "up" : "down", "backend", h.backend);
+    if (body != NULL && !h.store_up)
+        json_object_set_new(body, "store_down_since", json_integer((json_int_t)h.down_since));
+    return body;
+}
+
+/* Liveness: 200 while the process serves, also with the database down (verification goes on
+ * without it); the body says how the store is. */
 void srv_handle_healthz(srv_app *app, const http_request *req, http_response *resp)
 {
-    (void)app, (void)req; /* the handler signature is shared */
-    srv_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    (void)req; /* the handler signature is shared */
+    bool up;
+    srv_reply_json(resp, 200, health_body(app, &up));
+    http_response_header(resp, "Cache-Control", "no-store");
+}
+
+/* Readiness: 503 while the database does not answer (writes would fail), 200 otherwise. */
+void srv_handle_readyz(srv_app *app, const http_request *req, http_response *resp)
+{
+    (void)req; /* the handler signature is shared */
+    bool up;
+    json_t *body = health_body(app, &up);
+    srv_reply_json(resp, up ? 200 : 503, body);
     http_response_header(resp, "Cache-Control", "no-store");
 }
 

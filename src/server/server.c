@@ -57,6 +57,15 @@ int srv_run(const srv_config *cfg)
         return 1;
     }
     srv_web_open(&app);
+    /* Keys rotated and tokens revoked elsewhere (jwtd keys, other instances) reach this
+     * instance through the sync thread, within a second. */
+    if (auth_sync_start(app.au) != AUTH_OK) {
+        fprintf(stderr, "jwtd: cannot start the sync thread\n");
+        srv_web_close(&app);
+        srv_limits_close(&app);
+        auth_free(app.au);
+        return 1;
+    }
     size_t users = 0;
     auth_err uerr = auth_user_count(app.au, &users);
 
@@ -70,8 +79,6 @@ int srv_run(const srv_config *cfg)
         .tls_key = cfg->tls_key[0] != '\0' ? cfg->tls_key : NULL,
         .router = srv_route,
         .app = &app,
-        .tick = srv_tick,
-        .tick_ms = SRV_SYNC_MS,
         .refused = srv_refused,
     };
     http_server *srv = NULL;

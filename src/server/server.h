@@ -20,7 +20,6 @@
 #define SRV_MAX_WEB_PATH 256        /* request path of a static file */
 #define SRV_USERS_PAGE_DEFAULT 50
 #define SRV_USERS_PAGE_MAX 500
-#define SRV_SYNC_MS 2000           /* auth_sync period: keys rotated by `jwtd keys rotate` */
 #define SRV_ERRMSG 512             /* buffer for configuration error messages */
 #define SRV_LIMIT_ENTRIES 65536u   /* per-IP buckets held in memory (fixed, never grows) */
 #define SRV_LOCKOUT_ENTRIES 65536u /* login identifiers with failures held in memory */
@@ -79,6 +78,8 @@ typedef struct srv_config {
     char *trusted_proxies;                /* comma-separated IPs and CIDRs */
     srv_rate login_rate, register_rate, refresh_rate;
     int64_t lockout_after, lockout_base, lockout_max;
+    int64_t db_pool;                      /* 0: workers + 2 */
+    int64_t key_rotation, key_prepublish; /* seconds; key_rotation 0: off */
 } srv_config;
 
 typedef enum srv_opt_type {
@@ -86,6 +87,7 @@ typedef enum srv_opt_type {
     SRV_OPT_SECRET,  /* a string that is never echoed in messages and never a flag */
     SRV_OPT_COUNT,   /* whole number */
     SRV_OPT_SECONDS, /* whole number with an optional s, m, h or d suffix */
+    SRV_OPT_DAYS,    /* a duration in seconds: a bare number is days, else s, m, h or d */
     SRV_OPT_BYTES,   /* whole number with an optional K or M (KiB, MiB) suffix */
     SRV_OPT_ENUM,
     SRV_OPT_RATE /* N/PERIOD: N requests refilled over PERIOD (seconds with s, m, h, d) */

@@ -44,7 +44,8 @@
 #define FRAMING_METRICS_MAX 65536
 
 static const char FOLLOW_UP[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-static const char HEALTHZ_BODY[] = "{\"status\":\"ok\"}";
+/* jwtd's own answer to GET /healthz on a SQLite database that answers. */
+static const char HEALTHZ_BODY[] = "{\"status\":\"ok\",\"store\":\"up\",\"backend\":\"sqlite\"}";
 static const char MACRO_POST[] =
     "POST /login HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n";
 static const char MACRO_SMUGGLE[] = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
