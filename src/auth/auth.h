@@ -141,12 +141,13 @@ auth_err auth_sync_start(auth *a);
 
 /* What the sync thread last saw of the database. */
 typedef struct auth_health {
-    bool store_up;     /* the last ping was answered */
+    bool store_up;      /* the last ping was answered */
     int64_t down_since; /* when it stopped answering (0: up) */
-    int64_t last_sync; /* when keys and revocations were last read in full (0: never) */
-    uint64_t syncs, sync_failures, watch_wakeups; /* full syncs; failed ones; wake-ups by a change */
+    int64_t last_sync;  /* when keys and revocations were last read in full (0: never) */
+    uint64_t syncs, sync_failures,
+        watch_wakeups;   /* full syncs; failed ones; wake-ups by a change */
     const char *backend; /* "sqlite", "postgres" */
-    bool shared;        /* other machines may share the database (shared limits are on) */
+    bool shared;         /* other machines may share the database (shared limits are on) */
 } auth_health;
 void auth_health_get(auth *a, auth_health *out);
 

@@ -109,10 +109,10 @@ struct auth {
     /* The sync thread (sync.c) and what it knows of the store. */
     atomic_int_fast64_t keys_next_event; /* when the key snapshot changes by itself (keys.c) */
     pthread_t sync_thread;
-    bool sync_running;        /* the thread was started and not yet joined */
-    atomic_bool sync_stop;    /* asks it to end */
-    atomic_int_fast64_t down_since;  /* 0: the store answered its last ping; else since when not */
-    atomic_int_fast64_t last_sync;   /* when keys and revocations were last read in full */
+    bool sync_running;              /* the thread was started and not yet joined */
+    atomic_bool sync_stop;          /* asks it to end */
+    atomic_int_fast64_t down_since; /* 0: the store answered its last ping; else since when not */
+    atomic_int_fast64_t last_sync;  /* when keys and revocations were last read in full */
     atomic_uint_fast64_t syncs, sync_failures, watch_wakeups;
     /* The database's key for the shared counters' names (shared.c): every instance of one
      * database derives the same counter from the same identifier or address. */

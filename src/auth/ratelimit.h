@@ -131,8 +131,8 @@ struct auth;
 bool auth_shared_limits(const struct auth *a);
 /* The account lockout of ident (lower-cased) in the database: false with *retry_after when it
  * is locked now. */
-bool auth_shared_lockout_check(struct auth *a, const char *ident, size_t len,
-                               const auth_lockout *p, int64_t *retry_after);
+bool auth_shared_lockout_check(struct auth *a, const char *ident, size_t len, const auth_lockout *p,
+                               int64_t *retry_after);
 /* Records an attempt's outcome there: a failure counts and may lock (p's policy), a success
  * forgets the failures. */
 void auth_shared_lockout_end(struct auth *a, const char *ident, size_t len, const auth_lockout *p,

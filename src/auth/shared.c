@@ -23,12 +23,11 @@ auth_err auth_counter_key_init(auth *a)
 
     randombytes_buf(fresh, sizeof fresh);
     sodium_bin2hex(proposed, sizeof proposed, fresh, sizeof fresh);
-    rc = auth_from_store(store_setting_get_or_init(a->s, COUNTER_KEY_SETTING, proposed, stored,
-                                                   sizeof stored));
-    if (rc == AUTH_OK &&
-        (sodium_hex2bin(a->counter_key, sizeof a->counter_key, stored, strlen(stored), NULL,
-                        &bin_len, NULL) != 0 ||
-         bin_len != sizeof a->counter_key))
+    rc = auth_from_store(
+        store_setting_get_or_init(a->s, COUNTER_KEY_SETTING, proposed, stored, sizeof stored));
+    if (rc == AUTH_OK && (sodium_hex2bin(a->counter_key, sizeof a->counter_key, stored,
+                                         strlen(stored), NULL, &bin_len, NULL) != 0 ||
+                          bin_len != sizeof a->counter_key))
         rc = AUTH_INTERNAL; /* a value written by something else */
     a->counter_key_set = rc == AUTH_OK;
     sodium_memzero(fresh, sizeof fresh);
@@ -63,8 +62,7 @@ bool auth_shared_lockout_check(auth *a, const char *ident, size_t len, const aut
         return true;
     now = auth_now(a);
     counter_name(a, KIND_LOCKOUT, ident, len, true, name);
-    if (store_lockout_get(a->s, name, now, p->max, &failures, &until) != STORE_OK ||
-        until <= now)
+    if (store_lockout_get(a->s, name, now, p->max, &failures, &until) != STORE_OK || until <= now)
         return true;
     if (retry_after != NULL)
         *retry_after = until - now;

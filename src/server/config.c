@@ -74,8 +74,7 @@ const srv_option srv_options[] = {
      "a new signing key every DAYS days (0: off; a unit such as 12h also works); one instance "
      "of a shared database rotates"},
     {"key-prepublish", "JWTD_KEY_PREPUBLISH", SRV_OPT_SECONDS, "SECONDS", "1h", NULL, 0, 30 * DAY,
-     OFF(key_prepublish),
-     "with key-rotation: a new key is in the JWKS this long before it signs"},
+     OFF(key_prepublish), "with key-rotation: a new key is in the JWKS this long before it signs"},
     {"tls-cert", "JWTD_TLS_CERT", SRV_OPT_STRING, "FILE", "", NULL, 0, 0, OFF(tls_cert),
      "TLS certificate chain (PEM), with tls-key"},
     {"tls-key", "JWTD_TLS_KEY", SRV_OPT_STRING, "FILE", "", NULL, 0, 0, OFF(tls_key),

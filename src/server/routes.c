@@ -266,4 +266,3 @@ void srv_refused(void *ctx, http_refusal reason, int status, const char *peer)
                 json_pack("{s:s, s:i, s:s}", "reason", http_refusal_name(reason), "status", status,
                           "peer", peer));
 }
-

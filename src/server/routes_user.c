@@ -216,8 +216,8 @@ static json_t *health_body(srv_app *app, bool *store_up)
     auth_health h;
     auth_health_get(app->au, &h);
     *store_up = h.store_up;
-    json_t *body = json_pack("{s:s, s:s, s:s}", "status", h.store_up ? "ok" : "degraded",
-                             "store", h.store_up ? "up" : "down", "backend", h.backend);
+    json_t *body = json_pack("{s:s, s:s, s:s}", "status", h.store_up ? "ok" : "degraded", "store",
+                             h.store_up ? "up" : "down", "backend", h.backend);
     if (body != NULL && !h.store_up)
         json_object_set_new(body, "store_down_since", json_integer((json_int_t)h.down_since));
     return body;

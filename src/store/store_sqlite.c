@@ -1394,7 +1394,8 @@ static store_err sq_watch(store *base, int timeout_ms, bool *changed)
     for (;;) {
         if ((err = changes_seq(&s->watcher, &seq)) != STORE_OK)
             return err;
-        if (s->watch_seq >= 0 && seq != s->watch_seq)
+        /* No baseline (it could not be read at open): anything may have changed. */
+        if (s->watch_seq < 0 || seq != s->watch_seq)
             *changed = true;
         s->watch_seq = seq;
         if (*changed)
@@ -1642,6 +1643,9 @@ store_err store_sqlite_open(const char *path, const store_log *log, store **out)
         err = migrate(&s->writer);
     for (size_t i = 0; err == STORE_OK && i < STORE_SQLITE_READERS; i++)
         err = conn_open(&s->readers[i], &s->base.log, path, flags, true);
+    /* The watch's baseline: every change committed after the open is one it reports. */
+    if (err == STORE_OK && changes_seq(&s->writer, &s->watch_seq) != STORE_OK)
+        s->watch_seq = -1;
     if (err != STORE_OK) {
         sq_close(&s->base);
         return err;

@@ -1337,6 +1337,129 @@ static void test_open(void **state)
     assert_false(auth_db_local_file("postgresql://db/jwtd", path, sizeof path));
 }
 
+/* ---- sync: the sync thread and automatic rotation ---- */
+
+static int stored_keys(fixture *f)
+{
+    int n = 0;
+
+    assert_int_equal(store_key_list(f->s, count_key, &n), STORE_OK);
+    return n;
+}
+
+/* Automatic rotation: the new key is in the JWKS key_prepublish seconds before it signs, the
+ * old one stays until what it signed has expired, and two instances due at the same moment
+ * rotate once. */
+static void test_auto_rotation_prepublished(void **state)
+{
+    fixture *f = *state;
+    int64_t t0 = (int64_t)time(NULL) + 10;
+    char k1[STORE_MAX_KID + 1], k2[STORE_MAX_KID + 1];
+    auth_pair p = {0};
+
+    f->cfg.key_rotation = 100;
+    f->cfg.key_prepublish = 20;
+    frozen_now = t0;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &p);
+    snprintf(k1, sizeof k1, "%s", header_kid(p.access_token));
+    auth_pair_clear(&p);
+
+    frozen_now = t0 + 79; /* not yet due */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stored_keys(f), 1);
+
+    frozen_now = t0 + 80; /* due: published now, signs from t0 + 100 */
+    fixture_start_second(f);
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(auth_sync(f->a2), AUTH_OK); /* the second instance finds it done */
+    assert_int_equal(stored_keys(f), 2);
+    assert_int_equal(stats(f->a).signing_keys, 2);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &p), AUTH_OK);
+    assert_string_equal(header_kid(p.access_token), k1); /* the old key still signs */
+    auth_pair_clear(&p);
+
+    frozen_now = t0 + 100; /* the new key signs; the old one still verifies */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &p), AUTH_OK);
+    snprintf(k2, sizeof k2, "%s", header_kid(p.access_token));
+    assert_string_not_equal(k1, k2);
+    assert_true(jwks_has_kid(f->a, k1));
+    assert_true(jwks_has_kid(f->a, k2));
+    /* The other instance has not synced since t0 + 80: it knew the key before it signed. */
+    assert_int_equal(verify(f->a2, p.access_token, NULL), AUTH_OK);
+    auth_pair_clear(&p);
+
+    /* Both instances due for the next rotation at once: one new key. */
+    frozen_now = t0 + 180;
+    assert_int_equal(auth_sync(f->a2), AUTH_OK);
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stored_keys(f), 3);
+
+    /* Once everything k1 signed has expired, k1 leaves the JWKS. */
+    frozen_now = t0 + 100 + f->cfg.refresh_ttl + 1;
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_false(jwks_has_kid(f->a, k1));
+    frozen_now = 0;
+}
+
+/* Polls cond(f, arg) every 20 ms for up to ms milliseconds; the time it took, or -1. */
+static long wait_until(bool (*cond)(fixture *, const char *), fixture *f, const char *arg, long ms)
+{
+    struct timespec start, now, nap = {0, 20 * 1000 * 1000};
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        if (cond(f, arg))
+            return spent;
+        if (spent > ms)
+            return -1;
+        nanosleep(&nap, NULL);
+    }
+}
+
+static bool second_refuses(fixture *f, const char *token)
+{
+    return verify(f->a2, token, NULL) == AUTH_INVALID_TOKEN;
+}
+
+static bool second_publishes(fixture *f, const char *kid) { return jwks_has_kid(f->a2, kid); }
+
+/* The sync thread of a second instance on the same database sees a logout-all and a key
+ * rotation made through the first within a second, without anyone calling auth_sync. */
+static void test_sync_thread_follows_other_instance(void **state)
+{
+    fixture *f = *state;
+    auth_pair p = {0};
+    auth_health h;
+    char kid[STORE_MAX_KID + 1];
+    long took;
+
+    fixture_start_second(f);
+    assert_int_equal(auth_sync_start(f->a2), AUTH_OK);
+    auth_user u = register_user(f, "alice", "correct horse", &p);
+    assert_int_equal(verify(f->a2, p.access_token, NULL), AUTH_OK);
+
+    assert_int_equal(auth_logout_all(f->a, u.id), AUTH_OK);
+    took = wait_until(second_refuses, f, p.access_token, 3000);
+    assert_true(took >= 0 && took <= 1500);
+
+    assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, kid), AUTH_OK);
+    took = wait_until(second_publishes, f, kid, 3000);
+    assert_true(took >= 0 && took <= 1500);
+
+    auth_health_get(f->a2, &h);
+    assert_true(h.store_up);
+    assert_int_equal(h.down_since, 0);
+    assert_true(h.syncs >= 2);
+    assert_true(h.watch_wakeups >= 2);
+    assert_string_equal(h.backend, "sqlite");
+    assert_false(h.shared);
+    auth_pair_clear(&p);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_CFG(fn) cmocka_unit_test_setup_teardown(fn, setup_unstarted, teardown)
 
@@ -1384,6 +1507,10 @@ int main(int argc, char **argv)
         T(test_foreign_key_refused),
         T(test_keys_list),
     };
+    const struct CMUnitTest sync[] = {
+        T_CFG(test_auto_rotation_prepublished),
+        T(test_sync_thread_follows_other_instance),
+    };
     const char *group = argc > 1 ? argv[1] : NULL;
     int failed = 0;
     bool any = false;
@@ -1397,6 +1524,7 @@ int main(int argc, char **argv)
     GROUP(tokens)
     GROUP(revocation)
     GROUP(keys)
+    GROUP(sync)
 #undef GROUP
     if (!any) {
         fprintf(stderr, "unknown group %s\n", group);
