@@ -183,6 +183,27 @@ static void test_values(void **state)
         {"lockout-max", "1h", 3600, NULL},
         {"lockout-max", "8d", 0,
          "invalid value for lockout-max (SRC): '8d' is out of range (1 to 604800)"},
+        {"key-rotation", "90", 90 * 86400, NULL}, /* a bare number is days */
+        {"key-rotation", "0", 0, NULL},
+        {"key-rotation", "12h", 12 * 3600, NULL},
+        {"key-rotation", "30s", 30, NULL},
+        {"key-rotation", "3661", 0,
+         "invalid value for key-rotation (SRC): '3661' is out of range (0 to 316224000)"},
+        {"key-rotation", "soon", 0,
+         "invalid value for key-rotation (SRC): 'soon' is not a number of days, or a duration "
+         "with a unit (e.g. 90, 12h)"},
+        {"key-rotation", "-1", 0,
+         "invalid value for key-rotation (SRC): '-1' is not a number of days, or a duration "
+         "with a unit (e.g. 90, 12h)"},
+        {"key-rotation", "99999999999999999", 0,
+         "invalid value for key-rotation (SRC): '99999999999999999' is not a number of days, "
+         "or a duration with a unit (e.g. 90, 12h)"},
+        {"key-prepublish", "2h", 7200, NULL},
+        {"key-prepublish", "31d", 0,
+         "invalid value for key-prepublish (SRC): '31d' is out of range (0 to 2592000)"},
+        {"db-pool", "16", 16, NULL},
+        {"db-pool", "1025", 0, "invalid value for db-pool (SRC): '1025' is out of range (0 to 1024)"},
+        {"db-pool", "many", 0, "invalid value for db-pool (SRC): 'many' is not a whole number"},
         {"trusted-proxies", "10.0.0.0/8, 192.168.1.1,::1 ,fd00::/8", 0, NULL},
         {"trusted-proxies", "", 0, NULL},
         {"trusted-proxies", "10.0.0.0/33", 0,
@@ -428,6 +449,25 @@ static void test_rates(void **state)
                                     err, sizeof err),
                      0);
     assert_int_equal(srv_config_finish(&cfg, err, sizeof err), 0);
+    /* Key rotation: the pre-publication must be shorter, and a secret cannot rotate. */
+    assert_int_equal(cfg.key_rotation, 0);
+    assert_int_equal(cfg.key_prepublish, 3600);
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("key-rotation"), "1h", "--key-rotation",
+                                    err, sizeof err),
+                     0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
+    assert_string_equal(err, "key-prepublish (3600 s) must be shorter than key-rotation (3600 s)");
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("key-prepublish"), "10m",
+                                    "--key-prepublish", err, sizeof err),
+                     0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), 0);
+    assert_int_equal(srv_config_set(&cfg, srv_option_find("jwt-secret"),
+                                    "0123456789abcdef0123456789abcdef", "JWT_SECRET", err,
+                                    sizeof err),
+                     0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
+    assert_string_equal(err,
+                        "key-rotation needs generated keys: a jwt-secret (HS256) cannot rotate");
     srv_config_free(&cfg);
     /* From the environment, like every option. */
     setenv("JWTD_RATE_LIMIT", "off", 1);
