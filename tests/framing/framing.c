@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "rawhttp.h"
+#include "testnginx.h"
 #include "testserver.h"
 #include "testutil.h"
 
@@ -39,7 +40,6 @@
 #define FRAMING_MAX_ANSWERS 8
 #define FRAMING_MAX_BYTES 4096     /* one case's bytes, expanded */
 #define FRAMING_IO_TIMEOUT_MS 5000 /* one answer, or the close after it */
-#define FRAMING_NGINX_START_MS 10000
 #define FRAMING_NGINX_LOG_SETTLE_MS 3000 /* nginx's access log catching up after a close */
 #define FRAMING_METRICS_MAX 65536
 
@@ -379,109 +379,14 @@ static long log_count(const testserver *ts, const char *needle)
 static const char JWTD_REQUEST_LOGGED[] = "\"msg\":\"request";
 static const char SMUGGLED_LOGGED[] = "\"path\":\"/smuggled\"";
 
-/* ---- nginx in front ---- */
-
-typedef struct nginx {
-    pid_t pid;
-    int port;
-    char dir[4096];
-    char access_log[4200]; /* "URI|UPSTREAM_STATUS" per client request; "-": not forwarded */
-} nginx;
+/* ---- nginx in front (testnginx.h) ---- */
 
 /* Requests nginx forwarded to jwtd (its access log), whose URI starts with prefix. */
-static long nginx_forwarded(const nginx *ng, const char *prefix)
+static long nginx_forwarded(const testnginx *ng, const char *prefix)
 {
     char needle[128];
     snprintf(needle, sizeof needle, "%s", prefix);
     return count_lines(ng->access_log, 0, needle, "|-");
-}
-
-/* A free loopback port (bound, read, released: nginx binds it right after). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sin;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-        port = ntohs(sin.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Starts nginx (one process: master_process off, so no user switch) proxying 127.0.0.1:PORT
- * to jwtd on keep-alive upstream connections; waits until it answers. */
-static bool nginx_start(nginx *ng, const char *bin, const char *tmp, int upstream_port)
-{
-    snprintf(ng->dir, sizeof ng->dir, "%s/nginx", tmp);
-    testutil_remove_tree(ng->dir);
-    if (mkdir(ng->dir, 0700) != 0)
-        return false;
-    ng->port = free_port();
-    snprintf(ng->access_log, sizeof ng->access_log, "%s/access.log", ng->dir);
-    char conf_path[4200];
-    snprintf(conf_path, sizeof conf_path, "%s/nginx.conf", ng->dir);
-    FILE *f = fopen(conf_path, "w");
-    if (f == NULL || ng->port < 0) {
-        if (f != NULL)
-            fclose(f);
-        return false;
-    }
-    fprintf(f,
-            "daemon off;\nmaster_process off;\nworker_processes 1;\n"
-            "error_log %s/error.log warn;\npid %s/nginx.pid;\n"
-            "events { worker_connections 256; }\n"
-            "http {\n"
-            "  log_format framing '$request_uri|$upstream_status';\n"
-            "  access_log %s framing;\n"
-            "  client_body_temp_path %s/body; proxy_temp_path %s/proxy;\n"
-            "  fastcgi_temp_path %s/fastcgi; uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
-            "  upstream jwtd { server 127.0.0.1:%d; keepalive 4; }\n"
-            "  server {\n"
-            "    listen 127.0.0.1:%d;\n"
-            "    location / { proxy_pass http://jwtd; proxy_http_version 1.1;\n"
-            "                 proxy_set_header Connection \"\"; proxy_set_header Host a; }\n"
-            "  }\n"
-            "}\n",
-            ng->dir, ng->dir, ng->access_log, ng->dir, ng->dir, ng->dir, ng->dir, ng->dir,
-            upstream_port, ng->port);
-    fclose(f);
-    ng->pid = fork();
-    if (ng->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(bin, bin, "-p", ng->dir, "-c", conf_path, (char *)NULL);
-        _exit(127);
-    }
-    if (ng->pid < 0)
-        return false;
-    char body[256];
-    long deadline = testutil_now_ms() + FRAMING_NGINX_START_MS;
-    while (testutil_now_ms() < deadline) {
-        if (get_body(ng->port, "/healthz", body, sizeof body))
-            return true;
-        if (waitpid(ng->pid, NULL, WNOHANG) == ng->pid) {
-            ng->pid = 0;
-            return false;
-        }
-        testutil_sleep_ms(50);
-    }
-    return false;
-}
-
-static void nginx_stop(nginx *ng)
-{
-    if (ng->pid <= 0)
-        return;
-    kill(ng->pid, SIGTERM);
-    long deadline = testutil_now_ms() + FRAMING_IO_TIMEOUT_MS;
-    while (waitpid(ng->pid, NULL, WNOHANG) == 0 && testutil_now_ms() < deadline)
-        testutil_sleep_ms(20);
-    kill(ng->pid, SIGKILL);
-    waitpid(ng->pid, NULL, 0);
-    ng->pid = 0;
 }
 
 /* Sends the case through nginx and reads whatever comes until nginx closes (the follow-up
@@ -490,7 +395,7 @@ static void nginx_stop(nginx *ng)
  * either way jwtd must read exactly the requests nginx forwarded, never one more. Then a
  * victim's two requests on new connections must get jwtd's own answer: a desynced upstream
  * connection would hand them the answer to a smuggled prefix. */
-static void run_nginx_case(const nginx *ng, const testserver *ts, const fcase *c)
+static void run_nginx_case(const testnginx *ng, const testserver *ts, const fcase *c)
 {
     long jwtd_before = log_count(ts, JWTD_REQUEST_LOGGED);
     long jwtd_smuggled_before = log_count(ts, SMUGGLED_LOGGED);
@@ -598,13 +503,16 @@ int main(int argc, char **argv)
         }
         free(metrics);
     } else {
-        nginx ng = {0};
-        bool up = nginx_start(&ng, nginx_bin, opt.dir, ts.port);
+        testnginx ng = {0};
+        char ngdir[4200];
+        snprintf(ngdir, sizeof ngdir, "%s/nginx", opt.dir);
+        bool up = testnginx_start(&ng, nginx_bin, ngdir, &ts.port, 1,
+                                  "$request_uri|$upstream_status");
         testutil_check(up, "setup: nginx %s proxies 127.0.0.1:%d to jwtd (keep-alive upstream)",
                        nginx_bin, ng.port);
         for (size_t i = 0; up && i < g_ncases; i++)
             run_nginx_case(&ng, &ts, &g_cases[i]);
-        nginx_stop(&ng);
+        testnginx_stop(&ng);
     }
     /* The log does record requests (so the absence below can fail). */
     testutil_check(log_count(&ts, "\"path\":\"/healthz\"") > 0,
