@@ -37,12 +37,19 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 long httpc_request(const char *method, const char *base, const char *path, const char *bearer,
                    const char *json, httpc_resp *out)
 {
+    return httpc_request_from(method, base, path, bearer, json, NULL, out);
+}
+
+long httpc_request_from(const char *method, const char *base, const char *path,
+                        const char *bearer, const char *json, const char *client,
+                        httpc_resp *out)
+{
     httpc_resp local = {0}, *r = out != NULL ? out : &local;
     memset(r, 0, sizeof *r);
     CURL *c = curl_easy_init();
     if (c == NULL)
         return 0;
-    char url[512], auth[4200];
+    char url[512], auth[4200], xff[96];
     snprintf(url, sizeof url, "%s%s", base, path);
     struct curl_slist *headers = NULL;
     if (json != NULL)
@@ -50,6 +57,10 @@ long httpc_request(const char *method, const char *base, const char *path, const
     if (bearer != NULL) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
         headers = curl_slist_append(headers, auth);
+    }
+    if (client != NULL) {
+        snprintf(xff, sizeof xff, "X-Forwarded-For: %s", client);
+        headers = curl_slist_append(headers, xff);
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
