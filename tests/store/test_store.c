@@ -923,11 +923,13 @@ static void test_open_urls(void **state)
     store *s = NULL;
     char url[PATH_MAX + 64], log[512];
 
+    /* A PostgreSQL URL goes to that backend: nothing listens on port 1, so it cannot be
+     * reached; libpq's message is logged, never the password. */
     assert_int_equal(
-        open_logged(f->dir, "postgres://jwtd:s3cret@127.0.0.1/jwtd", &s, log, sizeof log),
-        STORE_ERROR);
+        open_logged(f->dir, "postgres://jwtd:s3cret@127.0.0.1:1/jwtd", &s, log, sizeof log),
+        STORE_UNAVAILABLE);
     assert_null(s);
-    assert_non_null(strstr(log, "postgres backend not built yet"));
+    assert_non_null(strstr(log, "open: "));
     assert_null(strstr(log, "s3cret"));
     assert_int_equal(open_logged(f->dir, "mysql://127.0.0.1/jwtd", &s, log, sizeof log),
                      STORE_ERROR);
