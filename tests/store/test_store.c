@@ -99,8 +99,15 @@ static int teardown(void **state)
     char file[PATH_MAX + 256];
 
     store_close(f->s);
-    if (g_pg)
+    if (g_pg) {
         pgtest_db_drop(NULL, f->dbname);
+        /* A server of the case's own that a failed assertion left running. */
+        snprintf(file, sizeof file, "%s/server/datadir", f->dir);
+        if (access(file, F_OK) == 0) {
+            snprintf(file, sizeof file, "%s/server", f->dir);
+            pgtest_script("stop", file);
+        }
+    }
     d = opendir(f->dir);
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
