@@ -11,6 +11,9 @@ PACKAGES=(
     libssl-dev libsodium-dev libjansson-dev
     # the server: HTTP (h2o with its own event loop), store, legacy password hashes
     libh2o-evloop-dev libsqlite3-dev libcrypt-dev
+    # the PostgreSQL store (libpq), and the server its tests start in a temporary folder
+    # (tests/support/pgtest.sh; the machine's own service is neither needed nor used)
+    libpq-dev postgresql
     # tests: unit (cmocka), integration (libcurl)
     libcmocka-dev libcurl4-openssl-dev
     # CLI tests drive the openssl command to make keys

@@ -1,6 +1,6 @@
 /* The backend-independent part of src/store: error names, store_open (which picks the
- * backend from the URL: "sqlite:PATH" or a plain PATH -> SQLite; "postgres://" is reserved
- * for the PostgreSQL backend, which is not built yet), and the store_* calls, which check
+ * backend from the URL: "sqlite:PATH" or a plain PATH -> SQLite; "postgres://" or
+ * "postgresql://" -> PostgreSQL), and the store_* calls, which check
  * their arguments here, once for every backend, before the backend's table sees them. */
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +78,6 @@ store_err store_open(const char *url, const store_log *log, store **out)
 store_err store_open_with(const char *url, const store_log *log, const store_options *opts,
                           store **out)
 {
-    (void)opts;
     if (out == NULL)
         return STORE_ERROR;
     *out = NULL;
@@ -86,11 +85,8 @@ store_err store_open_with(const char *url, const store_log *log, const store_opt
         store_log_emit(log, STORE_LOG_ERROR, "open", "empty database location");
         return STORE_ERROR;
     }
-    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
-        /* Only the scheme is named: the rest of the URL may hold a password. */
-        store_log_emit(log, STORE_LOG_ERROR, "open", "postgres backend not built yet");
-        return STORE_ERROR;
-    }
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+        return store_postgres_open(url, log, opts, out);
     const char *path = sqlite_path(url);
     if (path == NULL) {
         store_log_emit(log, STORE_LOG_ERROR, "open",

@@ -112,6 +112,10 @@ store_err store_open_with(const char *url, const store_log *log, const store_opt
                           store **out);
 /* The SQLite backend directly (store_sqlite.c). */
 store_err store_sqlite_open(const char *path, const store_log *log, store **out);
+/* The PostgreSQL backend directly (store_postgres.c): url is any libpq connection URI; the
+ * password comes from it, PGPASSWORD or ~/.pgpass and is never logged. */
+store_err store_postgres_open(const char *url, const store_log *log, const store_options *opts,
+                              store **out);
 void store_close(store *s);
 /* The backend's name: "sqlite" or "postgres". */
 const char *store_backend_name(const store *s);

@@ -439,7 +439,9 @@ static void test_open_logs_through_hook(void **state)
     store *s = (store *)&F;
     store_log hook = {count_log, NULL};
     logged = 0;
-    assert_int_equal(store_open("postgres://u:secret@db/jwtd", &hook, &s), STORE_ERROR);
+    /* Nothing listens on port 1: libpq's one complaint goes to the hook. */
+    assert_int_equal(store_open("postgres://u:secret@127.0.0.1:1/jwtd", &hook, &s),
+                     STORE_UNAVAILABLE);
     assert_null(s);
     assert_int_equal(logged, 1);
     assert_int_equal(store_open("", &hook, &s), STORE_ERROR);
