@@ -138,8 +138,8 @@ static bool jwks_has(int i, const char *kid)
 static char *token_kid(const char *token)
 {
     char alg[16], kid[JWTD_MAX_KID_BYTES + 1];
-    if (token == NULL ||
-        jwtd_insecure_peek_header(token, strlen(token), alg, sizeof alg, kid, sizeof kid) != JWTD_OK)
+    if (token == NULL || jwtd_insecure_peek_header(token, strlen(token), alg, sizeof alg, kid,
+                                                   sizeof kid) != JWTD_OK)
         return NULL;
     return strdup(kid);
 }
@@ -166,13 +166,31 @@ typedef struct start_job {
     char err[256];
 } start_job;
 
+/* The starter threads of case 1 live until the end: a server started with
+ * PR_SET_PDEATHSIG dies with the thread that forked it. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static int g_started;
+static bool g_done;
+
+static void start_in_place(start_job *j)
+{
+    char log[4300];
+    snprintf(log, sizeof log, "%s/jwtd-%c.log", g_dir, 'A' + j->i);
+    j->ok =
+        testserver_start(&g_ts[j->i], g_jwtd, g_url, log, g_args, g_nargs, j->err, sizeof j->err);
+}
+
 static void *start_one(void *arg)
 {
     start_job *j = arg;
-    char log[4300];
-    snprintf(log, sizeof log, "%s/jwtd-%c.log", g_dir, 'A' + j->i);
-    j->ok = testserver_start(&g_ts[j->i], g_jwtd, g_url, log, g_args, g_nargs, j->err,
-                             sizeof j->err);
+    start_in_place(j);
+    pthread_mutex_lock(&g_mu);
+    g_started++;
+    pthread_cond_broadcast(&g_cv);
+    while (!g_done)
+        pthread_cond_wait(&g_cv, &g_mu);
+    pthread_mutex_unlock(&g_mu);
     return NULL;
 }
 
@@ -180,29 +198,35 @@ static void *start_one(void *arg)
 static bool restart(int i)
 {
     start_job j = {.i = i};
-    start_one(&j);
+    start_in_place(&j);
     if (!j.ok)
         printf("# instance %c: %s\n", 'A' + i, j.err);
     return j.ok;
 }
 
+static pthread_t g_starters[N_INST];
+static start_job g_jobs[N_INST];
+
 /* 1: three instances at the same moment on an empty database. */
 static bool case_start_together(void)
 {
-    pthread_t th[N_INST];
-    start_job jobs[N_INST];
+    start_job *jobs = g_jobs;
     bool all = true;
     for (int i = 0; i < N_INST; i++) {
         jobs[i] = (start_job){.i = i};
-        pthread_create(&th[i], NULL, start_one, &jobs[i]);
+        pthread_create(&g_starters[i], NULL, start_one, &jobs[i]);
     }
+    pthread_mutex_lock(&g_mu);
+    while (g_started < N_INST)
+        pthread_cond_wait(&g_cv, &g_mu);
+    pthread_mutex_unlock(&g_mu);
     for (int i = 0; i < N_INST; i++) {
-        pthread_join(th[i], NULL);
         if (!jobs[i].ok)
             printf("# instance %c: %s\n", 'A' + i, jobs[i].err);
         all = all && jobs[i].ok;
     }
-    testutil_check(all, "three instances started at the same moment on an empty database all serve");
+    testutil_check(all,
+                   "three instances started at the same moment on an empty database all serve");
     if (!all)
         return false;
     int64_t rows = -1, newest = -2;
@@ -241,7 +265,7 @@ static void case_reuse_across(void)
     testutil_check(st == 201 && r0 != NULL, "reuse: alice registered through A (%ld)", st);
     st = refresh_with(base(0), r0, ip, &a1, &r1, NULL);
     testutil_check(st == 200 && r1 != NULL, "reuse: refreshed through A (%ld)", st);
-    testutil_sleep_ms(2600); /* past --refresh-grace 2 */
+    testutil_sleep_ms(3100); /* past --refresh-grace 2, counted in whole seconds */
     httpc_resp r;
     st = refresh_with(base(1), r0, ip, NULL, NULL, &r);
     testutil_check(st == 401 && httpc_is_error(&r, "refresh token reuse detected"),
@@ -249,8 +273,8 @@ static void case_reuse_across(void)
                    r.body != NULL ? r.body : "");
     httpc_resp_free(&r);
     st = refresh_with(base(0), r1, ip, NULL, NULL, NULL);
-    testutil_check(st == 401, "reuse: the family is revoked: the newest token fails through A (%ld)",
-                   st);
+    testutil_check(st == 401,
+                   "reuse: the family is revoked: the newest token fails through A (%ld)", st);
     free(a0), free(r0), free(a1), free(r1);
 }
 
@@ -374,14 +398,14 @@ static void case_shared_lockout(void)
     for (int i = 0; i < 3; i++) {
         char lip[32];
         new_ip(lip);
-        fail401 += credentials(base(0), "/login", "lock-dave", "wrong password", lip, NULL, NULL) ==
-                   401;
+        fail401 +=
+            credentials(base(0), "/login", "lock-dave", "wrong password", lip, NULL, NULL) == 401;
     }
     for (int i = 0; i < LOCKOUT_AFTER - 3; i++) {
         char lip[32];
         new_ip(lip);
-        fail401 += credentials(base(1), "/login", "lock-dave", "wrong password", lip, NULL, NULL) ==
-                   401;
+        fail401 +=
+            credentials(base(1), "/login", "lock-dave", "wrong password", lip, NULL, NULL) == 401;
     }
     testutil_check(fail401 == LOCKOUT_AFTER,
                    "lockout: %d wrong passwords (3 through A, %d through B) answered 401", fail401,
@@ -408,8 +432,9 @@ static void case_shared_ip_limit(void)
         snprintf(who, sizeof who, "nobody-%d", i); /* distinct names: no lockout involved */
         answered += credentials(base(i % 2), "/login", who, "whatever pw", ip, NULL, NULL) == 401;
     }
-    testutil_check(answered == LOGIN_RATE, "per-IP: %d logins from one address through A and B "
-                                           "answered (401: no such user)",
+    testutil_check(answered == LOGIN_RATE,
+                   "per-IP: %d logins from one address through A and B "
+                   "answered (401: no such user)",
                    answered);
     httpc_resp r;
     char body[] = "{\"username\":\"nobody-x\",\"password\":\"whatever pw\"}";
@@ -497,6 +522,12 @@ static bool b_ready_503(void *arg)
     return readyz_is(1, 503);
 }
 
+static bool both_ready(void *arg)
+{
+    (void)arg;
+    return readyz_is(0, 200) && readyz_is(1, 200);
+}
+
 typedef struct write_arg {
     int inst;
 } write_arg;
@@ -561,7 +592,8 @@ static void case_database_down(void)
     testutil_check(atomic_load(&rd.ok) > 20 && atomic_load(&rd.other) == 0,
                    "db down: GET /me answered 200 throughout (%ld times, %ld otherwise)",
                    atomic_load(&rd.ok), atomic_load(&rd.other));
-    testutil_check(readyz_is(0, 200) && readyz_is(1, 200), "db back: /readyz answers 200 again");
+    took = wait_for(both_ready, NULL, 5000);
+    testutil_check(took >= 0, "db back: /readyz answers 200 again on A and B (after %ld ms)", took);
     new_ip(ip);
     st = credentials(base(1), "/login", "down-erin", PASSWORD, ip, NULL, NULL);
     testutil_check(st == 200, "db back: erin, acknowledged before the outage, logs in (%ld)", st);
@@ -629,7 +661,8 @@ static void case_kill9_under_load(void)
     for (int i = 0; i < N_INST; i++)
         ports[i] = g_ts[i].port;
     snprintf(ngdir, sizeof ngdir, "%s/nginx", g_dir);
-    bool up = testnginx_start(&ng, g_nginx, ngdir, ports, N_INST, "$request_uri|$upstream_addr|$status");
+    bool up =
+        testnginx_start(&ng, g_nginx, ngdir, ports, N_INST, "$request_uri|$upstream_addr|$status");
     testutil_check(up, "load: nginx round robin over the three instances");
     if (!up)
         return;
@@ -665,8 +698,9 @@ static void case_kill9_under_load(void)
         reused += refresh_with(base(1 + (int)(i % 2)), l.spent[i], ip, NULL, NULL, NULL) == 200;
         free(l.spent[i]);
     }
-    testutil_check(logged == l.nusers, "load: every acknowledged user logs in through B or C "
-                                       "(%zu of %zu)",
+    testutil_check(logged == l.nusers,
+                   "load: every acknowledged user logs in through B or C "
+                   "(%zu of %zu)",
                    logged, l.nusers);
     testutil_check(reused == 0, "load: no spent refresh token is usable again (%zu were)", reused);
     testutil_check(restart(0), "load: A starts again on the same database");
@@ -724,6 +758,12 @@ int main(int argc, char **argv)
         if (testutil_failed() > 0)
             testserver_print_log_end(&g_ts[i], 3000);
     }
+    pthread_mutex_lock(&g_mu);
+    g_done = true;
+    pthread_cond_broadcast(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+    for (int i = 0; i < g_started; i++)
+        pthread_join(g_starters[i], NULL);
     pgtest_script("stop", g_pgstate);
     curl_global_cleanup();
     return testutil_summary();

@@ -40,9 +40,8 @@ long httpc_request(const char *method, const char *base, const char *path, const
     return httpc_request_from(method, base, path, bearer, json, NULL, out);
 }
 
-long httpc_request_from(const char *method, const char *base, const char *path,
-                        const char *bearer, const char *json, const char *client,
-                        httpc_resp *out)
+long httpc_request_from(const char *method, const char *base, const char *path, const char *bearer,
+                        const char *json, const char *client, httpc_resp *out)
 {
     httpc_resp local = {0}, *r = out != NULL ? out : &local;
     memset(r, 0, sizeof *r);

@@ -25,9 +25,8 @@ long httpc_request(const char *method, const char *base, const char *path, const
                    const char *json, httpc_resp *out);
 /* The same, as if from client address `client` (X-Forwarded-For: client; NULL: none), for a
  * server that trusts 127.0.0.1 as its proxy: tests give each scenario addresses of its own. */
-long httpc_request_from(const char *method, const char *base, const char *path,
-                        const char *bearer, const char *json, const char *client,
-                        httpc_resp *out);
+long httpc_request_from(const char *method, const char *base, const char *path, const char *bearer,
+                        const char *json, const char *client, httpc_resp *out);
 void httpc_resp_free(httpc_resp *r);
 
 /* A copy of the string member key of the JSON object in r's body, or NULL. */
