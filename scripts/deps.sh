@@ -11,8 +11,10 @@ PACKAGES=(
     libssl-dev libsodium-dev libjansson-dev
     # the server: HTTP (h2o with its own event loop), store, legacy password hashes
     libh2o-evloop-dev libsqlite3-dev libcrypt-dev
-    # tests: unit (cmocka), integration (libcurl)
+    # tests: unit (cmocka), integration (libcurl); libcurl is also libjwtd-rs's HTTP client
     libcmocka-dev libcurl4-openssl-dev
+    # libjwtd-rs: its libmicrohttpd example service, and the JWKS server of its unit tests
+    libmicrohttpd-dev
     # CLI tests drive the openssl command to make keys
     openssl
     # fuzzing (libFuzzer) and sanitizer runtimes for clang
