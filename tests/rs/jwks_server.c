@@ -32,7 +32,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
 {
     const char *b = body != NULL ? body : "";
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(b), (void *)(uintptr_t)b, MHD_RESPMEM_MUST_COPY);
+        MHD_create_response_from_buffer(strlen(b), (void *)b, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");

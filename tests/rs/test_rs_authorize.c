@@ -218,7 +218,7 @@ static void every_header_gets_its_answer(void **state)
     }
     /* The case-insensitive scheme, and another roles claim. */
     char *h = bearer(f->key, JWTD_ALG_EDDSA, GOOD "\"groups\":[\"" ROLE "\"]}", 600);
-    memcpy(h, "bEARER", 6);
+    h[0] = 'b', h[1] = 'E', h[2] = 'A', h[3] = 'R', h[4] = 'E', h[5] = 'R'; /* "bEARER ..." */
     jwtd_rs_policy p = f->policy;
     p.roles_claim = "groups";
     jwtd_rs_verdict v;
