@@ -13,6 +13,7 @@
 #include <jwtd/jwtd_rs.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -134,25 +135,37 @@ int main(int argc, char **argv)
     h->policy = (jwtd_rs_policy){.realm = "hello", .validation = v, .required_role = argv[4]};
 
     static h2o_context_t ctx;
-    h2o_context_init(&ctx, h2o_evloop_create(), &config);
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_context_init(&ctx, loop, &config);
     accept_ctx.ctx = &ctx;
     accept_ctx.hosts = config.hosts;
     unsigned port = 0;
     int fd = listen_loopback(&port);
     int rc = 1;
     if (fd >= 0) {
-        h2o_socket_t *listener = h2o_evloop_socket_create(ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+        h2o_socket_t *listener = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
         h2o_socket_read_start(listener, on_accept);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         signal(SIGPIPE, SIG_IGN);
         printf("listening on http://127.0.0.1:%u\n", port);
         fflush(stdout);
-        while (!stopping && h2o_evloop_run(ctx.loop, 200) == 0)
+        while (!stopping && h2o_evloop_run(loop, 200) == 0)
             ;
+        h2o_socket_close(listener);
+        h2o_evloop_run(loop, 0);
         rc = 0;
     }
+    h2o_multithread_queue_t *queue = ctx.queue;
+    h2o_context_dispose(&ctx);
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
+    free(queue); /* h2o 2.2's h2o_context_dispose closes its queue but never frees it */
+#else
+    (void)queue;
+#endif
+    h2o_evloop_destroy(loop);
+    h2o_config_dispose(&config);
     jwtd_rs_jwks_free(jwks);
     jwtd_validation_free(v);
-    return rc; /* h2o's loop and config go with the process */
+    return rc;
 }
