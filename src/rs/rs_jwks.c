@@ -6,7 +6,6 @@
  * held, and threads that have a set keep using it meanwhile; fetches other than the first
  * and the max-age expiry (an unknown kid, a retry after a failure) start at most once per
  * refetch_interval, counted from the start of the previous fetch. */
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
