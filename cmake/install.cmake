@@ -1,9 +1,9 @@
-# `make install` / `cmake --install`: libjwtd (static and shared), its public headers, a
-# pkg-config file, the jwtd command and its man page. Included at the end of the top-level
-# CMakeLists.txt, after the targets exist. Staged installs use DESTDIR as usual.
+# `make install` / `cmake --install`: libjwtd and libjwtd-rs (static and shared), their public
+# headers and pkg-config files, the jwtd command and its man page. Included at the end of the
+# top-level CMakeLists.txt, after the targets exist. Staged installs use DESTDIR as usual.
 include(GNUInstallDirs)
 
-install(TARGETS jwtd_static jwtd_shared
+install(TARGETS jwtd_static jwtd_shared jwtd_rs_static jwtd_rs_shared
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS jwtd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -16,3 +16,5 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/jwtd.1 DESTINATION ${CMAKE_INSTALL_MAND
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/libjwtd.pc.in ${PROJECT_BINARY_DIR}/libjwtd.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/libjwtd.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/libjwtd-rs.pc.in ${PROJECT_BINARY_DIR}/libjwtd-rs.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/libjwtd-rs.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -14,8 +14,10 @@ PACKAGES=(
     # the PostgreSQL store (libpq), and the server its tests start in a temporary folder
     # (tests/support/pgtest.sh; the machine's own service is neither needed nor used)
     libpq-dev postgresql
-    # tests: unit (cmocka), integration (libcurl)
+    # tests: unit (cmocka), integration (libcurl); libcurl is also libjwtd-rs's HTTP client
     libcmocka-dev libcurl4-openssl-dev
+    # libjwtd-rs: its libmicrohttpd example service, and the JWKS server of its unit tests
+    libmicrohttpd-dev
     # CLI tests drive the openssl command to make keys
     openssl
     # fuzzing (libFuzzer) and sanitizer runtimes for clang

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stages `cmake --install BUILD` under DESTDIR=STAGE, checks every installed part is there,
 # then compiles consumer.c with `pkg-config --cflags --libs libjwtd` against the staged copy
-# (shared, then static) and runs it. PKG_CONFIG_SYSROOT_DIR maps the .pc paths into STAGE.
+# (shared, then static) and runs it; the same for libjwtd-rs with consumer_rs.c.
+# PKG_CONFIG_SYSROOT_DIR maps the .pc paths into STAGE.
 set -euo pipefail
 if (($# != 9)); then
     echo "usage: check_install.sh BUILD STAGE CONSUMER_C CC BINDIR LIBDIR INCLUDEDIR MANDIR SOVERSION" >&2
@@ -16,7 +17,8 @@ DESTDIR=$stage cmake --install "$build" >"$stage.log"
 
 fail=0
 for f in "$bindir/jwtd" "$includedir/jwtd/jwtd.h" "$includedir/jwtd/version.h" "$libdir/libjwtd.a" "$libdir/libjwtd.so" \
-    "$libdir/libjwtd.so.$soversion" "$libdir/pkgconfig/libjwtd.pc" "$mandir/man1/jwtd.1"; do
+    "$libdir/libjwtd.so.$soversion" "$libdir/pkgconfig/libjwtd.pc" "$mandir/man1/jwtd.1" \
+    "$includedir/jwtd/jwtd_rs.h" "$libdir/libjwtd-rs.a" "$libdir/libjwtd-rs.so" "$libdir/pkgconfig/libjwtd-rs.pc"; do
     if [[ -e $stage$f ]]; then
         echo "installed: $f"
     else
@@ -53,6 +55,25 @@ LD_LIBRARY_PATH=$stage$libdir "$stage/consumer_shared" "$version"
 "$stage/consumer_static" "$version"
 if ldd "$stage/consumer_static" | grep -q libjwtd; then
     echo "consumer_static links libjwtd dynamically" >&2
+    exit 1
+fi
+
+# libjwtd-rs (consumer_rs.c beside consumer.c): its .pc pulls in libjwtd's. Static: both
+# archives, with the shared libcurl and jansson of the system (`--static libcurl` would want
+# every archive libcurl itself was built with, which Debian's -dev packages do not all ship).
+consumer_rs=$(dirname "$consumer")/consumer_rs.c
+read -r -a rs_cflags <<<"$(pkg-config --cflags libjwtd-rs)"
+read -r -a rs_libs <<<"$(pkg-config --libs libjwtd-rs)"
+read -r -a rs_static_libs <<<"-l:libjwtd-rs.a ${static_libs[*]/#-ljwtd/-l:libjwtd.a} $(pkg-config --libs libcurl jansson) -lpthread"
+echo "pkg-config libjwtd-rs: ${rs_cflags[*]} ${rs_libs[*]}"
+"$cc" -std=c11 -Wall -Wextra -Werror "${extra_cflags[@]}" "${rs_cflags[@]}" -o "$stage/consumer_rs_shared" \
+    "$consumer_rs" "${rs_libs[@]}"
+"$cc" -std=c11 -Wall -Wextra -Werror "${extra_cflags[@]}" "${rs_cflags[@]}" -o "$stage/consumer_rs_static" \
+    "$consumer_rs" "${rs_static_libs[@]}"
+LD_LIBRARY_PATH=$stage$libdir "$stage/consumer_rs_shared"
+"$stage/consumer_rs_static"
+if ldd "$stage/consumer_rs_static" | grep -q libjwtd; then
+    echo "consumer_rs_static links libjwtd or libjwtd-rs dynamically" >&2
     exit 1
 fi
 echo "install.pkgconfig: ok"
