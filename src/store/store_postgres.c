@@ -429,15 +429,16 @@ static void pool_put(pg_store *s, pg_conn *c)
 static pg_conn *pool_get(pg_store *s, const char *op, store_err *err)
 {
     struct timespec deadline = deadline_in(STORE_PG_POOL_WAIT_MS);
-    pg_conn *c = NULL;
+    unsigned pick = s->npool;
 
     pthread_mutex_lock(&s->pool_lock);
-    while (c == NULL) {
+    for (;;) {
         for (unsigned i = 0; i < s->npool; i++) {
-            if (!s->busy[i] && (c == NULL || (c->pg == NULL && s->conns[i].pg != NULL)))
-                c = &s->conns[i];
+            if (!s->busy[i] &&
+                (pick == s->npool || (s->conns[pick].pg == NULL && s->conns[i].pg != NULL)))
+                pick = i;
         }
-        if (c != NULL)
+        if (pick < s->npool)
             break;
         if (pthread_cond_timedwait(&s->pool_free, &s->pool_lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&s->pool_lock);
@@ -447,8 +448,9 @@ static pg_conn *pool_get(pg_store *s, const char *op, store_err *err)
             return NULL;
         }
     }
-    s->busy[c - s->conns] = true;
+    s->busy[pick] = true;
     pthread_mutex_unlock(&s->pool_lock);
+    pg_conn *c = &s->conns[pick];
     *err = conn_ready(s, c, op);
     if (*err != STORE_OK) {
         pool_put(s, c);
@@ -970,7 +972,7 @@ static store_err refresh_insert_body(pg_call *k, void *arg)
 /* Inserts r, creating its family on first use. Expired rows are deleted by store_prune. */
 static store_err pg_refresh_insert(store *base, const store_refresh *r)
 {
-    return pg_run(base, "refresh_insert", "BEGIN", refresh_insert_body, (void *)(uintptr_t)r);
+    return pg_run(base, "refresh_insert", "BEGIN", refresh_insert_body, (void *)r);
 }
 
 struct refresh_get {
@@ -1085,7 +1087,7 @@ static store_err revocation_add_body(pg_call *k, void *arg)
 /* Adding the same jti twice keeps one row with the later expiry. */
 static store_err pg_revocation_add(store *base, const store_revocation *r)
 {
-    return pg_run(base, "revocation_add", NULL, revocation_add_body, (void *)(uintptr_t)r);
+    return pg_run(base, "revocation_add", NULL, revocation_add_body, (void *)r);
 }
 
 struct revocation_list {
@@ -1144,7 +1146,7 @@ static store_err key_insert_body(pg_call *k, void *arg) { return key_insert_on(k
 
 static store_err pg_key_insert(store *base, const store_signing_key *k)
 {
-    return pg_run(base, "key_insert", NULL, key_insert_body, (void *)(uintptr_t)k);
+    return pg_run(base, "key_insert", NULL, key_insert_body, (void *)k);
 }
 
 struct key_list {

@@ -1704,7 +1704,7 @@ static void test_pg_password_not_logged(void **state)
 {
     fixture *f = *state;
     store *s = NULL;
-    char url[700], log[2048];
+    char url[PATH_MAX + 128], log[2048];
 
     PG_ONLY();
     /* A database that does not exist: the server's message is logged, the password not. */
@@ -1730,6 +1730,15 @@ static void test_pg_password_not_logged(void **state)
              "= 'jwtd'",
              f->dbname);
     assert_true(sql_int(f, sql) >= 1);
+    /* The URL's own settings win over jwtd's defaults. */
+    snprintf(url, sizeof url, "%s?application_name=jwtd-other", f->url);
+    assert_int_equal(store_open(url, NULL, &s), STORE_OK);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND application_name "
+             "= 'jwtd-other'",
+             f->dbname);
+    assert_int_equal(sql_int(f, sql), 1);
+    store_close(s);
 }
 
 static void test_pg_schema(void **state)

@@ -102,8 +102,11 @@ stop)
     if [[ -f $state/datadir ]]; then
         bin=$(cat "$state/bin")
         data=$(cat "$state/datadir")
-        if [[ -f $data/postmaster.pid ]]; then
-            as_owner "$bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null || true
+        if [[ -f $data/postmaster.pid ]] &&
+            ! as_owner "$bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null; then
+            # Keep the folder and the state: the server may still run, and says so there.
+            echo "pgtest: pg_ctl stop failed for $data (see $data/server.log)" >&2
+            exit 1
         fi
         case $data in
         /tmp/jwtd-pgtest-*) rm -rf "$data" ;;
