@@ -10,8 +10,9 @@
 
 /* Options every `user` and `keys` subcommand takes. */
 #define CLI_SERVER_COMMON_USAGE                                                                    \
-    "  --db PATH      the database (env JWTD_DB, config key db; default jwtd.db, the file\n"       \
-    "                 jwtd serve uses in the same directory)\n"                                    \
+    "  --db PATH|URL  the database (env JWTD_DB, config key db; default jwtd.db, the file\n"       \
+    "                 jwtd serve uses in the same directory; or the postgres:// URL the\n"         \
+    "                 instances share)\n"                                                          \
     "  --config FILE  a jwtd serve config file (env JWTD_CONFIG)\n"                                \
     "  --help         this text\n"
 
