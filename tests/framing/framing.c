@@ -38,8 +38,8 @@
 
 #define FRAMING_MAX_CASES 128
 #define FRAMING_MAX_ANSWERS 8
-#define FRAMING_MAX_BYTES 4096     /* one case's bytes, expanded */
-#define FRAMING_IO_TIMEOUT_MS 5000 /* one answer, or the close after it */
+#define FRAMING_MAX_BYTES 4096           /* one case's bytes, expanded */
+#define FRAMING_IO_TIMEOUT_MS 5000       /* one answer, or the close after it */
 #define FRAMING_NGINX_LOG_SETTLE_MS 3000 /* nginx's access log catching up after a close */
 #define FRAMING_METRICS_MAX 65536
 
@@ -506,8 +506,8 @@ int main(int argc, char **argv)
         testnginx ng = {0};
         char ngdir[4200];
         snprintf(ngdir, sizeof ngdir, "%s/nginx", opt.dir);
-        bool up = testnginx_start(&ng, nginx_bin, ngdir, &ts.port, 1,
-                                  "$request_uri|$upstream_status");
+        bool up =
+            testnginx_start(&ng, nginx_bin, ngdir, &ts.port, 1, "$request_uri|$upstream_status");
         testutil_check(up, "setup: nginx %s proxies 127.0.0.1:%d to jwtd (keep-alive upstream)",
                        nginx_bin, ng.port);
         for (size_t i = 0; up && i < g_ncases; i++)

@@ -327,9 +327,10 @@ static void across_rotation(const example *ex, const testutil_args *args, const 
             break;
         testutil_sleep_ms(POLL_MS);
     }
-    testutil_check(a.status == 200,
-                   "alice's new token, after the rotation: %ld within %ld ms (refetch interval 1 s)",
-                   a.status, testutil_now_ms() - start);
+    testutil_check(
+        a.status == 200,
+        "alice's new token, after the rotation: %ld within %ld ms (refetch interval 1 s)", a.status,
+        testutil_now_ms() - start);
     free(a.body);
     snprintf(auth, sizeof auth, "Bearer %s", old);
     expect(ex, auth, 200, NULL, "alice's old token (the retired key stays published)");
