@@ -31,9 +31,11 @@ run: deps build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+	scripts/bench-pg.sh $(BUILD)
 
 # The long soak of jwtd serve (tests/soak): mixed traffic for SOAK_SECONDS on loopback, then
 # lost-write and RSS checks. Its `jwtd serve` arguments are in tests/soak/CMakeLists.txt.
