@@ -10,6 +10,7 @@ CMAKE_ARGS ?=
 WERROR     := -DJWTD_WERROR=ON
 SOAK_SECONDS ?= 180
 SOAK_ARGS  ?=
+SOAK_STORE ?= sqlite
 
 .PHONY: all build deps run test bench soak asan fuzz lint install clean
 
@@ -30,14 +31,17 @@ run: deps build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+	scripts/bench-pg.sh $(BUILD)
 
 # The long soak of jwtd serve (tests/soak): mixed traffic for SOAK_SECONDS on loopback, then
 # lost-write and RSS checks. Its `jwtd serve` arguments are in tests/soak/CMakeLists.txt.
+# SOAK_STORE=postgres: on a PostgreSQL server the soak starts (and stops) for the run.
 soak: deps build
-	sh $(BUILD)/tests/soak/soak.sh --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+	sh $(BUILD)/tests/soak/soak.sh --store $(SOAK_STORE) --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJWTD_SANITIZE=ON -DJWTD_BENCH=OFF $(WERROR) $(CMAKE_ARGS)

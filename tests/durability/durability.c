@@ -1,9 +1,13 @@
 /* durability.kill9: a crash never loses an acknowledged write. 200 users register through
  * POST /register, a few at a time, and every tenth one logs out again; once 100 got their 201
  * the server is killed with SIGKILL while requests are in flight, restarted on the same
- * SQLite file, and then every user that got a 201 must log in, every acknowledged logout must
+ * database, and then every user that got a 201 must log in, every acknowledged logout must
  * have revoked its refresh token, and every other acknowledged refresh token must still work.
- * Usage: durability --jwtd BIN --work DIR [--serve-arg ARG]... */
+ * The database is a SQLite file in WAL mode, or with --store postgres a fresh PostgreSQL
+ * database (durability.pg.kill9; tests/support/testdb.h): there the kill -9 is of jwtd only,
+ * and what it checks is that jwtd acknowledges a write only once PostgreSQL committed it.
+ * Usage: durability --jwtd BIN --work DIR [--store sqlite|postgres [--pg-state DIR]]
+ *                   [--serve-arg ARG]... */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "testdb.h"
 #include "testserver.h"
 #include "testutil.h"
 
@@ -311,23 +316,26 @@ static int check_after_restart(const testserver *ts, int *checked)
 int main(int argc, char **argv)
 {
     testutil_args opt = {0};
+    testdb_args dbopt = {0};
     for (int i = 1; i < argc; i++)
-        if (!testutil_take_arg(&opt, argc, argv, &i))
+        if (!testutil_take_arg(&opt, argc, argv, &i) && !testdb_take_arg(&dbopt, argc, argv, &i))
             opt.jwtd = NULL, i = argc;
     const char *jwtd = opt.jwtd, *work = opt.dir, *const *extra = opt.serve;
     size_t n_extra = opt.nserve;
     if (jwtd == NULL || work == NULL) {
-        fprintf(stderr, "usage: durability --jwtd BIN --work DIR [--serve-arg ARG]...\n");
+        fprintf(stderr, "usage: durability --jwtd BIN --work DIR [--store sqlite|postgres "
+                        "[--pg-state DIR]] [--serve-arg ARG]...\n");
         return 2;
     }
-    if (!testutil_fresh_dir(work, "durability"))
+    testdb store;
+    if (!testutil_fresh_dir(work, "durability") || !testdb_open(&store, &dbopt, work, "durability"))
         return 2;
-    char db[4200], log[4200], err[512], what[256];
-    snprintf(db, sizeof db, "%s/jwtd.db", work);
+    char log[4200], err[512], what[256];
+    const char *db = store.url;
     snprintf(log, sizeof log, "%s/server.log", work);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    testserver ts;
+    testserver ts = {0};
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
     testutil_check(up, "%s", up ? "jwtd serve is listening" : err);
     int created = -1, logouts = 0, unexpected = 0;
@@ -358,6 +366,9 @@ int main(int argc, char **argv)
     }
     if (testutil_failed() > 0)
         testserver_print_log_end(&ts, 4000);
+    if (ts.pid != 0)
+        testserver_kill9(&ts);
+    testdb_close(&store);
     for (int i = 0; i < USERS; i++)
         free(users[i].refresh);
     curl_global_cleanup();

@@ -6,8 +6,10 @@
  * A: token A0), refresh A0 -> A1, refresh A1 -> A2, login (family B: B0), refresh B0 -> B1,
  * then, by the user's number, logout of A2, logout-all, logout of B1, or nothing. Once
  * KILL_AFTER requests were acknowledged the server gets SIGKILL with each client's request in
- * flight; that request's outcome is unknown. The server restarts on the same SQLite file, and
- * then, for every user:
+ * flight; that request's outcome is unknown. The server restarts on the same database (a
+ * SQLite file, or with --store postgres a fresh PostgreSQL database: durability.pg.kill9_mixed,
+ * where the kill -9 is of jwtd only and PostgreSQL rolls back the transactions of the
+ * connections it lost; tests/support/testdb.h), and then, for every user:
  *   - an acknowledged registration logs in;
  *   - after an acknowledged logout-all every access token issued before it is refused
  *     (GET /me 401); without one the last access token still works (200);
@@ -20,7 +22,8 @@
  *   - every refresh token the clients ever held is presented twice, and for each, the
  *     rotations acknowledged before the crash plus those that succeed after it are at most
  *     one, also for the tokens whose rotation was in flight at the crash.
- * Usage: durability_mixed --jwtd BIN --work DIR [--serve-arg ARG]... */
+ * Usage: durability_mixed --jwtd BIN --work DIR [--store sqlite|postgres [--pg-state DIR]]
+ *                         [--serve-arg ARG]... */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "httpc.h"
+#include "testdb.h"
 #include "testserver.h"
 #include "testutil.h"
 
@@ -426,26 +430,30 @@ static void check_user(checks *k, int cid, int n, muser *u)
 int main(int argc, char **argv)
 {
     testutil_args opt = {0};
+    testdb_args dbopt = {0};
     for (int i = 1; i < argc; i++)
-        if (!testutil_take_arg(&opt, argc, argv, &i))
+        if (!testutil_take_arg(&opt, argc, argv, &i) && !testdb_take_arg(&dbopt, argc, argv, &i))
             opt.jwtd = NULL, i = argc;
     const char *jwtd = opt.jwtd, *work = opt.dir, **extra = opt.serve;
     size_t n_extra = opt.nserve;
     if (jwtd == NULL || work == NULL) {
-        fprintf(stderr, "usage: durability_mixed --jwtd BIN --work DIR [--serve-arg ARG]...\n");
+        fprintf(stderr, "usage: durability_mixed --jwtd BIN --work DIR [--store sqlite|postgres "
+                        "[--pg-state DIR]] [--serve-arg ARG]...\n");
         return 2;
     }
     /* No grace window: any second presentation of a spent token is reuse. */
     extra[n_extra++] = "--refresh-grace";
     extra[n_extra++] = "0";
-    if (!testutil_fresh_dir(work, "durability_mixed"))
+    testdb store;
+    if (!testutil_fresh_dir(work, "durability_mixed") ||
+        !testdb_open(&store, &dbopt, work, "durability_mixed"))
         return 2;
-    char db[4200], log[4200], err[512];
-    snprintf(db, sizeof db, "%s/jwtd.db", work);
+    char log[4200], err[512];
+    const char *db = store.url;
     snprintf(log, sizeof log, "%s/server.log", work);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    testserver ts;
+    testserver ts = {0};
     bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
     testutil_check(up, "%s", up ? "jwtd serve is listening (--refresh-grace 0)" : err);
     bool crashed = false;
@@ -514,6 +522,9 @@ int main(int argc, char **argv)
     }
     if (testutil_failed() > 0)
         testserver_print_log_end(&ts, 4000);
+    if (ts.pid != 0)
+        testserver_kill9(&ts);
+    testdb_close(&store);
     for (int i = 0; i < CLIENTS; i++) {
         for (int n = 0; n < clients[i].nusers; n++) {
             muser *u = &clients[i].users[n];

@@ -1,9 +1,11 @@
 /* soak: a bounded soak of jwtd serve (issue 4, "Soak"). Starts a real `jwtd serve` on a real
- * SQLite file (or attaches to one with --url), then for --seconds keeps --inflight requests in
- * flight (closed loop: as fast as the server answers) with a realistic mix: mostly GET /me
- * with valid access tokens, and registrations, logins, refresh rotations, logouts,
- * logout-all, wrong-password logins, the JWKS and /healthz. It remembers every acknowledged
- * write, samples the server's RSS every second, and at the end checks and prints:
+ * SQLite file, or with --store postgres on a fresh PostgreSQL database (soak.pg.short: the
+ * fixture `postgres`'s server; `make soak SOAK_STORE=postgres`: a server of its own in
+ * --pg-state DIR; tests/support/testdb.h), or attaches to a running one with --url, then for
+ * --seconds keeps --inflight requests in flight (closed loop: as fast as the server answers) with a
+ * realistic mix: mostly GET /me with valid access tokens, and registrations, logins, refresh
+ * rotations, logouts, logout-all, wrong-password logins, the JWKS and /healthz. It remembers every
+ * acknowledged write, samples the server's RSS every second, and at the end checks and prints:
  *   - requests, req/s and latency p50/p99 per kind, status classes;
  *   - zero 5xx, zero transport errors, zero unexpected answers (a 401 only for a wrong
  *     password or a revoked token; every body of a success is the JSON it should be);
@@ -20,9 +22,11 @@
  * Every wait is bounded; the server it started is always stopped.
  * Usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S] [--inflight N]
  *             [--check-seconds S] [--seed N] [--rss-check on|off]
+ *             [--store sqlite|postgres [--pg-state DIR]]
  *             [--url http://HOST:PORT [--pid PID]]
  * --rss-check off: the RSS curve is printed but not judged (sanitizer builds, whose allocator
- * holds freed memory in quarantine, so their RSS grows by design). */
+ * holds freed memory in quarantine, so their RSS grows by design). The RSS is jwtd's only:
+ * with PostgreSQL the server's own processes are not counted. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -38,6 +42,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "testdb.h"
 #include "testserver.h"
 #include "testutil.h"
 
@@ -829,6 +834,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: soak --jwtd BIN --work DIR [--serve-arg ARG]... [--seconds S]\n"
             "            [--inflight N] [--check-seconds S] [--seed N] [--rss-check on|off]\n"
+            "            [--store sqlite|postgres [--pg-state DIR]]\n"
             "       soak --url http://HOST:PORT [--pid PID] [--seconds S] ...\n");
 }
 
@@ -836,11 +842,12 @@ int main(int argc, char **argv)
 {
     const char *url = NULL;
     testutil_args opt = {0};
+    testdb_args dbopt = {0};
     long seconds = 180, inflight = DEFAULT_INFLIGHT, check_s = -1, pid = 0;
     bool rss_check = true;
     uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     for (int i = 1; i < argc; i++) {
-        if (testutil_take_arg(&opt, argc, argv, &i))
+        if (testutil_take_arg(&opt, argc, argv, &i) || testdb_take_arg(&dbopt, argc, argv, &i))
             continue;
         const char *o = argv[i], *v = i + 1 < argc ? argv[++i] : NULL;
         if (v == NULL) {
@@ -883,15 +890,20 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     testserver ts = {0};
-    char err[512], what[512], log[4200], db[4200];
+    testdb store = {0};
+    char err[512], what[512], log[4200];
+    const char *db = NULL;
     if (url == NULL) {
-        if (!testutil_fresh_dir(work, "soak"))
+        if (!testutil_fresh_dir(work, "soak") || !testdb_open(&store, &dbopt, work, "soak")) {
+            curl_global_cleanup();
             return 2;
-        snprintf(db, sizeof db, "%s/jwtd.db", work);
+        }
+        db = store.url;
         snprintf(log, sizeof log, "%s/server.log", work);
         bool up = testserver_start(&ts, jwtd, db, log, extra, n_extra, err, sizeof err);
         testutil_check(up, "%s", up ? "jwtd serve is listening" : err);
         if (!up) {
+            testdb_close(&store);
             curl_global_cleanup();
             return testutil_summary();
         }
@@ -1012,6 +1024,7 @@ int main(int argc, char **argv)
         testutil_check(errors == 0, "%s", what);
         if (testutil_failed() > 0)
             testserver_print_log_end(&ts, 4000);
+        testdb_close(&store);
     }
     for (int s = 0; s < nsessions; s++) {
         free(sessions[s].access);
