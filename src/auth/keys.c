@@ -387,6 +387,16 @@ static auth_err key_generate_store(auth *a, jwtd_alg alg, int64_t now)
     return rc;
 }
 
+/* The key automatic rotation counts from: the newest that signs or will sign (one retired
+ * before its time, by a manual rotation, does not count); rows is not empty. */
+static const key_row *rows_scheduled_newest(const key_rows *rows)
+{
+    for (size_t i = rows->n; i-- > 0;)
+        if (rows->v[i].retired == 0 || rows->v[i].retired > rows->v[i].created)
+            return &rows->v[i];
+    return &rows->v[rows->n - 1];
+}
+
 /* Automatic rotation (cfg.key_rotation > 0): when the newest key has signed for
  * key_rotation - key_prepublish seconds, a new one is stored that is published now and
  * signs from max(newest + key_rotation, now + key_prepublish), when the newest retires; so
@@ -404,15 +414,7 @@ static auth_err keys_rotate_due(auth *a, const key_rows *rows, int64_t now, bool
     *rotated = false;
     if (a->cfg.key_rotation <= 0 || rows->n == 0)
         return AUTH_OK;
-    /* The schedule follows the newest key that signs or will sign (one retired before its
-     * time, by a manual rotation, does not count); the store's check is on the newest row. */
-    newest = &rows->v[rows->n - 1];
-    for (size_t i = rows->n; i-- > 0;) {
-        if (rows->v[i].retired == 0 || rows->v[i].retired > rows->v[i].created) {
-            newest = &rows->v[i];
-            break;
-        }
-    }
+    newest = rows_scheduled_newest(rows); /* the store's check is on the newest row */
     due = newest->created + a->cfg.key_rotation - a->cfg.key_prepublish;
     if (newest->created > now || now < due)
         return AUTH_OK; /* a planned key is already waiting, or not yet time */
@@ -458,7 +460,8 @@ static auth_err keys_reload(auth *a, bool force, bool rotate)
     atomic_store(&a->keys_next_event, rows_next_event(a, &rows, now));
     if (a->cfg.key_rotation > 0 && rows.n > 0) {
         /* The next automatic rotation is an event too. */
-        int64_t due = rows.v[rows.n - 1].created + a->cfg.key_rotation - a->cfg.key_prepublish;
+        int64_t due =
+            rows_scheduled_newest(&rows)->created + a->cfg.key_rotation - a->cfg.key_prepublish;
         if (due < atomic_load(&a->keys_next_event))
             atomic_store(&a->keys_next_event, due);
     }

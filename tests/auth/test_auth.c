@@ -1404,6 +1404,40 @@ static void test_auto_rotation_prepublished(void **state)
     frozen_now = 0;
 }
 
+/* `jwtd keys rotate` while an automatic rotation is planned: the manual key signs at once,
+ * the planned key never signs (it stays published until its window ends), and the schedule
+ * counts from the manual key. */
+static void test_manual_rotation_over_planned(void **state)
+{
+    fixture *f = *state;
+    int64_t t0 = (int64_t)time(NULL) + 10;
+    char manual[STORE_MAX_KID + 1], used[STORE_MAX_KID + 1];
+    auth_pair p = {0};
+
+    f->cfg.key_rotation = 100;
+    f->cfg.key_prepublish = 20;
+    frozen_now = t0;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", NULL);
+    frozen_now = t0 + 85; /* due: a key planned for t0 + 100 */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stored_keys(f), 2);
+    frozen_now = t0 + 90; /* an operator rotates by hand before it starts */
+    assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, manual), AUTH_OK);
+    assert_int_equal(stored_keys(f), 3);
+    frozen_now = t0 + 120; /* past the planned start: the manual key still signs */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stored_keys(f), 3); /* not due again: counted from t0 + 90 */
+    assert_int_equal(auth_login(f->a, "alice", "correct horse", NULL, &p), AUTH_OK);
+    snprintf(used, sizeof used, "%s", header_kid(p.access_token));
+    assert_string_equal(used, manual);
+    auth_pair_clear(&p);
+    frozen_now = t0 + 170; /* t0 + 90 + 100 - 20: due again */
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(stored_keys(f), 4);
+    frozen_now = 0;
+}
+
 /* Polls cond(f, arg) every 20 ms for up to ms milliseconds; the time it took, or -1. */
 static long wait_until(bool (*cond)(fixture *, const char *), fixture *f, const char *arg, long ms)
 {
@@ -1511,6 +1545,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest sync[] = {
         T_CFG(test_auto_rotation_prepublished),
+        T_CFG(test_manual_rotation_over_planned),
         T(test_sync_thread_follows_other_instance),
     };
     const char *group = argc > 1 ? argv[1] : NULL;
