@@ -11,6 +11,7 @@
  *   3. one token refreshed through A and B at the same moment: exactly one new pair (the other
  *      gets the grace answer), and the family stays alive;
  *   4. logout-all through A: B refuses the access token within 1 s (measured, median and max);
+ *      `jwtd user add` and `jwtd user disable` on the database: the same within 1 s;
  *   5. the account lockout counts failures through every instance;
  *   6. the per-IP limit counts requests through every instance;
  *   7. `jwtd keys rotate` on the database: every instance publishes and signs with the new key
@@ -387,6 +388,30 @@ static void case_logout_all_propagation(void)
                    PROPAGATION_LIMIT_MS, n, med, max);
 }
 
+/* 4b: the command line on the shared database: `jwtd user add` there, a login through A,
+ * then `jwtd user disable` there: B refuses the access token within 1 s. */
+static void case_cli_disable(void)
+{
+    char out[4096], ip[32], *access = NULL;
+    int rc = testutil_user_add(g_jwtd, g_url, "cli-gina", "user", PASSWORD, out, sizeof out);
+    testutil_check(rc == 0, "cli: jwtd user add --db postgres://... (%d %.200s)", rc, out);
+    new_ip(ip);
+    long st = credentials(base(0), "/login", "cli-gina", PASSWORD, ip, &access, NULL);
+    testutil_check(st == 200 && get_me(base(1), access) == 200,
+                   "cli: gina, added by the command line, logs in through A; B accepts her token");
+    const char *argv[] = {g_jwtd, "user", "disable", "cli-gina", "--db", g_url, NULL};
+    rc = testserver_run(argv, NULL, out, sizeof out);
+    refused_arg ra = {1, access};
+    long took = rc == 0 ? wait_for(refused_by, &ra, 5000) : -1;
+    testutil_check(took >= 0 && took <= PROPAGATION_LIMIT_MS,
+                   "cli: jwtd user disable: B refuses her token within %d ms (%ld ms; exit %d)",
+                   PROPAGATION_LIMIT_MS, took, rc);
+    new_ip(ip);
+    st = credentials(base(2), "/login", "cli-gina", PASSWORD, ip, NULL, NULL);
+    testutil_check(st == 401, "cli: and C refuses her login (%ld)", st);
+    free(access);
+}
+
 /* 5: failures through A and B add up to one lockout. */
 static void case_shared_lockout(void)
 {
@@ -745,6 +770,7 @@ int main(int argc, char **argv)
         case_reuse_across();
         case_concurrent_refresh();
         case_logout_all_propagation();
+        case_cli_disable();
         case_shared_lockout();
         case_shared_ip_limit();
         case_keys_rotate();
