@@ -167,6 +167,45 @@ bool store_role_valid(const char *role, size_t len)
     return true;
 }
 
+void store_roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text)
+{
+    size_t at = 0;
+
+    text[0] = '\0';
+    for (size_t i = 0; i < nroles && i < STORE_MAX_ROLES; i++) {
+        size_t len = strnlen(roles[i], STORE_MAX_ROLE + 1);
+        if (i > 0)
+            text[at++] = ',';
+        memcpy(text + at, roles[i], len);
+        at += len;
+    }
+    text[at] = '\0';
+}
+
+bool store_roles_split(const char *text, store_user *u)
+{
+    u->nroles = 0;
+    if (text[0] == '\0')
+        return true;
+    for (const char *p = text;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (u->nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
+            return false;
+        memcpy(u->roles[u->nroles], p, len);
+        u->roles[u->nroles][len] = '\0';
+        u->nroles++;
+        if (comma == NULL)
+            return true;
+        p = comma + 1;
+    }
+}
+
+bool store_lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget)
+{
+    return last <= now - forget && until <= now;
+}
+
 static bool roles_valid(const char roles[][STORE_MAX_ROLE + 1], size_t nroles)
 {
     if (nroles > STORE_MAX_ROLES || (nroles > 0 && roles == NULL))

@@ -67,6 +67,17 @@ struct store {
 
 /* Reports through log (NULL or no fn: nothing). */
 void store_log_emit(const store_log *log, store_log_level level, const char *op, const char *msg);
+/* The stored form of a user's roles: joined with ',' (every role matches [a-z0-9_-]), at
+ * most STORE_ROLES_TEXT bytes with the NUL. */
+#define STORE_ROLES_TEXT (STORE_MAX_ROLES * (STORE_MAX_ROLE + 1))
+/* Joins roles (valid: store.c checked them) into text (STORE_ROLES_TEXT bytes). */
+void store_roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text);
+/* Splits stored roles text into u->roles; false when it is not a valid list (a row written
+ * by something else). */
+bool store_roles_split(const char *text, store_user *u);
+/* Whether a lockout counter whose last failure was at `last` and whose lock ends at `until`
+ * is forgotten at now (store_lockout_get's rule, the same for every backend). */
+bool store_lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget);
 /* True when s is a string of 1..max bytes (or 0..max with may_be_empty). */
 bool store_str_fits(const char *s, size_t max, bool may_be_empty);
 

@@ -653,44 +653,6 @@ static void col_wipe(PGresult *r, int col)
     }
 }
 
-#define ROLES_TEXT (STORE_MAX_ROLES * (STORE_MAX_ROLE + 1))
-
-/* Joins roles (valid: store.c checked them) with ',' into text (ROLES_TEXT bytes). */
-static void roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text)
-{
-    size_t at = 0;
-
-    text[0] = '\0';
-    for (size_t i = 0; i < nroles && i < STORE_MAX_ROLES; i++) {
-        size_t len = strnlen(roles[i], STORE_MAX_ROLE + 1);
-        if (i > 0)
-            text[at++] = ',';
-        memcpy(text + at, roles[i], len);
-        at += len;
-    }
-    text[at] = '\0';
-}
-
-/* Splits the stored roles text into u->roles; false when it is not a valid list. */
-static bool roles_split(const char *text, store_user *u)
-{
-    u->nroles = 0;
-    if (text[0] == '\0')
-        return true;
-    for (const char *p = text;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (u->nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
-            return false;
-        memcpy(u->roles[u->nroles], p, len);
-        u->roles[u->nroles][len] = '\0';
-        u->nroles++;
-        if (comma == NULL)
-            return true;
-        p = comma + 1;
-    }
-}
-
 static int64_t now_seconds(void) { return (int64_t)time(NULL); }
 
 /* Logs that a stored row does not fit the limits of its struct. */
@@ -709,7 +671,7 @@ static store_err row_misfit(pg_call *k, const char *table)
 /* Fills u from row `row` of USER_COLUMNS. */
 static store_err user_from_row(pg_call *k, const PGresult *r, int row, store_user *u)
 {
-    char roles[ROLES_TEXT];
+    char roles[STORE_ROLES_TEXT];
 
     memset(u, 0, sizeof *u);
     u->id = col_i64(r, row, 0);
@@ -717,7 +679,7 @@ static store_err user_from_row(pg_call *k, const PGresult *r, int row, store_use
         !col_copy(r, row, 2, u->email, sizeof u->email) ||
         !col_copy(r, row, 3, u->name, sizeof u->name) ||
         !col_copy(r, row, 4, u->password_hash, sizeof u->password_hash) ||
-        !col_copy(r, row, 5, roles, sizeof roles) || !roles_split(roles, u))
+        !col_copy(r, row, 5, roles, sizeof roles) || !store_roles_split(roles, u))
         return row_misfit(k, "users");
     u->disabled = col_bool(r, row, 6);
     u->created = col_i64(r, row, 7);
@@ -752,11 +714,11 @@ struct user_create {
 static store_err user_create_body(pg_call *k, void *arg)
 {
     struct user_create *a = arg;
-    char roles[ROLES_TEXT];
+    char roles[STORE_ROLES_TEXT];
     num_text now;
     store_err err = STORE_OK;
 
-    roles_join((const char(*)[STORE_MAX_ROLE + 1]) a->u->roles, a->u->nroles, roles);
+    store_roles_join((const char(*)[STORE_MAX_ROLE + 1]) a->u->roles, a->u->nroles, roles);
     const char *p[] = {a->u->username,      a->u->email, a->u->name,
                        a->u->password_hash, roles,       a->u->disabled ? "true" : "false",
                        num(now, a->now)};
@@ -888,8 +850,8 @@ static store_err pg_user_set_password_hash(store *base, int64_t id, const char *
 static store_err pg_user_set_roles(store *base, int64_t id, const char roles[][STORE_MAX_ROLE + 1],
                                    size_t nroles)
 {
-    char text[ROLES_TEXT];
-    roles_join(roles, nroles, text);
+    char text[STORE_ROLES_TEXT];
+    store_roles_join(roles, nroles, text);
     struct user_update a = {ST_USER_SET_ROLES, id, text};
     return pg_run(base, "user_set_roles", NULL, user_update_body, &a);
 }
@@ -1330,13 +1292,6 @@ struct lockout {
     int64_t failures, last, until;
 };
 
-/* Whether a counter whose last failure was at last and whose lock ends at until is
- * forgotten at now (as the SQLite backend). */
-static bool lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget)
-{
-    return last <= now - forget && until <= now;
-}
-
 /* Reads key's row with statement id into a; all 0 when there is none. */
 static store_err lockout_read(pg_call *k, enum stmt_id id, struct lockout *a)
 {
@@ -1364,7 +1319,7 @@ static store_err pg_lockout_get(store *base, const char *key, int64_t now, int64
 {
     struct lockout a = {.key = key};
     store_err err = pg_run(base, "lockout_get", NULL, lockout_get_body, &a);
-    if (err != STORE_OK || lockout_forgotten(a.last, a.until, now, forget))
+    if (err != STORE_OK || store_lockout_forgotten(a.last, a.until, now, forget))
         a.failures = a.until = 0;
     *failures = a.failures;
     *locked_until = a.until;
@@ -1382,7 +1337,7 @@ static store_err lockout_fail_body(pg_call *k, void *arg)
         err = lockout_read(k, ST_LOCKOUT_LOCK, a);
     if (err != STORE_OK)
         return err;
-    if (lockout_forgotten(a->last, a->until, a->now, a->forget))
+    if (store_lockout_forgotten(a->last, a->until, a->now, a->forget))
         a->failures = a->until = 0;
     a->failures += 1;
     int64_t lock = a->lock_for(a->ctx, a->failures);

@@ -4,7 +4,6 @@
  * section per kind of row (users, refresh tokens, revocations, signing keys, audit).
  * store.c has checked every argument (lengths, roles, times) before a function here runs;
  * errors go to the store's log hook, never to stderr. */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -435,7 +434,7 @@ static store_err step_done(conn *c, sqlite3_stmt *st, int rc, const char *what, 
 }
 
 /* ---------------------------------------------------------------------------------------
- * Field codecs: bounded copies between C strings and columns, and the roles list.
+ * Field codecs: bounded copies between C strings and columns (the roles list: store.c).
  * ------------------------------------------------------------------------------------- */
 
 /* Copies text column col of st into dst (cap bytes with the NUL); false when it does not
@@ -452,46 +451,6 @@ static bool column_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
     return true;
 }
 
-/* The joined roles text: STORE_MAX_ROLES roles and a separator or NUL after each. */
-#define ROLES_TEXT (STORE_MAX_ROLES * (STORE_MAX_ROLE + 1))
-
-/* Joins roles (valid: store.c checked them) with ',' into text (ROLES_TEXT bytes). */
-static void roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text)
-{
-    size_t at = 0;
-
-    assert(nroles <= STORE_MAX_ROLES);
-    text[0] = '\0';
-    for (size_t i = 0; i < nroles; i++) {
-        size_t len = strnlen(roles[i], STORE_MAX_ROLE + 1);
-        if (i > 0)
-            text[at++] = ',';
-        memcpy(text + at, roles[i], len);
-        at += len;
-    }
-    text[at] = '\0';
-}
-
-/* Splits the stored roles text into u->roles; false when it is not a valid list. */
-static bool roles_split(const char *text, store_user *u)
-{
-    u->nroles = 0;
-    if (text[0] == '\0')
-        return true;
-    for (const char *p = text;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (u->nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
-            return false;
-        memcpy(u->roles[u->nroles], p, len);
-        u->roles[u->nroles][len] = '\0';
-        u->nroles++;
-        if (comma == NULL)
-            return true;
-        p = comma + 1;
-    }
-}
-
 /* ---------------------------------------------------------------------------------------
  * Users
  * ------------------------------------------------------------------------------------- */
@@ -503,7 +462,7 @@ static int64_t now_seconds(void) { return (int64_t)time(NULL); }
 /* Fills u from a row of USER_COLUMNS. */
 static store_err user_from_row(const conn *c, sqlite3_stmt *st, store_user *u)
 {
-    char roles[ROLES_TEXT];
+    char roles[STORE_ROLES_TEXT];
 
     memset(u, 0, sizeof *u);
     u->id = sqlite3_column_int64(st, 0);
@@ -511,7 +470,7 @@ static store_err user_from_row(const conn *c, sqlite3_stmt *st, store_user *u)
         !column_copy(st, 2, u->email, sizeof u->email) ||
         !column_copy(st, 3, u->name, sizeof u->name) ||
         !column_copy(st, 4, u->password_hash, sizeof u->password_hash) ||
-        !column_copy(st, 5, roles, sizeof roles) || !roles_split(roles, u)) {
+        !column_copy(st, 5, roles, sizeof roles) || !store_roles_split(roles, u)) {
         log_msg(c, "users", "a stored row does not fit the store_user limits");
         return STORE_ERROR;
     }
@@ -553,9 +512,9 @@ static store_err user_get_by_text(store *base, enum stmt_id id, const char *key,
 
 static store_err sq_user_create(store *base, store_user *u)
 {
-    char roles[ROLES_TEXT];
+    char roles[STORE_ROLES_TEXT];
 
-    roles_join((const char(*)[STORE_MAX_ROLE + 1]) u->roles, u->nroles, roles);
+    store_roles_join((const char(*)[STORE_MAX_ROLE + 1]) u->roles, u->nroles, roles);
 
     sqlite_store *s = backend(base);
     int64_t now = now_seconds();
@@ -690,9 +649,9 @@ static store_err sq_user_set_password_hash(store *base, int64_t id, const char *
 static store_err sq_user_set_roles(store *base, int64_t id, const char roles[][STORE_MAX_ROLE + 1],
                                    size_t nroles)
 {
-    char text[ROLES_TEXT];
+    char text[STORE_ROLES_TEXT];
 
-    roles_join(roles, nroles, text);
+    store_roles_join(roles, nroles, text);
     sqlite_store *s = backend(base);
     conn *c = writer_acquire(s);
     sqlite3_stmt *st = stmt(c, ST_USER_SET_ROLES);
@@ -1218,13 +1177,6 @@ static store_err lockout_read(conn *c, const char *key, int64_t *failures, int64
     return err;
 }
 
-/* Whether a counter whose last failure was at last and whose lock ends at until is
- * forgotten at now. */
-static bool lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget)
-{
-    return last <= now - forget && until <= now;
-}
-
 static store_err sq_lockout_get(store *base, const char *key, int64_t now, int64_t forget,
                                 int64_t *failures, int64_t *locked_until)
 {
@@ -1233,7 +1185,7 @@ static store_err sq_lockout_get(store *base, const char *key, int64_t now, int64
     conn *c = reader_acquire(s);
     store_err err = lockout_read(c, key, failures, &last, locked_until);
     reader_release(s, c);
-    if (err != STORE_OK || lockout_forgotten(last, *locked_until, now, forget))
+    if (err != STORE_OK || store_lockout_forgotten(last, *locked_until, now, forget))
         *failures = *locked_until = 0;
     return err;
 }
@@ -1251,7 +1203,7 @@ static store_err sq_lockout_fail(store *base, const char *key, int64_t now, int6
     if (err == STORE_OK)
         err = lockout_read(c, key, failures, &last, locked_until);
     if (err == STORE_OK) {
-        if (lockout_forgotten(last, *locked_until, now, forget))
+        if (store_lockout_forgotten(last, *locked_until, now, forget))
             *failures = *locked_until = 0;
         *failures += 1;
         lock = lock_for(ctx, *failures);
