@@ -1076,19 +1076,33 @@ static bool count_key(void *ctx, const store_signing_key *k)
     return true;
 }
 
+/* What a tutorial's service does: verifies token with the shared secret, alg pinned. */
+static void assert_verifies_with_secret(const char *token, const char *secret, jwtd_alg alg)
+{
+    jwtd_validation *v = NULL;
+    jwtd_key *key = NULL;
+    jwtd_keyset *set = NULL;
+    jwtd_token *t = NULL;
+
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
+    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
+    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
+    assert_int_equal(jwtd_validation_allow_alg(v, alg), JWTD_OK);
+    assert_int_equal(jwtd_verify(token, strlen(token), set, v, &t, NULL), JWTD_OK);
+    jwtd_token_free(t);
+    jwtd_keyset_free(set);
+    jwtd_key_free(key);
+    jwtd_validation_free(v);
+}
+
 static void test_hs256_secret(void **state)
 {
     static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
     fixture *f = *state;
-    jwtd_validation *v = NULL;
     char kid[STORE_MAX_KID + 1], alg[16], *jwks = NULL;
-    jwtd_key *key = NULL;
-    jwtd_keyset *set = NULL;
-    jwtd_token *t = NULL;
     auth_pair pair = {0};
     int nkeys = 0;
 
-    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     f->cfg.jwt_secret = (const unsigned char *)secret;
     f->cfg.jwt_secret_len = strlen(secret);
     fixture_start(f);
@@ -1108,15 +1122,7 @@ static void test_hs256_secret(void **state)
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
 
     /* what the tutorials' services do: verify with the shared secret */
-    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
-    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
-    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_HS256), JWTD_OK);
-    assert_int_equal(jwtd_verify(pair.access_token, strlen(pair.access_token), set, v, &t, NULL),
-                     JWTD_OK);
-    jwtd_token_free(t);
-    jwtd_keyset_free(set);
-    jwtd_key_free(key);
-    jwtd_validation_free(v);
+    assert_verifies_with_secret(pair.access_token, secret, JWTD_ALG_HS256);
 
     assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, kid), AUTH_INVALID_INPUT);
     assert_int_equal(auth_sync(f->a), AUTH_OK);
@@ -1132,10 +1138,6 @@ static void test_hs512_secret(void **state)
                                  "0123456789abcdef0123456789abcdef"; /* 64 bytes */
     fixture *f = *state;
     char kid[STORE_MAX_KID + 1], alg[16];
-    jwtd_validation *v = NULL;
-    jwtd_key *key = NULL;
-    jwtd_keyset *set = NULL;
-    jwtd_token *t = NULL;
     auth_pair pair = {0};
 
     f->cfg.jwt_secret = (const unsigned char *)secret;
@@ -1149,16 +1151,7 @@ static void test_hs512_secret(void **state)
     assert_string_equal(alg, "HS512");
     assert_true(strncmp(kid, "hs512-", 6) == 0);
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
-    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
-    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
-    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
-    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_HS512), JWTD_OK);
-    assert_int_equal(jwtd_verify(pair.access_token, strlen(pair.access_token), set, v, &t, NULL),
-                     JWTD_OK);
-    jwtd_token_free(t);
-    jwtd_keyset_free(set);
-    jwtd_key_free(key);
-    jwtd_validation_free(v);
+    assert_verifies_with_secret(pair.access_token, secret, JWTD_ALG_HS512);
     auth_pair_clear(&pair);
 }
 
