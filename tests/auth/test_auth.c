@@ -1155,6 +1155,45 @@ static void test_hs512_secret(void **state)
     auth_pair_clear(&pair);
 }
 
+/* A machine client's access token (RFC 9068: sub and client_id name the client, no user
+ * claim), signed with the shared secret as the token endpoint will: it verifies, with user id
+ * 0, the client in client_id and sub, and its roles. */
+static void test_client_token_principal(void **state)
+{
+    static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
+    fixture *f = *state;
+    jwtd_header hdr = {.typ = "at+jwt", .kid = NULL, .extra_json = NULL};
+    jwtd_claims *c = NULL;
+    jwtd_key *key = NULL;
+    auth_pair pair = {0};
+    auth_principal p;
+    char claims[512], *tok = NULL;
+    int64_t now = test_now();
+
+    f->cfg.jwt_secret = (const unsigned char *)secret;
+    f->cfg.jwt_secret_len = strlen(secret);
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    hdr.kid = header_kid(pair.access_token);
+    snprintf(claims, sizeof claims,
+             "{\"iss\":\"jwtd\",\"aud\":\"jwtd\",\"sub\":\"cron-job\",\"client_id\":\"cron-job\","
+             "\"jti\":\"c1\",\"iat\":%lld,\"exp\":%lld,\"roles\":[\"reports\"]}",
+             (long long)now, (long long)now + 60);
+    assert_int_equal(jwtd_claims_from_json(claims, strlen(claims), &c), JWTD_OK);
+    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
+    assert_int_equal(jwtd_sign(key, JWTD_ALG_HS256, &hdr, c, &tok), JWTD_OK);
+    assert_int_equal(verify(f->a, tok, &p), AUTH_OK);
+    assert_int_equal(p.user_id, 0);
+    assert_string_equal(p.client_id, "cron-job");
+    assert_string_equal(p.sub, "cron-job");
+    assert_string_equal(p.username, "");
+    assert_true(auth_principal_has_role(&p, "reports"));
+    jwtd_claims_free(c);
+    jwtd_key_free(key);
+    free(tok);
+    auth_pair_clear(&pair);
+}
+
 /* What auth_verify_access_why tells: nothing of which check failed for a forged or foreign
  * token, "expired" and "revoked" only for genuine ones. */
 static void test_token_faults(void **state)
@@ -1620,6 +1659,7 @@ int main(int argc, char **argv)
         T(test_keys_persist_across_restart),
         T_CFG(test_hs256_secret),
         T_CFG(test_hs512_secret),
+        T_CFG(test_client_token_principal),
         T(test_token_faults),
         T(test_input_faults),
         T(test_foreign_key_refused),

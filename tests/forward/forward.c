@@ -78,7 +78,7 @@ static void step(int port, const char *what, const char *path, const char *token
     bool ok = sent && r.status == status && (want == NULL || body_has(&r, want)) &&
               (challenge == NULL || strcmp(www, challenge) == 0) &&
               (status == 200 || !body_has(&r, "app "));
-    char got[400] = "";
+    char got[sizeof www + 300] = "";
     if (!ok) /* what came instead, on failure only */
         snprintf(got, sizeof got, " (got %d, WWW-Authenticate '%s', body '%.*s')",
                  sent ? r.status : 0, www,
