@@ -8,6 +8,13 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // Where jwtd is: this page's own origin, or the one <meta name="jwtd-api"> names when the
+  // page is served from another origin (a front end on its own origin, listed in jwtd's
+  // --cors-origins). Cross-origin calls send credentials so that the refresh cookie goes
+  // along; the cookie is SameSite=Strict, so both origins must be the same site.
+  const apiMeta = document.querySelector('meta[name="jwtd-api"]');
+  const apiBase = apiMeta ? apiMeta.content.replace(/\/+$/, "") : "";
+
   function show(label, status, body) {
     // The API also returns the refresh token in the body (for clients without cookies);
     // the page does not print it: in a browser it belongs in the HttpOnly cookie only.
@@ -41,17 +48,17 @@
       : "Not logged in.";
   }
 
-  // One request; same-origin credentials so the refresh cookie goes along.
+  // One request, with the credentials (the refresh cookie) of its origin.
   async function call(method, path, body, useToken) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (useToken && accessToken) headers["Authorization"] = "Bearer " + accessToken;
     const label = method + " " + path;
     try {
-      const resp = await fetch(path, {
+      const resp = await fetch(apiBase + path, {
         method,
         headers,
-        credentials: "same-origin",
+        credentials: apiBase ? "include" : "same-origin",
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await resp.text();

@@ -107,15 +107,18 @@ static const char *config_problem(const auth_config *cfg)
     if (cfg->pwhash_memlimit < crypto_pwhash_MEMLIMIT_MIN ||
         cfg->pwhash_memlimit > crypto_pwhash_MEMLIMIT_MAX)
         return "password hash memlimit out of range";
-    if (cfg->jwt_secret != NULL && cfg->jwt_secret_len < AUTH_MIN_SECRET)
-        return "JWT_SECRET must be at least 32 bytes";
+    /* RFC 7518 3.2: an HMAC key at least as long as the hash. */
+    if (cfg->jwt_secret != NULL && cfg->jwt_secret_len < auth_secret_min(auth_secret_alg(cfg)))
+        return auth_secret_alg(cfg) == JWTD_ALG_HS512   ? "JWT_SECRET must be at least 64 bytes"
+               : auth_secret_alg(cfg) == JWTD_ALG_HS384 ? "JWT_SECRET must be at least 48 bytes"
+                                                        : "JWT_SECRET must be at least 32 bytes";
     if (cfg->jwt_secret != NULL && cfg->jwt_secret_len > JWTD_MAX_KEY_BYTES)
         return "JWT_SECRET is too long";
-    /* Generated keys are stored as PEM, which HMAC secrets have not: HS256 comes from
+    /* Generated keys are stored as PEM, which HMAC secrets have not: HS* comes from
      * JWT_SECRET only. */
     if (cfg->jwt_secret == NULL && cfg->key_alg != JWTD_ALG_UNKNOWN &&
         (cfg->key_alg < JWTD_ALG_RS256 || cfg->key_alg >= JWTD_ALG_COUNT))
-        return "key_alg must be an asymmetric algorithm (HS256 needs JWT_SECRET)";
+        return "key_alg must be an asymmetric algorithm (HS256, HS384, HS512 need JWT_SECRET)";
     if (cfg->key_rotation < 0 || cfg->key_rotation > AUTH_MAX_TTL)
         return "key_rotation must be between 0 (off) and 10 years";
     if (cfg->key_rotation > 0 &&
@@ -170,6 +173,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
         a->cfg.key_alg = JWTD_ALG_EDDSA;
     a->s = s;
     a->hs256 = cfg->jwt_secret != NULL;
+    a->secret_alg = a->hs256 ? auth_secret_alg(cfg) : JWTD_ALG_UNKNOWN;
     atomic_init(&a->keys_next_event, INT64_MAX);
     randombytes_buf(a->hash_key, sizeof a->hash_key);
     pthread_mutex_init(&a->mu, NULL);
@@ -191,7 +195,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
         /* A raw secret has no kid of its own; a short digest names it so that a verifier
          * holding several secrets can still pick one, without revealing the secret. */
         unsigned char digest[crypto_hash_sha256_BYTES];
-        char kid[6 + 8 + 1] = "hs256-",
+        char kid[6 + 8 + 1] = "",
                          b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
                                                        sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
         jwtd_key *raw = NULL;
@@ -199,12 +203,12 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
         crypto_hash_sha256(digest, cfg->jwt_secret, cfg->jwt_secret_len);
         sodium_bin2base64(b64, sizeof b64, digest, sizeof digest,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        memcpy(kid + 6, b64, 8);
-        kid[14] = '\0';
+        /* "hs256-..." as before HS384 and HS512 existed; "hs384-...", "hs512-..." beside it. */
+        snprintf(kid, sizeof kid, "hs%s-%.8s", jwtd_alg_name(a->secret_alg) + 2, b64);
         if (jwtd_key_from_secret(cfg->jwt_secret, cfg->jwt_secret_len, 0, &raw) != JWTD_OK ||
             jwtd_key_with_kid(raw, kid, &a->secret_key) != JWTD_OK) {
             jwtd_key_free(raw);
-            *why = "JWT_SECRET is not a usable HS256 key";
+            *why = "JWT_SECRET is not a usable HMAC key";
             rc = AUTH_INVALID_INPUT;
             goto fail;
         }

@@ -27,6 +27,8 @@
 #define AUTH_MAX_ROLE 32
 #define AUTH_MAX_JTI 64
 #define AUTH_MAX_KID 64
+#define AUTH_MAX_SUB 64       /* an access token's sub: a user id, or a client's name */
+#define AUTH_MAX_CLIENT_ID 64 /* an access token's client_id (RFC 9068 2.2) */
 #define AUTH_MAX_ALG 15
 
 #define AUTH_MIN_PASSWORD 8
@@ -159,10 +161,13 @@ typedef struct auth_pair {
 } auth_pair;
 void auth_pair_clear(auth_pair *p);
 
-/* What a verified access token says. */
+/* What a verified access token says. A machine client's token (RFC 9068: client_id, and a sub
+ * naming the client) has user_id 0 and may have no username. */
 typedef struct auth_principal {
     int64_t user_id;
     char username[AUTH_MAX_USERNAME + 1];
+    char sub[AUTH_MAX_SUB + 1];             /* the sub claim as it is */
+    char client_id[AUTH_MAX_CLIENT_ID + 1]; /* "" for a user's token */
     char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
     size_t nroles;
     char jti[AUTH_MAX_JTI + 1];
@@ -170,6 +175,27 @@ typedef struct auth_principal {
 } auth_principal;
 
 bool auth_principal_has_role(const auth_principal *p, const char *role);
+/* Whether role has the syntax of a role name (1 to AUTH_MAX_ROLE of a-z 0-9 _ -). */
+bool auth_role_valid(const char *role, size_t len);
+
+/* Which input auth_register, auth_user_add, auth_login or auth_set_roles refused as
+ * AUTH_INVALID_INPUT, and why, for an answer people can act on. Both static strings. */
+typedef struct auth_input_fault {
+    const char *field;  /* "username", "password", "email", "name", "roles"; NULL: none */
+    const char *detail; /* e.g. "8 to 1024 bytes" */
+} auth_input_fault;
+
+/* The rules auth_register (min_password AUTH_MIN_PASSWORD) and auth_user_add (min_password 1)
+ * apply, checked in that order: username, password, email, name, roles (roles NULL and
+ * nroles 0: not checked). true when all pass; else false and *fault names the first field
+ * that does not. Touches nothing: callers use it to explain an AUTH_INVALID_INPUT. */
+bool auth_user_input_check(const char *username, const char *password, const char *email,
+                           const char *name, const char *const *roles, size_t nroles,
+                           size_t min_password, auth_input_fault *fault);
+/* auth_set_roles' rule: 1 to AUTH_MAX_ROLES distinct valid role names. */
+bool auth_roles_check(const char *const *roles, size_t nroles, auth_input_fault *fault);
+/* auth_login's rule: the password no longer than AUTH_MAX_PASSWORD. */
+bool auth_login_input_check(const char *password, auth_input_fault *fault);
 
 /* ---- Users ---- */
 /* A user as the service shows it: there is no password hash in it, by construction. */
@@ -229,6 +255,21 @@ auth_err auth_logout_all(auth *a, int64_t user_id);
  * a per-thread cache of verified tokens keyed by their exact bytes skips the signature
  * (expiry and revocation are still checked on every call). */
 auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_principal *out);
+
+/* Why an access token was refused: what an RFC 6750 error_description may tell its holder.
+ * Every signature and claim failure is the one AUTH_FAULT_INVALID on purpose (which check
+ * failed is not said); expiry and revocation are only reported for a token whose signature
+ * and claims verified. */
+typedef enum auth_token_fault {
+    AUTH_FAULT_NONE = 0,
+    AUTH_FAULT_INVALID, /* malformed, bad signature, wrong type, issuer, audience, claims */
+    AUTH_FAULT_EXPIRED, /* genuine, past its exp */
+    AUTH_FAULT_REVOKED  /* genuine, revoked (logout-all, a disabled user, a change of roles) */
+} auth_token_fault;
+/* auth_verify_access that also says why it refused (*fault: AUTH_FAULT_NONE on success or
+ * when the error is not AUTH_INVALID_TOKEN). */
+auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_principal *out,
+                                auth_token_fault *fault);
 
 /* ---- Keys ---- */
 /* The public JWKS (current and still-valid retired keys); a string owned by a, valid until

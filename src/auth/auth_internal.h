@@ -78,7 +78,9 @@ typedef struct auth_thread auth_thread;
 struct auth {
     auth_config cfg; /* issuer/audience point at the copies below; jwt_secret is not kept */
     char *issuer, *audience;
-    bool hs256; /* signing with JWT_SECRET: no stored keys, an empty JWKS */
+    bool hs256; /* signing with JWT_SECRET (HS256, HS384 or HS512): no stored keys, an empty
+                 * JWKS */
+    jwtd_alg secret_alg; /* with JWT_SECRET: auth_secret_alg of the configuration */
     jwtd_key *secret_key;
     store *s;
     bool lookup;       /* AUTH_OPEN_LOOKUP: only s is set up */
@@ -127,6 +129,18 @@ int64_t auth_now(const auth *a);
 auth_err auth_from_store(store_err err);
 /* 128 random bits, base64url: jti and family ids. */
 void auth_random_id(char out[AUTH_JTI_CHARS + 1]);
+/* The HMAC algorithm a JWT_SECRET signs with: cfg->key_alg when it is HS256, HS384 or HS512,
+ * else HS256 (an asymmetric key_alg names generated keys, which a secret replaces). */
+static inline jwtd_alg auth_secret_alg(const auth_config *cfg)
+{
+    return cfg->key_alg >= JWTD_ALG_HS256 && cfg->key_alg <= JWTD_ALG_HS512 ? cfg->key_alg
+                                                                            : JWTD_ALG_HS256;
+}
+/* The shortest secret alg accepts: the length of its hash (32, 48, 64 bytes). */
+static inline size_t auth_secret_min(jwtd_alg alg)
+{
+    return alg == JWTD_ALG_HS512 ? 64u : alg == JWTD_ALG_HS384 ? 48u : AUTH_MIN_SECRET;
+}
 /* The user id in a token's sub (decimal, positive). */
 bool auth_parse_user_id(const char *s, int64_t *out);
 /* A keyed 64-bit hash for the in-memory tables. */

@@ -483,7 +483,7 @@ static auth_err keys_reload(auth *a, bool force, bool rotate)
 static auth_err keys_init_secret(auth *a)
 {
     auth_keys *k;
-    auth_err rc = keys_build(a, &a->secret_key, 1, 0, JWTD_ALG_HS256, "hs256", &k);
+    auth_err rc = keys_build(a, &a->secret_key, 1, 0, a->secret_alg, "secret", &k);
 
     if (rc == AUTH_OK)
         keys_publish(a, k);
@@ -496,7 +496,7 @@ auth_err auth_keys_init(auth *a, const char **why)
 
     if (a->hs256) {
         if ((rc = keys_init_secret(a)) != AUTH_OK)
-            *why = "cannot set up the HS256 key";
+            *why = "cannot set up the HMAC key of JWT_SECRET";
         return rc;
     }
     pthread_mutex_lock(&a->keys_mu);

@@ -65,6 +65,8 @@ static bool name_valid(const char *name)
     return n <= STORE_MAX_NAME && text_valid(name, n);
 }
 
+bool auth_role_valid(const char *role, size_t len) { return store_role_valid(role, len); }
+
 /* 1..STORE_MAX_ROLES distinct roles, each one the store accepts (store_role_valid). */
 static bool roles_valid(const char *const *roles, size_t nroles)
 {
@@ -79,6 +81,56 @@ static bool roles_valid(const char *const *roles, size_t nroles)
         }
     }
     return true;
+}
+
+/* ---- Input rules, as the answers explain them ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The rule's text when it is broken: false with *fault set, or true. */
+static bool rule(bool ok, const char *field, const char *detail, auth_input_fault *fault)
+{
+    if (!ok && fault != NULL)
+        *fault = (auth_input_fault){field, detail};
+    return ok;
+}
+
+bool auth_roles_check(const char *const *roles, size_t nroles, auth_input_fault *fault)
+{
+    return rule(roles_valid(roles, nroles), "roles",
+                "1 to " STR(AUTH_MAX_ROLES) " distinct role names, each 1 to " STR(
+                    AUTH_MAX_ROLE) " of a-z 0-9 _ -",
+                fault);
+}
+
+bool auth_login_input_check(const char *password, auth_input_fault *fault)
+{
+    return rule(password != NULL && strnlen(password, AUTH_MAX_PASSWORD + 1) <= AUTH_MAX_PASSWORD,
+                "password", "at most " STR(AUTH_MAX_PASSWORD) " bytes", fault);
+}
+
+bool auth_user_input_check(const char *username, const char *password, const char *email,
+                           const char *name, const char *const *roles, size_t nroles,
+                           size_t min_password, auth_input_fault *fault)
+{
+    size_t plen = password != NULL ? strnlen(password, AUTH_MAX_PASSWORD + 1) : 0;
+
+    if (fault != NULL)
+        *fault = (auth_input_fault){NULL, NULL};
+    return rule(username_valid(username), "username",
+                "1 to " STR(AUTH_MAX_USERNAME) " of A-Z a-z 0-9 . _ -", fault) &&
+           rule(password != NULL && plen >= min_password && plen <= AUTH_MAX_PASSWORD, "password",
+                min_password == AUTH_MIN_PASSWORD
+                    ? STR(AUTH_MIN_PASSWORD) " to " STR(AUTH_MAX_PASSWORD) " bytes"
+                    : "1 to " STR(AUTH_MAX_PASSWORD) " bytes",
+                fault) &&
+           rule(email_valid(email), "email",
+                "an address with one @, no spaces, at most " STR(AUTH_MAX_EMAIL) " bytes", fault) &&
+           rule(name_valid(name), "name",
+                "at most " STR(AUTH_MAX_NAME) " bytes of UTF-8 without control characters",
+                fault) &&
+           ((roles == NULL && nroles == 0) || auth_roles_check(roles, nroles, fault));
 }
 
 static void copy_roles(char dst[][STORE_MAX_ROLE + 1], const char *const *roles, size_t n)
@@ -114,12 +166,11 @@ static auth_err create_user(auth *a, const char *username, const char *password,
 
     if (!auth_serving(a))
         return a == NULL ? AUTH_INVALID_INPUT : AUTH_INTERNAL;
-    if (password == NULL)
+    if (!auth_user_input_check(username, password, email, name, roles, nroles, min_password,
+                               NULL) ||
+        roles == NULL)
         return AUTH_INVALID_INPUT;
     plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
-    if (!username_valid(username) || plen < min_password || plen > AUTH_MAX_PASSWORD ||
-        !email_valid(email) || !name_valid(name) || !roles_valid(roles, nroles))
-        return AUTH_INVALID_INPUT;
     if ((rc = auth_pw_hash(a, password, plen, hash)) != AUTH_OK)
         return rc;
     memset(&u, 0, sizeof u);
@@ -193,9 +244,9 @@ auth_err auth_login(auth *a, const char *ident, const char *password, auth_user 
     if (a == NULL || pair == NULL || password == NULL || ident == NULL)
         return AUTH_INVALID_INPUT;
     /* Too long to be anyone's password: refused before any hashing work. */
-    plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
-    if (plen > AUTH_MAX_PASSWORD)
+    if (!auth_login_input_check(password, NULL))
         return AUTH_INVALID_INPUT;
+    plen = strnlen(password, AUTH_MAX_PASSWORD + 1);
 
     memset(&u, 0, sizeof u);
     if (strnlen(ident, MAX_LOGIN_IDENT + 1) > MAX_LOGIN_IDENT)

@@ -173,18 +173,35 @@ static bool copy_string(const char *s, char *dst, size_t cap, bool may_be_empty)
     return true;
 }
 
+/* The user of a user's token (sub a user id, the user claim), or the client of a machine
+ * client's (RFC 9068: client_id present; user id 0, the user claim optional). */
+static bool subject_from_token(const jwtd_token *tok, auth_principal *p)
+{
+    const char *sub, *user, *client;
+    jwtd_err crc = jwtd_token_claim_string(tok, "client_id", &client);
+
+    if (jwtd_token_claim_string(tok, "sub", &sub) != JWTD_OK ||
+        !copy_string(sub, p->sub, sizeof p->sub, false))
+        return false;
+    if (crc == JWTD_OK) {
+        if (!copy_string(client, p->client_id, sizeof p->client_id, false))
+            return false;
+        return jwtd_token_claim_string(tok, "user", &user) != JWTD_OK ||
+               copy_string(user, p->username, sizeof p->username, true);
+    }
+    return crc == JWTD_ERR_MISSING_REQUIRED_CLAIM && auth_parse_user_id(sub, &p->user_id) &&
+           jwtd_token_claim_string(tok, "user", &user) == JWTD_OK &&
+           copy_string(user, p->username, sizeof p->username, false);
+}
+
 /* The principal of a verified access token; false if a claim is missing or oversized. */
 static bool principal_from_token(const jwtd_token *tok, auth_principal *p)
 {
-    const char *roles[STORE_MAX_ROLES], *sub, *user, *jti;
+    const char *roles[STORE_MAX_ROLES], *jti;
     size_t n = 0;
 
     memset(p, 0, sizeof *p);
-    if (jwtd_token_claim_string(tok, "sub", &sub) != JWTD_OK ||
-        !auth_parse_user_id(sub, &p->user_id) ||
-        jwtd_token_claim_string(tok, "user", &user) != JWTD_OK ||
-        !copy_string(user, p->username, sizeof p->username, false) ||
-        jwtd_token_claim_string(tok, "jti", &jti) != JWTD_OK ||
+    if (!subject_from_token(tok, p) || jwtd_token_claim_string(tok, "jti", &jti) != JWTD_OK ||
         !copy_string(jti, p->jti, sizeof p->jti, false) ||
         jwtd_token_claim_int(tok, "iat", &p->iat) != JWTD_OK ||
         jwtd_token_claim_int(tok, "exp", &p->exp) != JWTD_OK ||
@@ -229,6 +246,14 @@ static auth_err verify_fail(auth_thread *t, auth_principal *out, auth_err rc)
 
 auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_principal *out)
 {
+    auth_token_fault fault;
+
+    return auth_verify_access_why(a, token, len, out, &fault);
+}
+
+auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_principal *out,
+                                auth_token_fault *fault)
+{
     jwtd_token *tok = NULL;
     bool hit = false;
     auth_thread *t;
@@ -238,8 +263,9 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
 
     if (a != NULL && a->lookup)
         return AUTH_INTERNAL;
-    if (a == NULL || out == NULL)
+    if (a == NULL || out == NULL || fault == NULL)
         return AUTH_INVALID_INPUT;
+    *fault = AUTH_FAULT_INVALID;
     if ((t = thread_get(a)) == NULL)
         return verify_fail(NULL, out, AUTH_INTERNAL);
     if (token == NULL || len == 0 || len > AUTH_MAX_TOKEN)
@@ -256,6 +282,10 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
         hit = true;
     } else {
         jrc = jwtd_verify_cached(t->jc, token, len, t->keys->set, t->keys->v_access, &tok, NULL);
+        /* libjwtd checks exp after the signature and the type: a token it calls expired was
+         * signed by one of our keys. */
+        if (jrc == JWTD_ERR_EXPIRED_SIGNATURE)
+            *fault = AUTH_FAULT_EXPIRED;
         if (jrc != JWTD_OK)
             return verify_fail(t, out,
                                jrc == JWTD_ERR_NO_MEMORY ? AUTH_INTERNAL : AUTH_INVALID_TOKEN);
@@ -267,8 +297,11 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
         cache_put(e, token, len, out);
     }
     /* exp on our clock with no leeway, as jwtd_verify checked it on a miss. */
-    if (out->exp <= now || auth_revs_is_revoked(a, t->revs, out))
+    if (out->exp <= now || auth_revs_is_revoked(a, t->revs, out)) {
+        *fault = out->exp <= now ? AUTH_FAULT_EXPIRED : AUTH_FAULT_REVOKED;
         return verify_fail(t, out, AUTH_INVALID_TOKEN);
+    }
+    *fault = AUTH_FAULT_NONE;
     bump(&t->ok);
     if (hit)
         bump(&t->hits);

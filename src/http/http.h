@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_MAX_RESPONSE_HEADERS 8
+#define HTTP_MAX_RESPONSE_HEADERS 12          /* a token pair with CORS: 6; a preflight: 6 */
 #define HTTP_DEFAULT_MAX_BODY (64u * 1024u)   /* bytes; larger -> 413 */
 #define HTTP_DEFAULT_MAX_HEADER (16u * 1024u) /* all request headers together */
 /* h2o's HTTP/1 request timeout (its own default too): a connection is closed when a whole

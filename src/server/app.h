@@ -21,13 +21,14 @@ typedef struct srv_app {
     auth_limiter *ip_limits; /* per-IP buckets of /login, /register, /refresh */
     auth_limiter *lockouts;  /* failed logins per normalised identifier */
     srv_proxies proxies;     /* trusted-proxies, parsed */
+    srv_origins origins;     /* cors-origins, parsed (srv_limits_open); n 0: CORS off */
     auth_lockout lockout;
     atomic_uint_least64_t limited_ip, limited_lockout; /* 429s answered, by cause */
     atomic_uint_least64_t refused[HTTP_REFUSED_COUNT]; /* refused by the HTTP layer, by reason */
 } srv_app;
 
-/* Creates the limiters and parses trusted-proxies when cfg->rate_limit is on (now: the
- * clock, as auth_config.now). -1 with a message in err. */
+/* Parses cors-origins, and creates the limiters and parses trusted-proxies when
+ * cfg->rate_limit is on (now: the clock, as auth_config.now). -1 with a message in err. */
 int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen);
 void srv_limits_close(srv_app *app);
 

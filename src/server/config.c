@@ -21,9 +21,12 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const registrations[] = {"open", "closed", NULL};
 static const char *const switches[] = {"on", "off", NULL};
-/* Algorithms of generated signing keys: every asymmetric one (HS256 comes from JWT_SECRET). */
-static const char *const key_algs[] = {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384",
-                                       "RS512", "PS256", "PS384", "PS512", NULL};
+/* Algorithms of signing keys: every asymmetric one for generated keys, and the HMAC ones for
+ * a jwt-secret (KEY_ALG_FIRST_HS on; srv_config_finish pairs them). */
+static const char *const key_algs[] = {"EdDSA", "ES256", "ES384", "ES512", "RS256",
+                                       "RS384", "RS512", "PS256", "PS384", "PS512",
+                                       "HS256", "HS384", "HS512", NULL};
+#define KEY_ALG_FIRST_HS 10
 
 #define OFF(field) offsetof(srv_config, field)
 #define DAY INT64_C(86400)
@@ -68,7 +71,8 @@ const srv_option srv_options[] = {
     {"argon2-m-kib", "JWTD_ARGON2_M_KIB", SRV_OPT_COUNT, "KIB", "19456", NULL, 8, 4 * 1024 * 1024,
      OFF(argon2_m_kib), "Argon2id memory in KiB of new password hashes"},
     {"key-alg", "JWTD_KEY_ALG", SRV_OPT_ENUM, NULL, "EdDSA", key_algs, 0, 0, OFF(key_alg),
-     "algorithm of generated signing keys (ignored when jwt-secret is set: HS256)"},
+     "algorithm of generated signing keys (asymmetric), or with jwt-secret HS256 (the default "
+     "then), HS384 or HS512"},
     {"key-rotation", "JWTD_KEY_ROTATION", SRV_OPT_DAYS, "DAYS", "0", NULL, 0, 3660 * DAY,
      OFF(key_rotation),
      "a new signing key every DAYS days (0: off; a unit such as 12h also works); one instance "
@@ -80,14 +84,20 @@ const srv_option srv_options[] = {
     {"tls-key", "JWTD_TLS_KEY", SRV_OPT_STRING, "FILE", "", NULL, 0, 0, OFF(tls_key),
      "TLS private key (PEM), with tls-cert"},
     {"jwt-secret-file", "JWTD_JWT_SECRET_FILE", SRV_OPT_STRING, "FILE", "", NULL, 0, 0,
-     OFF(jwt_secret_file), "sign HS256 with the secret in FILE (>= 32 bytes) instead of keys"},
+     OFF(jwt_secret_file),
+     "sign HS256 (or key-alg HS384/HS512) with the secret in FILE (>= 32/48/64 bytes) instead of "
+     "keys"},
     {"jwt-secret", "JWTD_JWT_SECRET", SRV_OPT_SECRET, "SECRET", "", NULL, 0, 0, OFF(jwt_secret),
-     "sign HS256 with this secret (>= 32 bytes); environment (also JWT_SECRET) or file only"},
+     "sign HS256 (or key-alg HS384/HS512) with this secret (>= 32/48/64 bytes); environment "
+     "(also JWT_SECRET) or file only"},
     {"rate-limit", "JWTD_RATE_LIMIT", SRV_OPT_ENUM, NULL, "on", switches, 0, 0, OFF(rate_limit),
      "per-IP limits on /login, /register, /refresh and per-account login lockout (429)"},
     {"trusted-proxies", "JWTD_TRUSTED_PROXIES", SRV_OPT_STRING, "LIST", "", NULL, 0, 0,
      OFF(trusted_proxies),
      "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client"},
+    {"cors-origins", "JWTD_CORS_ORIGINS", SRV_OPT_STRING, "LIST", "", NULL, 0, 0, OFF(cors_origins),
+     "comma-separated exact origins (scheme://host[:port]) whose pages may call the API with "
+     "credentials (CORS; off when empty)"},
     {"login-rate", "JWTD_LOGIN_RATE", SRV_OPT_RATE, "N/PERIOD", "20/1m", NULL, 0, 0,
      OFF(login_rate), "POST /login per client IP: N at once, refilled over PERIOD"},
     {"register-rate", "JWTD_REGISTER_RATE", SRV_OPT_RATE, "N/PERIOD", "10/1m", NULL, 0, 0,
@@ -315,6 +325,20 @@ static int set_string(srv_config *cfg, const srv_option *o, const char *value, c
                         "(e.g. 10.0.0.0/8, ::1; at most %d, comma-separated)",
                         o->name, source, bad, SRV_MAX_PROXIES);
     }
+    if (o->offset == OFF(cors_origins)) {
+        srv_origins *origins = malloc(sizeof *origins);
+        char bad[SRV_ERRMSG / 2];
+        const char *why = NULL;
+        int rc = origins == NULL ? -1 : srv_origins_parse(value, origins, bad, sizeof bad, &why);
+        free(origins);
+        if (rc != 0)
+            return why == NULL ? fail(err, errlen, "out of memory")
+                               : fail(err, errlen,
+                                      "invalid value for %s (%s): '%s' is not an origin "
+                                      "(scheme://host[:port], e.g. https://app.example.com; at "
+                                      "most %d, comma-separated): %s",
+                                      o->name, source, bad, SRV_MAX_ORIGINS, why);
+    }
     char *copy = strdup(value);
     if (copy == NULL)
         return fail(err, errlen, "out of memory");
@@ -539,11 +563,20 @@ int srv_config_finish(srv_config *cfg, char *err, size_t errlen)
             return -1;
     }
     size_t slen = strlen(cfg->jwt_secret);
-    if (slen > 0 && slen < AUTH_MIN_SECRET)
+    bool hs = cfg->key_alg >= KEY_ALG_FIRST_HS;
+    if (hs && slen == 0)
         return fail(err, errlen,
-                    "invalid value for jwt-secret (%s): the secret is %zu bytes; at least %d "
-                    "are needed (generate one with: openssl rand -base64 48)",
-                    cfg->jwt_secret_from, slen, AUTH_MIN_SECRET);
+                    "key-alg %s needs a jwt-secret (JWT_SECRET, JWTD_JWT_SECRET or "
+                    "jwt-secret-file); generated keys are asymmetric (EdDSA, ES*, RS*, PS*)",
+                    key_algs[cfg->key_alg]);
+    /* RFC 7518 3.2: an HMAC key at least as long as the hash (32, 48, 64 bytes). */
+    size_t need = !hs ? AUTH_MIN_SECRET : (size_t)(cfg->key_alg - KEY_ALG_FIRST_HS + 2) * 16u;
+    if (slen > 0 && slen < need)
+        return fail(err, errlen,
+                    "invalid value for jwt-secret (%s): the secret is %zu bytes; at least %zu "
+                    "are needed%s%s (generate one with: openssl rand -base64 %zu)",
+                    cfg->jwt_secret_from, slen, need, hs ? " for key-alg " : "",
+                    hs ? key_algs[cfg->key_alg] : "", need * 3 / 2);
     if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
         return fail(err, errlen, "tls-cert and tls-key must be given together");
     if (cfg->lockout_max < cfg->lockout_base)

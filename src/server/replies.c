@@ -10,8 +10,10 @@
 #include "replies.h"
 #include "reqparse.h"
 
-#define BEARER_MISSING "Bearer"
-#define BEARER_INVALID "Bearer error=\"invalid_token\""
+/* RFC 6750 3: the challenge of every 401 and 403 of a bearer-protected route. Without a
+ * token (or after a failed password login) there is no error attribute (3.1). */
+#define BEARER_REALM "Bearer realm=\"jwtd\""
+#define BEARER_ERROR(code, text) BEARER_REALM ", error=\"" code "\", error_description=\"" text "\""
 
 /* The one mapping from the auth service's errors to HTTP statuses. */
 static int auth_status(auth_err err)
@@ -31,17 +33,60 @@ static int auth_status(auth_err err)
     return 500;
 }
 
-void srv_reply_auth_error(http_response *resp, auth_err err)
+/* The challenge of a 401: what the holder of a refused token may be told. One text for every
+ * signature and claim failure (which check failed is not said). */
+static const char *bearer_challenge(auth_err err, auth_token_fault fault)
+{
+    if (err == AUTH_BAD_CREDENTIALS)
+        return BEARER_REALM;
+    if (err == AUTH_TOKEN_REUSED)
+        return BEARER_ERROR("invalid_token", "the refresh token was used before: its session "
+                                             "is revoked, log in again");
+    switch (fault) {
+    case AUTH_FAULT_EXPIRED: return BEARER_ERROR("invalid_token", "the token expired");
+    case AUTH_FAULT_REVOKED: return BEARER_ERROR("invalid_token", "the token was revoked");
+    case AUTH_FAULT_NONE:
+    case AUTH_FAULT_INVALID: break;
+    }
+    return BEARER_ERROR("invalid_token", "the token is not valid");
+}
+
+void srv_reply_token_error(http_response *resp, auth_err err, auth_token_fault fault)
 {
     int status = auth_status(err);
     http_response_error(resp, status, auth_err_message(err));
-    /* RFC 6750 section 3: a 401 names the scheme; a presented token that failed says
-     * invalid_token, a failed password login presented none. */
     if (status == 401)
-        http_response_header(resp, "WWW-Authenticate",
-                             err == AUTH_BAD_CREDENTIALS ? BEARER_MISSING : BEARER_INVALID);
+        http_response_header(resp, "WWW-Authenticate", bearer_challenge(err, fault));
     if (status == 503)
         http_response_header(resp, "Retry-After", "1");
+}
+
+void srv_reply_auth_error(http_response *resp, auth_err err)
+{
+    srv_reply_token_error(resp, err, AUTH_FAULT_INVALID);
+}
+
+void srv_reply_insufficient_scope(http_response *resp, const char *role)
+{
+    char challenge[sizeof BEARER_REALM + AUTH_MAX_ROLE + 96];
+    /* role has the syntax of a role name (a-z 0-9 _ -): nothing in it needs quoting. */
+    snprintf(challenge, sizeof challenge,
+             BEARER_REALM ", error=\"insufficient_scope\", error_description=\"the token "
+                          "lacks role %s\"",
+             role);
+    http_response_error(resp, 403, auth_err_message(AUTH_FORBIDDEN));
+    http_response_header(resp, "WWW-Authenticate", challenge);
+}
+
+void srv_reply_invalid_input(http_response *resp, const auth_input_fault *fault)
+{
+    if (fault == NULL || fault->field == NULL) {
+        srv_reply_auth_error(resp, AUTH_INVALID_INPUT);
+        return;
+    }
+    srv_reply_json(resp, 400,
+                   json_pack("{s:s, s:s, s:s}", "error", auth_err_message(AUTH_INVALID_INPUT),
+                             "field", fault->field, "detail", fault->detail));
 }
 
 /* 429 with Retry-After (whole seconds, at least 1). */
@@ -57,7 +102,7 @@ void srv_reply_too_many(http_response *resp, int64_t retry_after)
 void srv_reply_missing_token(http_response *resp)
 {
     http_response_error(resp, 401, MSG_MISSING_TOKEN);
-    http_response_header(resp, "WWW-Authenticate", BEARER_MISSING);
+    http_response_header(resp, "WWW-Authenticate", BEARER_REALM);
 }
 
 /* Sends a JSON document (stolen) with the status; 500 when it cannot be encoded. */
@@ -181,6 +226,22 @@ int srv_get_string(json_t *obj, const char *key, const char **out)
     return 1;
 }
 
+/* The string members fields (NULL-terminated) into *out[i], left as they are when absent or
+ * null: 0, or -1 after answering 400 naming the first member of another type. */
+int srv_get_strings(json_t *obj, const char *const *fields, const char **const *out,
+                    http_response *resp)
+{
+    for (size_t i = 0; fields[i] != NULL; i++) {
+        if (srv_get_string(obj, fields[i], out[i]) < 0) {
+            srv_reply_json(resp, 400,
+                           json_pack("{s:s, s:s, s:s}", "error", MSG_INVALID_REQUEST, "field",
+                                     fields[i], "detail", "must be a string"));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Whether an Authorization value names the Bearer scheme (case-insensitive, RFC 9110 11.1),
  * whatever follows it. Another scheme (Basic ...) or an empty value presents no bearer
  * token at all: RFC 6750 3.1 answers that without an error code. */
@@ -204,9 +265,10 @@ bool srv_authenticate(srv_app *app, const http_request *req, http_response *resp
         srv_reply_auth_error(resp, AUTH_INVALID_TOKEN);
         return false;
     }
-    auth_err err = auth_verify_access(app->au, tok, tok_len, who);
+    auth_token_fault fault = AUTH_FAULT_NONE;
+    auth_err err = auth_verify_access_why(app->au, tok, tok_len, who, &fault);
     if (err != AUTH_OK) {
-        srv_reply_auth_error(resp, err);
+        srv_reply_token_error(resp, err, fault);
         return false;
     }
     return true;
@@ -219,7 +281,7 @@ bool srv_authenticate_admin(srv_app *app, const http_request *req, http_response
     if (!srv_authenticate(app, req, resp, &who))
         return false;
     if (!auth_principal_has_role(&who, "admin")) {
-        srv_reply_auth_error(resp, AUTH_FORBIDDEN);
+        srv_reply_insufficient_scope(resp, "admin");
         return false;
     }
     return true;

@@ -26,6 +26,14 @@
 /* The auth service's error as its status and message (401 with WWW-Authenticate, 503 with
  * Retry-After). */
 void srv_reply_auth_error(http_response *resp, auth_err err);
+/* The same for a refused access token: the 401's WWW-Authenticate says what fault allows
+ * (RFC 6750 error_description: expired, revoked, or one text for every other failure). */
+void srv_reply_token_error(http_response *resp, auth_err err, auth_token_fault fault);
+/* 403 with WWW-Authenticate error="insufficient_scope" naming role (a valid role name). */
+void srv_reply_insufficient_scope(http_response *resp, const char *role);
+/* 400 {"error": "invalid input", "field": ..., "detail": ...}: which input and why
+ * (fault->field NULL: the plain 400). */
+void srv_reply_invalid_input(http_response *resp, const auth_input_fault *fault);
 /* 429 with Retry-After (whole seconds, at least 1). */
 void srv_reply_too_many(http_response *resp, int64_t retry_after);
 /* 401 for a request that presented no token. */
@@ -51,6 +59,11 @@ json_t *srv_user_json(const auth_user *u, bool admin);
 json_t *srv_read_body(const http_request *req, http_response *resp, bool optional);
 /* A string member: 1 and *out when present, 0 when absent or null, -1 when another type. */
 int srv_get_string(json_t *obj, const char *key, const char **out);
+/* The string members fields (NULL-terminated) into *out[i], left as they are when absent or
+ * null: 0, or -1 after answering 400 {"error": "invalid request", "field", "detail"} for the
+ * first member of another type. */
+int srv_get_strings(json_t *obj, const char *const *fields, const char **const *out,
+                    http_response *resp);
 /* The access token's principal; false after answering 401. */
 bool srv_authenticate(srv_app *app, const http_request *req, http_response *resp,
                       auth_principal *who);

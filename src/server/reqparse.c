@@ -93,33 +93,48 @@ bool srv_is_json_content_type(const char *value, size_t len)
     return i == len || value[i] == ';';
 }
 
-int srv_query_int(const char *query, size_t len, const char *key, int64_t min, int64_t max,
-                  int64_t *out)
+int srv_query_value(const char *query, size_t len, const char *key, const char **val,
+                    size_t *val_len)
 {
     size_t key_len = strlen(key), i = 0;
+    int found = 0;
     while (query != NULL && i < len) {
         size_t end = i;
         while (end < len && query[end] != '&')
             end++;
-        if (end - i > key_len && memcmp(query + i, key, key_len) == 0 &&
-            query[i + key_len] == '=') {
-            int64_t v = 0;
-            size_t p = i + key_len + 1;
-            if (p == end || end - p > 18)
-                return -1;
-            for (; p < end; p++) {
-                if (query[p] < '0' || query[p] > '9')
-                    return -1;
-                v = v * 10 + (query[p] - '0');
-            }
-            if (v < min || v > max)
-                return -1;
-            *out = v;
-            return 1;
+        if (end - i >= key_len && memcmp(query + i, key, key_len) == 0 &&
+            (end - i == key_len || query[i + key_len] == '=')) {
+            if (found || end - i <= key_len + 1)
+                return -1; /* given twice, or without a value */
+            *val = query + i + key_len + 1;
+            *val_len = end - i - key_len - 1;
+            found = 1;
         }
         i = end + 1;
     }
-    return 0;
+    return found;
+}
+
+int srv_query_int(const char *query, size_t len, const char *key, int64_t min, int64_t max,
+                  int64_t *out)
+{
+    const char *p = NULL;
+    size_t n = 0;
+    int found = srv_query_value(query, len, key, &p, &n);
+    if (found <= 0)
+        return found;
+    if (n > 18)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 1;
 }
 
 static const struct {

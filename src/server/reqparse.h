@@ -27,6 +27,12 @@ bool srv_cookie_find(const char *header, size_t len, const char *name, const cha
 /* application/json, case-insensitive, optionally followed by parameters (";charset=utf-8"). */
 bool srv_is_json_content_type(const char *value, size_t len);
 
+/* Query parameter `key` as its raw bytes (not percent-decoded: callers accept only values
+ * that need no escaping). Returns 1 when present once with a value (*val, *val_len), 0 when
+ * absent, -1 when given twice or without a value ("key", "key="). */
+int srv_query_value(const char *query, size_t len, const char *key, const char **val,
+                    size_t *val_len);
+
 /* Query parameter `key` as a whole number within [min, max]. Returns 1 when present and
  * valid (*out set), 0 when absent, -1 when present but invalid. */
 int srv_query_int(const char *query, size_t len, const char *key, int64_t min, int64_t max,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cors.h"
 #include "log.h"
 #include "replies.h"
 #include "reqparse.h"
@@ -32,6 +33,8 @@ static const route routes[] = {
     {"POST", "/logout", false, true, srv_handle_logout, LIMIT_NONE},
     {"POST", "/logout-all", false, true, srv_handle_logout_all, LIMIT_NONE},
     {"GET", "/me", false, false, srv_handle_me, LIMIT_NONE},
+    {"GET", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE},
+    {"HEAD", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE},
     {"GET", "/admin/users", false, true, srv_handle_admin_users, LIMIT_NONE},
     {"PATCH", "/admin/users/", true, true, srv_handle_admin_user_patch, LIMIT_NONE},
     {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE},
@@ -113,9 +116,10 @@ static void count_answer(srv_app *app, int status)
         atomic_fetch_add(&app->responses[cls], 1);
 }
 
-/* Counts and logs an answered request. */
-static void account(srv_app *app, const http_request *req, const http_response *resp)
+/* Adds the CORS headers, counts and logs an answered request. */
+static void account(srv_app *app, const http_request *req, http_response *resp)
 {
+    srv_cors_decorate(app, req, resp);
     count_answer(app, resp->status);
     if (resp->status >= 500)
         srv_log(SRV_LOG_ERROR, "request failed",
@@ -128,7 +132,8 @@ static void account(srv_app *app, const http_request *req, const http_response *
 }
 
 /* The row srv_route found (req->route->entry); none: 405 with the methods of the rows that
- * have this path (req->route->value), or 404. */
+ * have this path (req->route->value), or, for a CORS preflight from a listed origin, 204 with
+ * them; or 404. */
 static bool within_shared_ip_limit(srv_app *app, const route *r, const http_request *req,
                                    int64_t *retry_after);
 
@@ -145,7 +150,10 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
     } else if (req->route->value != 0) {
         char allow[64];
         allow_of((uint64_t)req->route->value, allow, sizeof allow);
-        reply_method_not_allowed(resp, allow);
+        if (srv_cors_is_preflight(app, req))
+            srv_cors_preflight(resp, allow);
+        else
+            reply_method_not_allowed(resp, allow);
     } else {
         http_response_error(resp, 404, MSG_NOT_FOUND);
     }
@@ -209,9 +217,14 @@ int srv_limits_open(srv_app *app, int64_t (*now)(void), char *err, size_t errlen
     const srv_config *cfg = app->cfg;
     app->ip_limits = app->lockouts = NULL;
     app->proxies.n = 0;
+    char bad[SRV_ERRMSG / 4];
+    const char *why = NULL;
+    if (srv_origins_parse(cfg->cors_origins, &app->origins, bad, sizeof bad, &why) != 0) {
+        snprintf(err, errlen, "invalid value for cors-origins: '%s': %s", bad, why);
+        return -1;
+    }
     if (cfg->rate_limit != SRV_ON)
         return 0;
-    char bad[SRV_ERRMSG / 4];
     if (srv_proxies_parse(cfg->trusted_proxies, &app->proxies, bad, sizeof bad) != 0) {
         snprintf(err, errlen, "invalid value for trusted-proxies: '%s'", bad);
         return -1;

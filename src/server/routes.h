@@ -17,6 +17,7 @@ void srv_handle_refresh(srv_app *app, const http_request *req, http_response *re
 void srv_handle_logout(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_logout_all(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_me(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_forward_auth(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_jwks(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_healthz(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_readyz(srv_app *app, const http_request *req, http_response *resp);

@@ -70,26 +70,31 @@ static int64_t path_user_id(const http_request *req, size_t prefix_len)
     return id;
 }
 
-/* {"roles": [...]} and/or {"disabled": bool}: the members, or false when malformed. */
-static bool patch_fields(json_t *body, const char **roles, size_t *nroles, int *disabled)
+/* {"roles": [...]} and/or {"disabled": bool}: the members, or false when malformed, with
+ * what is wrong in *fault. */
+static bool patch_fields(json_t *body, const char **roles, size_t *nroles, int *disabled,
+                         auth_input_fault *fault)
 {
     json_t *r = json_object_get(body, "roles"), *d = json_object_get(body, "disabled"), *v;
     size_t i;
     *nroles = 0;
     *disabled = -1;
+    *fault = (auth_input_fault){"roles", "roles (an array of role names) or disabled (a boolean) "
+                                         "is required"};
     if (r == NULL && d == NULL)
         return false;
     if (d != NULL) {
+        *fault = (auth_input_fault){"disabled", "must be true or false"};
         if (!json_is_boolean(d))
             return false;
         *disabled = json_is_true(d);
     }
     if (r != NULL) {
         if (!json_is_array(r) || json_array_size(r) > AUTH_MAX_ROLES)
-            return false;
+            return auth_roles_check(NULL, 0, fault);
         json_array_foreach(r, i, v) {
             if (!json_is_string(v))
-                return false;
+                return auth_roles_check(NULL, 0, fault);
             roles[(*nroles)++] = json_string_value(v);
         }
     }
@@ -112,8 +117,11 @@ void srv_handle_admin_user_patch(srv_app *app, const http_request *req, http_res
     size_t nroles = 0;
     int disabled = -1;
     auth_user user;
-    if (!patch_fields(body, roles, &nroles, &disabled)) {
-        http_response_error(resp, 400, MSG_INVALID_REQUEST);
+    auth_input_fault fault;
+    if (!patch_fields(body, roles, &nroles, &disabled, &fault)) {
+        srv_reply_json(resp, 400,
+                       json_pack("{s:s, s:s, s:s}", "error", MSG_INVALID_REQUEST, "field",
+                                 fault.field, "detail", fault.detail));
         json_decref(body);
         return;
     }
@@ -125,7 +133,14 @@ void srv_handle_admin_user_patch(srv_app *app, const http_request *req, http_res
         err = auth_set_disabled(app->au, id, disabled == 1);
     if (err == AUTH_OK)
         err = auth_user_get(app->au, id, &user);
+    /* roles point into body: explained before it goes. */
+    bool bad_roles =
+        err == AUTH_INVALID_INPUT && set_roles && !auth_roles_check(roles, nroles, &fault);
     json_decref(body);
+    if (bad_roles) {
+        srv_reply_invalid_input(resp, &fault);
+        return;
+    }
     if (err != AUTH_OK) {
         srv_reply_auth_error(resp, err);
         return;

@@ -1,11 +1,13 @@
-/* The routes anyone may call: register, login, refresh, logout, logout-all, /me, the JWKS
- * and health. Password work and store writes run on workers (the route table, routes.c). */
+/* The routes anyone may call: register, login, refresh, logout, logout-all, /me, forward
+ * auth (/auth), the JWKS and health. Password work and store writes run on workers (the route
+ * table, routes.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "replies.h"
+#include "reqparse.h"
 #include "routes.h"
 
 static json_t *peer_field(const http_request *req) { return json_pack("{s:s}", "peer", req->peer); }
@@ -20,21 +22,25 @@ void srv_handle_register(srv_app *app, const http_request *req, http_response *r
     if (body == NULL)
         return;
     const char *username = NULL, *password = NULL, *email = "", *name = "";
-    int u = srv_get_string(body, "username", &username),
-        p = srv_get_string(body, "password", &password);
-    int e = srv_get_string(body, "email", &email), n = srv_get_string(body, "name", &name);
-    if (u < 0 || p < 0 || e < 0 || n < 0) {
-        http_response_error(resp, 400, MSG_INVALID_REQUEST);
-    } else if (u == 0 || p == 0) {
+    static const char *const fields[] = {"username", "password", "email", "name", NULL};
+    const char **values[] = {&username, &password, &email, &name};
+    if (srv_get_strings(body, fields, values, resp) < 0) {
+        /* answered: a member of another type */
+    } else if (username == NULL || password == NULL) {
         http_response_error(resp, 400, MSG_MISSING_FIELDS);
     } else {
         auth_user user;
         auth_pair pair = {0};
         auth_err err = auth_register(app->au, username, password, email, name, &user, &pair);
+        auth_input_fault fault = {0};
         if (err == AUTH_OK) {
             srv_reply_tokens(resp, 201, &pair, &user);
             srv_log(SRV_LOG_INFO, "user registered",
                     json_pack("{s:I, s:s}", "user_id", (json_int_t)user.id, "peer", req->peer));
+        } else if (err == AUTH_INVALID_INPUT &&
+                   !auth_user_input_check(username, password, email, name, NULL, 0,
+                                          AUTH_MIN_PASSWORD, &fault)) {
+            srv_reply_invalid_input(resp, &fault);
         } else {
             srv_reply_auth_error(resp, err);
         }
@@ -49,18 +55,22 @@ void srv_handle_login(srv_app *app, const http_request *req, http_response *resp
     if (body == NULL)
         return;
     const char *username = NULL, *email = NULL, *password = NULL;
-    int u = srv_get_string(body, "username", &username), e = srv_get_string(body, "email", &email);
-    int p = srv_get_string(body, "password", &password);
-    if (u < 0 || e < 0 || p < 0) {
-        http_response_error(resp, 400, MSG_INVALID_REQUEST);
-    } else if ((u == 0 && e == 0) || p == 0) {
+    static const char *const fields[] = {"username", "email", "password", NULL};
+    const char **values[] = {&username, &email, &password};
+    auth_input_fault fault = {0};
+    if (srv_get_strings(body, fields, values, resp) < 0) {
+        /* answered: a member of another type */
+    } else if ((username == NULL && email == NULL) || password == NULL) {
         http_response_error(resp, 400, MSG_MISSING_FIELDS);
+    } else if (!auth_login_input_check(password, &fault)) {
+        /* Refused before the lockout and any password work, as auth_login would. */
+        srv_reply_invalid_input(resp, &fault);
     } else {
         /* The lockout is per normalised identifier whether or not the account exists (per
          * (identifier, address) from an address it logged in from before), and the attempt
          * is begun before any password work: a locked account answers 429 even to the right
          * password, and attempts in flight count against the failures left. */
-        const char *ident = u == 1 ? username : email;
+        const char *ident = username != NULL ? username : email;
         size_t ident_len = strlen(ident);
         int64_t retry = 0;
         auth_lockout_attempt attempt = {0};
@@ -194,6 +204,52 @@ void srv_handle_me(srv_app *app, const http_request *req, http_response *resp)
                              srv_roles_json(who.roles, who.nroles), "sub", sub, "iat",
                              (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti", who.jti));
     srv_no_store(resp);
+}
+
+/* Forward auth (GET and HEAD /auth) for a proxy in front of another service: nginx
+ * auth_request, Traefik forwardAuth, Caddy forward_auth. As hot as /me: on the event loop, the
+ * token checked against the keys and the in-memory revocations, no store. 200 names the
+ * caller in X-Auth-User (a client's client_id, else the username), X-Auth-Subject (sub) and
+ * X-Auth-Roles (comma-separated), for the proxy to hand on; 401 with the RFC 6750 challenge;
+ * with ?role=NAME, 403 insufficient_scope when the token lacks it, 400 for a NAME that is
+ * no role name (a proxy's configuration error, said before any token is looked at). */
+void srv_handle_forward_auth(srv_app *app, const http_request *req, http_response *resp)
+{
+    const char *role = NULL;
+    size_t role_len = 0;
+    int has_role = srv_query_value(req->query, req->query_len, "role", &role, &role_len);
+    if (has_role < 0 || (has_role == 1 && !auth_role_valid(role, role_len))) {
+        auth_input_fault fault = {"role", "one role name: 1 to 32 of a-z 0-9 _ -"};
+        srv_reply_invalid_input(resp, &fault);
+        return;
+    }
+    auth_principal who;
+    if (!srv_authenticate(app, req, resp, &who))
+        return;
+    char wanted[AUTH_MAX_ROLE + 1] = "", roles[AUTH_MAX_ROLES * (AUTH_MAX_ROLE + 1)] = "";
+    if (has_role == 1) {
+        memcpy(wanted, role, role_len); /* auth_role_valid: at most AUTH_MAX_ROLE bytes */
+        if (!auth_principal_has_role(&who, wanted)) {
+            srv_reply_insufficient_scope(resp, wanted);
+            return;
+        }
+    }
+    for (size_t i = 0, n = 0; i < who.nroles; i++) {
+        snprintf(roles + n, sizeof roles - n, "%s%s", i > 0 ? "," : "", who.roles[i]);
+        n = strlen(roles);
+    }
+    const char *user = who.client_id[0] != '\0' ? who.client_id : who.username;
+    srv_reply_json(resp, 200,
+                   json_pack("{s:s, s:s, s:o}", "user", user, "sub", who.sub, "roles",
+                             srv_roles_json(who.roles, who.nroles)));
+    /* A header the proxy cannot get would let it pass a request without its identity. */
+    if (resp->status != 200 || http_response_header(resp, "X-Auth-User", user) != 0 ||
+        http_response_header(resp, "X-Auth-Subject", who.sub) != 0 ||
+        http_response_header(resp, "X-Auth-Roles", roles) != 0 ||
+        http_response_header(resp, "Cache-Control", "no-store") != 0) {
+        http_response_clear(resp);
+        http_response_error(resp, 500, MSG_INTERNAL);
+    }
 }
 
 void srv_handle_jwks(srv_app *app, const http_request *req, http_response *resp)

@@ -26,6 +26,8 @@
 #define SRV_MAX_PROXIES 64         /* entries of trusted-proxies */
 #define SRV_MAX_XFF_HOPS 64        /* X-Forwarded-For addresses looked at */
 #define SRV_MAX_XFF_BYTES 4096     /* X-Forwarded-For lines joined; longer: the peer */
+#define SRV_MAX_ORIGINS 16         /* entries of cors-origins */
+#define SRV_MAX_ORIGIN 256         /* bytes of one origin */
 
 /* Values of the enum options, in the order of their choices in config.c. */
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
@@ -48,6 +50,13 @@ typedef struct srv_proxies {
     srv_cidr v[SRV_MAX_PROXIES];
     size_t n;
 } srv_proxies;
+
+/* cors-origins, parsed: exact origins as browsers send them in Origin. */
+typedef struct srv_origins {
+    char v[SRV_MAX_ORIGINS][SRV_MAX_ORIGIN + 1];
+    size_t len[SRV_MAX_ORIGINS];
+    size_t n; /* 0: CORS off */
+} srv_origins;
 
 /* A client address as the limits key it: the family and 4 or 16 bytes (IPv6 cut to its /64,
  * the smallest block one subscriber usually gets; IPv4-mapped IPv6 is IPv4). */
@@ -76,6 +85,7 @@ typedef struct srv_config {
     char jwt_secret_from[SRV_ERRMSG / 4]; /* the source of jwt_secret, for messages */
     int rate_limit;                       /* enum srv_switch */
     char *trusted_proxies;                /* comma-separated IPs and CIDRs */
+    char *cors_origins;                   /* comma-separated exact origins; "": CORS off */
     srv_rate login_rate, register_rate, refresh_rate;
     int64_t lockout_after, lockout_base, lockout_max;
     int64_t db_pool;                      /* 0: workers + 2 */
@@ -147,6 +157,11 @@ void srv_config_auth(const srv_config *cfg, auth_config *out);
 /* trusted-proxies: a comma-separated list of IPv4/IPv6 addresses and CIDRs (blanks around
  * items allowed, "" is none). -1 on a bad item, copied into bad. */
 int srv_proxies_parse(const char *text, srv_proxies *out, char *bad, size_t badlen);
+/* cors-origins: comma-separated origins scheme://host[:port] (http or https, a lower-case
+ * host or [IPv6], no default port, no path, no wildcard; blanks around items allowed, "" is
+ * none). -1 on a bad item, copied into bad, with the reason in *why. */
+int srv_origins_parse(const char *text, srv_origins *out, char *bad, size_t badlen,
+                      const char **why);
 /* The address of text (inet_pton: IPv4 dotted quad or IPv6) as the limits key it. */
 bool srv_ip_parse(const char *text, size_t len, srv_ip *out);
 /* The client of a request: the socket peer, or, only when the peer is a trusted proxy, the

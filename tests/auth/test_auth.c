@@ -257,6 +257,8 @@ static void test_bad_config(void **state)
         {"negative grace", 60, 60, -1, 0, "refresh_grace must be between 0 and 3600 seconds"},
         {"short secret", 60, 60, 10, 31, "JWT_SECRET must be at least 32 bytes"},
         {"empty-ish secret", 60, 60, 10, 1, "JWT_SECRET must be at least 32 bytes"},
+        {"short HS384 secret", 60, 60, 10, 47, "JWT_SECRET must be at least 48 bytes"},
+        {"short HS512 secret", 60, 60, 10, 63, "JWT_SECRET must be at least 64 bytes"},
     };
     fixture *f = *state;
     unsigned char secret[64];
@@ -274,6 +276,9 @@ static void test_bad_config(void **state)
         if (cases[i].secret_len > 0) {
             cfg.jwt_secret = secret;
             cfg.jwt_secret_len = cases[i].secret_len;
+            cfg.key_alg = strstr(cases[i].what, "HS512") != NULL   ? JWTD_ALG_HS512
+                          : strstr(cases[i].what, "HS384") != NULL ? JWTD_ALG_HS384
+                                                                   : cfg.key_alg;
         }
         assert_int_equal(auth_new(&cfg, f->s, &a, &why), AUTH_INVALID_INPUT);
         assert_null(a);
@@ -1071,19 +1076,33 @@ static bool count_key(void *ctx, const store_signing_key *k)
     return true;
 }
 
+/* What a tutorial's service does: verifies token with the shared secret, alg pinned. */
+static void assert_verifies_with_secret(const char *token, const char *secret, jwtd_alg alg)
+{
+    jwtd_validation *v = NULL;
+    jwtd_key *key = NULL;
+    jwtd_keyset *set = NULL;
+    jwtd_token *t = NULL;
+
+    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
+    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
+    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
+    assert_int_equal(jwtd_validation_allow_alg(v, alg), JWTD_OK);
+    assert_int_equal(jwtd_verify(token, strlen(token), set, v, &t, NULL), JWTD_OK);
+    jwtd_token_free(t);
+    jwtd_keyset_free(set);
+    jwtd_key_free(key);
+    jwtd_validation_free(v);
+}
+
 static void test_hs256_secret(void **state)
 {
     static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
     fixture *f = *state;
-    jwtd_validation *v = NULL;
     char kid[STORE_MAX_KID + 1], alg[16], *jwks = NULL;
-    jwtd_key *key = NULL;
-    jwtd_keyset *set = NULL;
-    jwtd_token *t = NULL;
     auth_pair pair = {0};
     int nkeys = 0;
 
-    assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     f->cfg.jwt_secret = (const unsigned char *)secret;
     f->cfg.jwt_secret_len = strlen(secret);
     fixture_start(f);
@@ -1103,20 +1122,153 @@ static void test_hs256_secret(void **state)
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
 
     /* what the tutorials' services do: verify with the shared secret */
-    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
-    assert_int_equal(jwtd_keyset_new(&key, 1, &set), JWTD_OK);
-    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_HS256), JWTD_OK);
-    assert_int_equal(jwtd_verify(pair.access_token, strlen(pair.access_token), set, v, &t, NULL),
-                     JWTD_OK);
-    jwtd_token_free(t);
-    jwtd_keyset_free(set);
-    jwtd_key_free(key);
-    jwtd_validation_free(v);
+    assert_verifies_with_secret(pair.access_token, secret, JWTD_ALG_HS256);
 
     assert_int_equal(auth_keys_rotate(f->a, JWTD_ALG_UNKNOWN, kid), AUTH_INVALID_INPUT);
     assert_int_equal(auth_sync(f->a), AUTH_OK);
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
     auth_pair_clear(&pair);
+}
+
+/* key_alg HS512 with a 64-byte secret: tokens are HS512, their kid says so, and a service
+ * holding the secret verifies them with HS512 alone. */
+static void test_hs512_secret(void **state)
+{
+    static const char secret[] = "0123456789abcdef0123456789abcdef"
+                                 "0123456789abcdef0123456789abcdef"; /* 64 bytes */
+    fixture *f = *state;
+    char kid[STORE_MAX_KID + 1], alg[16];
+    auth_pair pair = {0};
+
+    f->cfg.jwt_secret = (const unsigned char *)secret;
+    f->cfg.jwt_secret_len = strlen(secret);
+    f->cfg.key_alg = JWTD_ALG_HS512;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(jwtd_insecure_peek_header(pair.access_token, strlen(pair.access_token), alg,
+                                               sizeof alg, kid, sizeof kid),
+                     JWTD_OK);
+    assert_string_equal(alg, "HS512");
+    assert_true(strncmp(kid, "hs512-", 6) == 0);
+    assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    assert_verifies_with_secret(pair.access_token, secret, JWTD_ALG_HS512);
+    auth_pair_clear(&pair);
+}
+
+/* A machine client's access token (RFC 9068: sub and client_id name the client, no user
+ * claim), signed with the shared secret as the token endpoint will: it verifies, with user id
+ * 0, the client in client_id and sub, and its roles. */
+static void test_client_token_principal(void **state)
+{
+    static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
+    fixture *f = *state;
+    jwtd_header hdr = {.typ = "at+jwt", .kid = NULL, .extra_json = NULL};
+    jwtd_claims *c = NULL;
+    jwtd_key *key = NULL;
+    auth_pair pair = {0};
+    auth_principal p;
+    char claims[512], *tok = NULL;
+    int64_t now = test_now();
+
+    f->cfg.jwt_secret = (const unsigned char *)secret;
+    f->cfg.jwt_secret_len = strlen(secret);
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    hdr.kid = header_kid(pair.access_token);
+    snprintf(claims, sizeof claims,
+             "{\"iss\":\"jwtd\",\"aud\":\"jwtd\",\"sub\":\"cron-job\",\"client_id\":\"cron-job\","
+             "\"jti\":\"c1\",\"iat\":%lld,\"exp\":%lld,\"roles\":[\"reports\"]}",
+             (long long)now, (long long)now + 60);
+    assert_int_equal(jwtd_claims_from_json(claims, strlen(claims), &c), JWTD_OK);
+    assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
+    assert_int_equal(jwtd_sign(key, JWTD_ALG_HS256, &hdr, c, &tok), JWTD_OK);
+    assert_int_equal(verify(f->a, tok, &p), AUTH_OK);
+    assert_int_equal(p.user_id, 0);
+    assert_string_equal(p.client_id, "cron-job");
+    assert_string_equal(p.sub, "cron-job");
+    assert_string_equal(p.username, "");
+    assert_true(auth_principal_has_role(&p, "reports"));
+    jwtd_claims_free(c);
+    jwtd_key_free(key);
+    free(tok);
+    auth_pair_clear(&pair);
+}
+
+/* What auth_verify_access_why tells: nothing of which check failed for a forged or foreign
+ * token, "expired" and "revoked" only for genuine ones. */
+static void test_token_faults(void **state)
+{
+    fixture *f = *state;
+    auth_token_fault fault = AUTH_FAULT_NONE;
+    auth_principal p;
+    auth_pair pair = {0};
+    char *tampered;
+
+    register_user(f, "alice", "correct horse", &pair);
+    const char *tok = pair.access_token;
+    assert_int_equal(auth_verify_access_why(f->a, tok, strlen(tok), &p, &fault), AUTH_OK);
+    assert_int_equal(fault, AUTH_FAULT_NONE);
+    assert_string_equal(p.sub, "1");
+    assert_string_equal(p.client_id, "");
+    tampered = strdup(tok);
+    tampered[strlen(tampered) - 2] = tampered[strlen(tampered) - 2] == 'A' ? 'B' : 'A';
+    assert_int_equal(auth_verify_access_why(f->a, tampered, strlen(tampered), &p, &fault),
+                     AUTH_INVALID_TOKEN);
+    assert_int_equal(fault, AUTH_FAULT_INVALID);
+    free(tampered);
+    assert_int_equal(
+        auth_verify_access_why(f->a, pair.refresh_token, strlen(pair.refresh_token), &p, &fault),
+        AUTH_INVALID_TOKEN);
+    assert_int_equal(fault, AUTH_FAULT_INVALID);
+    clock_offset = f->cfg.access_ttl + 1; /* on the cache-hit path: our clock */
+    assert_int_equal(auth_verify_access_why(f->a, tok, strlen(tok), &p, &fault),
+                     AUTH_INVALID_TOKEN);
+    assert_int_equal(fault, AUTH_FAULT_EXPIRED);
+    clock_offset = 0;
+    assert_int_equal(auth_logout_all(f->a, 1), AUTH_OK);
+    assert_int_equal(auth_verify_access_why(f->a, tok, strlen(tok), &p, &fault),
+                     AUTH_INVALID_TOKEN);
+    assert_int_equal(fault, AUTH_FAULT_REVOKED);
+    auth_pair_clear(&pair);
+}
+
+/* Which field an invalid input names, and why (the 400 answers say it). */
+static void test_input_faults(void **state)
+{
+    static const char *const bad_roles[] = {"Admin"};
+    static const char *const good_roles[] = {"admin", "user"};
+    auth_input_fault fault;
+    char long_name[AUTH_MAX_NAME + 2];
+    (void)state;
+
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_true(
+        auth_user_input_check("alice", "hunter22", "", "", NULL, 0, AUTH_MIN_PASSWORD, &fault));
+    assert_null(fault.field);
+    assert_false(auth_user_input_check("al ice", "hunter22", NULL, NULL, NULL, 0, AUTH_MIN_PASSWORD,
+                                       &fault));
+    assert_string_equal(fault.field, "username");
+    assert_string_equal(fault.detail, "1 to 64 of A-Z a-z 0-9 . _ -");
+    assert_false(
+        auth_user_input_check("alice", "short", NULL, NULL, NULL, 0, AUTH_MIN_PASSWORD, &fault));
+    assert_string_equal(fault.field, "password");
+    assert_string_equal(fault.detail, "8 to 1024 bytes");
+    assert_true(auth_user_input_check("alice", "s", NULL, NULL, NULL, 0, 1, &fault));
+    assert_false(auth_user_input_check("alice", "hunter22", "no-at-sign", NULL, NULL, 0,
+                                       AUTH_MIN_PASSWORD, &fault));
+    assert_string_equal(fault.field, "email");
+    assert_false(auth_user_input_check("alice", "hunter22", NULL, long_name, NULL, 0,
+                                       AUTH_MIN_PASSWORD, &fault));
+    assert_string_equal(fault.field, "name");
+    assert_string_equal(fault.detail, "at most 128 bytes of UTF-8 without control characters");
+    assert_false(auth_user_input_check("alice", "hunter22", NULL, NULL, bad_roles, 1, 1, &fault));
+    assert_string_equal(fault.field, "roles");
+    assert_true(auth_roles_check(good_roles, 2, &fault));
+    assert_false(auth_roles_check(good_roles, 0, &fault));
+    assert_true(auth_role_valid("admin", 5));
+    assert_false(auth_role_valid("ad min", 6));
+    assert_false(auth_role_valid("", 0));
 }
 
 /* A token signed by a key we never held, with our kid, is refused. */
@@ -1540,6 +1692,10 @@ int main(int argc, char **argv)
         T(test_sync_picks_up_other_instance_key),
         T(test_keys_persist_across_restart),
         T_CFG(test_hs256_secret),
+        T_CFG(test_hs512_secret),
+        T_CFG(test_client_token_principal),
+        T(test_token_faults),
+        T(test_input_faults),
         T(test_foreign_key_refused),
         T(test_keys_list),
     };

@@ -13,6 +13,11 @@
 //   - log out: "Not logged in.", the cookie is gone, "Refresh (cookie)" then answers 401;
 //   - log in with a wrong password: the API's error message ("invalid credentials") shown;
 //   - log in with the right one: logged in again, GET /me works.
+//   - from another origin (the same page served by a tiny static server on another loopback
+//     port, its <meta name="jwtd-api"> naming jwtd's origin, which lists it in --cors-origins):
+//     register, reload, "Refresh (cookie)" logs in again through the SameSite=Strict cookie
+//     (127.0.0.1:A and 127.0.0.1:B are one site), GET /me works; from a second, unlisted
+//     origin the browser blocks the call (a CORS error, the page shows a network error).
 // Every HTTP error the steps expect (401s) is named; any other console error or failed
 // request fails the test. Screenshots go to the work directory (the build tree):
 // failure.png when a step fails, demo.png at the end.
@@ -20,6 +25,7 @@
 // playwright-core is found through NODE_PATH (the browser.npm-setup fixture).
 'use strict';
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const { startServer, stopServer, report } = require('../http/support/testserver.js');
 
@@ -127,7 +133,70 @@ async function meShows(page, username, what) {
   check(me?.user === username && Array.isArray(me?.roles), `${what}: GET /me shows ${username}`, `#result-body ${JSON.stringify(me)}`);
 }
 
-async function run(chromium, args, base) {
+// A minimal static server of dir on 127.0.0.1 (a free port): the page's own origin when it
+// is not jwtd's. Resolves with { server, origin }.
+function startStatic(dir) {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
+  const server = http.createServer((req, res) => {
+    const name = new URL(req.url, 'http://x').pathname === '/' ? 'index.html' : path.basename(req.url);
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(fs.readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1',
+    () => resolve({ server, origin: `http://127.0.0.1:${server.address().port}` })));
+}
+
+// web/ copied into dir with <meta name="jwtd-api" content="BASE">: the page calls jwtd there.
+function siteFor(webDir, dir, base) {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(webDir)) fs.copyFileSync(path.join(webDir, f), path.join(dir, f));
+  const index = path.join(dir, 'index.html');
+  fs.writeFileSync(index, fs.readFileSync(index, 'utf8')
+    .replace('<meta charset="utf-8">', `<meta charset="utf-8">\n  <meta name="jwtd-api" content="${base}">`));
+}
+
+// 8. The page on another origin: listed (works, cookie included) and unlisted (blocked).
+async function crossOrigin(browser, base, listed, unlisted) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const problems = watch(page);
+  const user = `cors_${process.pid}_${Date.now() % 100000}`;
+  const res = await page.goto(`${listed}/`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+  check(res?.status() === 200, `the page loads from ${listed}`, `status ${res?.status()}`);
+  await page.fill('#reg-username', user);
+  await page.fill('#reg-password', 'correct horse battery');
+  await page.click('#register-form button[type=submit]');
+  await expectText(page, '#result-status', /^POST \/register: 201\b/,
+    `from the listed origin ${listed}: POST ${base}/register answered 201`);
+  await expectText(page, '#session-state', new RegExp(`^Logged in as ${user} `), 'logged in across origins');
+  check(Boolean(await refreshCookie(context, base)), `jwtd's refresh cookie is set for ${base}`, '');
+  await page.reload({ waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+  await expectText(page, '#session-state', /^Not logged in\.$/, 'after a reload: logged out (memory only)');
+  await press(page, '#btn-refresh', 'POST', '/refresh', 200);
+  await expectText(page, '#session-state', new RegExp(`^Logged in as ${user} `),
+    '"Refresh (cookie)" from the other origin logs in again: the SameSite=Strict cookie went along (same site)');
+  await meShows(page, user, 'across origins');
+  expectProblems(problems, 'the listed origin');
+
+  const blocked = await context.newPage();
+  const blockedProblems = watch(blocked);
+  await blocked.goto(`${unlisted}/`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+  await blocked.fill('#login-ident', user);
+  await blocked.fill('#login-password', 'correct horse battery');
+  await blocked.click('#login-form button[type=submit]');
+  await expectText(blocked, '#result-status', /^POST \/login: network error$/,
+    `from the unlisted origin ${unlisted}: the browser keeps the answer from the page`);
+  await expectText(blocked, '#session-state', /^Not logged in\.$/, 'the unlisted origin stays logged out');
+  const cors = blockedProblems.filter((p) => p.kind === 'console' && /CORS policy/.test(p.text));
+  check(cors.length > 0, 'Chromium names the CORS policy as the reason',
+    `problems ${JSON.stringify(blockedProblems)}`);
+  await context.close();
+}
+
+async function run(chromium, args, base, sites) {
   // As root (CI containers) Chromium refuses to start with its sandbox; it needs user
   // namespaces or a setuid helper that containers lack. --no-sandbox only then: the page is
   // our own, served from loopback. As any other user the sandbox stays on.
@@ -236,6 +305,8 @@ async function run(chromium, args, base) {
     await meShows(page, user, 'after logging in');
     expectProblems(problems, 'log in');
 
+    await crossOrigin(browser, base, sites.listed.origin, sites.unlisted.origin);
+
     await page.screenshot({ path: path.join(args.work, 'demo.png'), fullPage: true });
   } catch (e) {
     fail('the browser steps ran to the end', e.stack ?? String(e));
@@ -266,15 +337,23 @@ async function main() {
   fs.rmSync(args.work, { recursive: true, force: true });
   fs.mkdirSync(args.work, { recursive: true });
   const logPath = path.join(args.work, 'server.log');
-  const serveArgs = ['--db', path.join(args.work, 'jwtd.db'), '--web-dir', args.webDir, ...args.serveArgs];
+  // The page's other origins (one port away: the same site as jwtd's 127.0.0.1, as a
+  // front end on localhost:5173 is to jwtd on localhost:3000), the first one listed.
+  const siteDir = path.join(args.work, 'site');
+  const sites = { listed: await startStatic(siteDir), unlisted: await startStatic(siteDir) };
+  const serveArgs = ['--db', path.join(args.work, 'jwtd.db'), '--web-dir', args.webDir,
+    '--cors-origins', sites.listed.origin, ...args.serveArgs];
 
   const { child, base } = await startServer(args.jwtd, serveArgs, logPath);
+  siteFor(args.webDir, siteDir, base);
   // A driver that ends by an exception or exit() must not leave a server behind either.
   process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   ok(`jwtd serve is listening at ${base}`);
   try {
-    await run(chromium, args, base);
+    await run(chromium, args, base, sites);
   } finally {
+    sites.listed.server.close();
+    sites.unlisted.server.close();
     const how = await stopServer(child);
     check(how === 'exit 0', 'jwtd serve stopped on SIGTERM', `${how}; see ${logPath}`);
   }

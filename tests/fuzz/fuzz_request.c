@@ -465,9 +465,14 @@ static void check_response(const http_request *r, const http_response *resp, con
         if (doc == NULL || !(json_is_object(doc) || json_is_array(doc)))
             violated(r, resp, "body is not a JSON object or array");
         json_t *e = json_object_get(doc, "error");
-        if (resp->status >= 400 &&
-            (!json_is_string(e) || json_string_length(e) == 0 || json_object_size(doc) != 1))
-            violated(r, resp, "an error is not {\"error\": \"<message>\"}");
+        /* A 400 may add which member and why: "field" and "detail", both strings. */
+        size_t extra = resp->status == 400 && json_is_string(json_object_get(doc, "field")) &&
+                               json_is_string(json_object_get(doc, "detail"))
+                           ? 2
+                           : 0;
+        if (resp->status >= 400 && (!json_is_string(e) || json_string_length(e) == 0 ||
+                                    json_object_size(doc) != 1 + extra))
+            violated(r, resp, "an error is not {\"error\": \"<message>\"} (+ field, detail)");
         if (resp->status < 400 && e != NULL)
             violated(r, resp, "a success carries an error member");
         json_decref(doc);

@@ -132,9 +132,37 @@ static void test_values(void **state)
         {"registration", "no", 0,
          "invalid value for registration (SRC): 'no' is not one of open, closed"},
         {"key-alg", "ES256", 1, NULL},
-        {"key-alg", "HS256", 0,
-         "invalid value for key-alg (SRC): 'HS256' is not one of EdDSA, ES256, ES384, ES512, "
-         "RS256, RS384, RS512, PS256, PS384, PS512"},
+        {"key-alg", "HS512", 12, NULL}, /* paired with a jwt-secret at finish (test_secret) */
+        {"key-alg", "HS1024", 0,
+         "invalid value for key-alg (SRC): 'HS1024' is not one of EdDSA, ES256, ES384, ES512, "
+         "RS256, RS384, RS512, PS256, PS384, PS512, HS256, HS384, HS512"},
+        {"cors-origins", "http://localhost:5173, https://app.example.com", 0, NULL},
+        {"cors-origins", "http://[::1]:8080,http://127.0.0.1:3001", 0, NULL},
+        {"cors-origins", "", 0, NULL},
+        {"cors-origins", "*", 0,
+         "invalid value for cors-origins (SRC): '*' is not an origin (scheme://host[:port], e.g. "
+         "https://app.example.com; at most 16, comma-separated): no wildcard: credentials are "
+         "allowed, so every origin is listed exactly"},
+        {"cors-origins", "https://app.example.com/", 0,
+         "invalid value for cors-origins (SRC): 'https://app.example.com/' is not an origin "
+         "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): an "
+         "origin has no path, not even a trailing /"},
+        {"cors-origins", "http://ok.example,app.example.com", 0,
+         "invalid value for cors-origins (SRC): 'app.example.com' is not an origin "
+         "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): it "
+         "must start with http:// or https:// (lower case)"},
+        {"cors-origins", "https://App.example.com", 0,
+         "invalid value for cors-origins (SRC): 'https://App.example.com' is not an origin "
+         "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): the "
+         "host must be a lower-case name (a-z 0-9 . -) or a [IPv6] address"},
+        {"cors-origins", "http://localhost:70000", 0,
+         "invalid value for cors-origins (SRC): 'http://localhost:70000' is not an origin "
+         "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): the "
+         "port must be 1 to 65535"},
+        {"cors-origins", "https://app.example.com:443", 0,
+         "invalid value for cors-origins (SRC): 'https://app.example.com:443' is not an origin "
+         "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): "
+         "browsers send the scheme's default port without it: leave it out"},
         {"listen", "127.0.0.1:0", 0, NULL},
         {"listen", "[::1]:3000", 0, NULL},
         {"listen", "localhost", 0,
@@ -310,6 +338,30 @@ static void test_secret(void **state)
                              "at least 32 are needed (generate one with: openssl rand -base64 48)");
     assert_null(strstr(err, "tooshortsecret"));
     srv_config_free(&cfg);
+
+    /* HS384 and HS512 need a secret as long as their hash; HS* needs a secret at all. */
+    setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+    setenv("JWTD_KEY_ALG", "HS512", 1);
+    assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value for jwt-secret (JWT_SECRET): the secret is 32 bytes; "
+                             "at least 64 are needed for key-alg HS512 (generate one with: "
+                             "openssl rand -base64 96)");
+    srv_config_free(&cfg);
+    setenv("JWTD_KEY_ALG", "HS384", 1);
+    setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef0123456789abcdef", 1);
+    assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), 0);
+    assert_int_equal(srv_config_key_alg(&cfg), JWTD_ALG_HS384);
+    srv_config_free(&cfg);
+    unsetenv("JWT_SECRET");
+    assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(srv_config_finish(&cfg, err, sizeof err), -1);
+    assert_string_equal(err, "key-alg HS384 needs a jwt-secret (JWT_SECRET, JWTD_JWT_SECRET or "
+                             "jwt-secret-file); generated keys are asymmetric (EdDSA, ES*, RS*, "
+                             "PS*)");
+    srv_config_free(&cfg);
+    unsetenv("JWTD_KEY_ALG");
 
     setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
     assert_int_equal(srv_config_load(&cfg, NULL, err, sizeof err), 0);

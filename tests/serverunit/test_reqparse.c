@@ -147,6 +147,9 @@ static void test_query(void **state)
         {"xlimit=3", "limit", 0, 0},
         {"limitx=3", "limit", 0, 0},
         {"", "limit", 0, 0},
+        {"limit=5&limit=7", "limit", -1, 0},
+        {"limit", "limit", -1, 0},
+        {"after=1&limit", "limit", -1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t v = -7;
@@ -157,6 +160,15 @@ static void test_query(void **state)
     }
     int64_t v = 0;
     assert_int_equal(srv_query_int(NULL, 0, "after", 0, 10, &v), 0);
+    /* The raw value of ?role=NAME (GET /auth): bytes as sent, once. */
+    const char *val = NULL;
+    size_t n = 0;
+    assert_int_equal(srv_query_value("x=1&role=admin", 14, "role", &val, &n), 1);
+    assert_int_equal(n, 5);
+    assert_memory_equal(val, "admin", 5);
+    assert_int_equal(srv_query_value("role=a&role=b", 13, "role", &val, &n), -1);
+    assert_int_equal(srv_query_value("role=", 5, "role", &val, &n), -1);
+    assert_int_equal(srv_query_value("roles=a", 7, "role", &val, &n), 0);
 }
 
 static void test_web_paths(void **state)

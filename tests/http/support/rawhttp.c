@@ -226,8 +226,13 @@ bool raw_is_json_error(const raw_response *r, int status, const char *message, c
     }
     json_t *doc = json_loadb(r->body, r->body_len, 0, NULL);
     const char *got = json_string_value(json_object_get(doc, "error"));
-    bool ok =
-        got != NULL && json_object_size(doc) == 1 && (message == NULL || strcmp(got, message) == 0);
+    /* A 400 may say which member and why: "field" and "detail", both strings, or neither. */
+    size_t extra = json_is_string(json_object_get(doc, "field")) &&
+                           json_is_string(json_object_get(doc, "detail"))
+                       ? 2
+                       : 0;
+    bool ok = got != NULL && json_object_size(doc) == 1 + extra && (extra == 0 || status == 400) &&
+              (message == NULL || strcmp(got, message) == 0);
     snprintf(why, whylen, "%d %.200s", r->status, r->body != NULL ? r->body : "");
     json_decref(doc);
     return ok;

@@ -42,8 +42,9 @@ bool raw_wait_closed(raw_conn *c, int timeout_ms);
 void raw_response_free(raw_response *r);
 /* The value of header name in r->head (the first one), copied into out; false when absent. */
 bool raw_header(const raw_response *r, const char *name, char *out, size_t outlen);
-/* {"error": message} JSON with that status and nothing else in the object (message NULL:
- * any); false with what came instead in why. */
+/* {"error": message} JSON with that status and nothing else in the object but, for a 400,
+ * the "field" and "detail" strings that say which input and why (message NULL: any); false
+ * with what came instead in why. */
 bool raw_is_json_error(const raw_response *r, int status, const char *message, char *why,
                        size_t whylen);
 /* The fixed answer h2o 2.2 writes by itself, on the socket, for a request head it cannot

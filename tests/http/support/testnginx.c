@@ -46,9 +46,10 @@ static bool answers(int port)
     return ok;
 }
 
-/* Writes nginx.conf into ng->dir; false when it cannot. */
+/* Writes nginx.conf into ng->dir (with the caller's extra text in http {} and in the
+ * server {}, either may be NULL); false when it cannot. */
 static bool write_conf(const testnginx *ng, const char *conf_path, const int *ports, size_t n,
-                       const char *log_format)
+                       const char *log_format, const char *extra_http, const char *extra_server)
 {
     FILE *f = fopen(conf_path, "w");
     if (f == NULL)
@@ -69,19 +70,29 @@ static bool write_conf(const testnginx *ng, const char *conf_path, const int *po
         fprintf(f, "    server 127.0.0.1:%d max_fails=1 fail_timeout=2s;\n", ports[i]);
     fprintf(f,
             "    keepalive 4;\n  }\n"
+            "%s\n"
             "  server {\n"
             "    listen 127.0.0.1:%d;\n"
             "    location / { proxy_pass http://jwtd; proxy_http_version 1.1;\n"
             "                 proxy_set_header Connection \"\"; proxy_set_header Host a;\n"
             "                 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }\n"
+            "%s\n"
             "  }\n"
             "}\n",
-            ng->port);
+            extra_http != NULL ? extra_http : "", ng->port,
+            extra_server != NULL ? extra_server : "");
     return fclose(f) == 0;
 }
 
 bool testnginx_start(testnginx *ng, const char *bin, const char *dir, const int *ports, size_t n,
                      const char *log_format)
+{
+    return testnginx_start_with(ng, bin, dir, ports, n, log_format, NULL, NULL);
+}
+
+bool testnginx_start_with(testnginx *ng, const char *bin, const char *dir, const int *ports,
+                          size_t n, const char *log_format, const char *extra_http,
+                          const char *extra_server)
 {
     memset(ng, 0, sizeof *ng);
     if (n == 0 || n > TESTNGINX_MAX_UPSTREAMS)
@@ -94,7 +105,7 @@ bool testnginx_start(testnginx *ng, const char *bin, const char *dir, const int 
     snprintf(ng->access_log, sizeof ng->access_log, "%s/access.log", ng->dir);
     char conf_path[4200];
     snprintf(conf_path, sizeof conf_path, "%s/nginx.conf", ng->dir);
-    if (ng->port < 0 || !write_conf(ng, conf_path, ports, n, log_format))
+    if (ng->port < 0 || !write_conf(ng, conf_path, ports, n, log_format, extra_http, extra_server))
         return false;
     ng->pid = fork();
     if (ng->pid == 0) {

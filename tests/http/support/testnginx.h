@@ -1,4 +1,5 @@
-/* A real nginx in front of jwtd for the tests that need a proxy (tests/framing, tests/multi):
+/* A real nginx in front of jwtd for the tests that need a proxy (tests/framing, tests/multi,
+ * tests/forward):
  * one process (master_process off, so no user switch), its files in a folder of the test,
  * proxying a free loopback port round-robin to one or more jwtd ports on keep-alive upstream
  * connections, always stopped. Part of the jwtd_testserver library. */
@@ -29,6 +30,13 @@ int testnginx_free_port(void);
  * stopped). */
 bool testnginx_start(testnginx *ng, const char *bin, const char *dir, const int *ports, size_t n,
                      const char *log_format);
+/* The same with the caller's configuration added: extra_http inside http {} (more upstreams
+ * and servers), extra_server inside the proxying server {} after its location / (more
+ * locations, or an include of a file that has them, as tests/forward includes docs'). Either
+ * may be NULL. */
+bool testnginx_start_with(testnginx *ng, const char *bin, const char *dir, const int *ports,
+                          size_t n, const char *log_format, const char *extra_http,
+                          const char *extra_server);
 void testnginx_stop(testnginx *ng);
 
 #endif /* JWTD_TESTNGINX_H */
