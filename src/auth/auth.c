@@ -48,6 +48,7 @@ auth_err auth_from_store(store_err err)
     case STORE_NOT_FOUND: return AUTH_NOT_FOUND;
     case STORE_CONFLICT: return AUTH_CONFLICT;
     case STORE_UNAVAILABLE: return AUTH_UNAVAILABLE;
+    case STORE_UNSUPPORTED: return AUTH_INVALID_INPUT;
     case STORE_ERROR: break;
     }
     return AUTH_INTERNAL;
