@@ -1,6 +1,6 @@
 /* Start-up and shut-down of jwtd serve: opens the auth service over its database, starts the
  * HTTP server with the router of routes.c, prints where it listens and where its data is,
- * and waits for SIGINT/SIGTERM. */
+ * and waits for SIGINT/SIGTERM (graceful stop); SIGHUP is logged and changes nothing. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,15 @@ int srv_backend_open(const srv_config *cfg, auth_open_mode mode, const auth_log 
     srv_config_auth(cfg, &ac);
     ac.log = log != NULL ? *log : (auth_log){store_logged, NULL};
     return auth_open(&ac, cfg->db, mode, au, err, errlen) == AUTH_OK ? 0 : -1;
+}
+
+/* SIGHUP: jwtd has nothing to reload (its logs go to stderr, which the service manager
+ * keeps; configuration changes need a restart), so it only says so and goes on. */
+static void on_hangup(void *app)
+{
+    (void)app;
+    srv_log(SRV_LOG_INFO, "SIGHUP: nothing to reload (restart to apply configuration changes)",
+            NULL);
 }
 
 int srv_run(const srv_config *cfg)
@@ -80,6 +89,7 @@ int srv_run(const srv_config *cfg)
         .router = srv_route,
         .app = &app,
         .refused = srv_refused,
+        .hangup = on_hangup,
     };
     http_server *srv = NULL;
     const char *why = NULL;
