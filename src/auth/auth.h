@@ -270,7 +270,14 @@ typedef bool (*auth_key_cb)(void *ctx, const auth_key_info *k);
 auth_err auth_keys_list(auth *a, auth_key_cb cb, void *ctx);
 
 /* Counters for /metrics and /admin/metrics. */
+/* The upper bounds (seconds) of the password-hash time histogram: every Argon2id hash and
+ * verification (the dummy one of unknown users too), bcrypt excluded. */
+#define AUTH_PW_BUCKETS 10
+extern const double auth_pw_bucket_bounds[AUTH_PW_BUCKETS];
+
 typedef struct auth_stats {
+    uint64_t pw_hashes[AUTH_PW_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
+    uint64_t pw_hash_us;                     /* their total time, microseconds */
     uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
         verify_failed, verify_cache_hits;
     size_t revoked_jtis, revoked_users, signing_keys;

@@ -105,6 +105,7 @@ struct auth {
     size_t grace_next;
 
     atomic_uint_fast64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+    atomic_uint_fast64_t pw_hashes[AUTH_PW_BUCKETS + 1], pw_hash_us; /* auth_stats */
 
     /* The sync thread (sync.c) and what it knows of the store. */
     atomic_int_fast64_t keys_next_event; /* when the key snapshot changes by itself (keys.c) */

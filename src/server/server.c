@@ -22,10 +22,13 @@ static void data_location(const char *db, char *out, size_t len)
         auth_db_location_safe(db, out, len);
 }
 
-/* The store's log hook: one JSON line, as every other layer logs. */
+/* The store's log hook: one JSON line, as every other layer logs; jwtd serve's (ctx: its
+ * srv_app) also counts it in jwtd_store_errors_total. */
 static void store_logged(void *ctx, auth_log_level level, const char *what, const char *msg)
 {
-    (void)ctx;
+    srv_app *app = ctx;
+    if (app != NULL)
+        atomic_fetch_add(&app->store_errors[level == AUTH_LOG_WARN ? 1 : 0], 1);
     srv_log(level == AUTH_LOG_WARN ? SRV_LOG_WARN : SRV_LOG_ERROR, "store",
             json_pack("{s:s, s:s}", "op", what, "error", msg));
 }
@@ -53,7 +56,8 @@ int srv_run(const srv_config *cfg)
     srv_log_set_level(cfg->log_level);
     srv_app app = {.cfg = cfg, .started = (int64_t)time(NULL), .web_fd = -1};
     char err[SRV_ERRMSG];
-    if (srv_backend_open(cfg, AUTH_OPEN_SERVICE, NULL, &app.au, err, sizeof err) != 0) {
+    if (srv_backend_open(cfg, AUTH_OPEN_SERVICE, &(auth_log){store_logged, &app}, &app.au, err,
+                         sizeof err) != 0) {
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }

@@ -9,6 +9,9 @@
 #                          and jwtd(1) names every group's page
 #   completion STAGE       the installed bash completion offers the commands, subcommands and
 #                          options that --help lists
+#   metrics JWTD           /metrics of a server that answered a registration passes
+#                          `promtool check metrics` (format and naming lint) and has the
+#                          histograms; /admin/metrics has their counts
 #   signals JWTD           SIGHUP leaves jwtd serve running; SIGTERM lets a slow request in
 #                          flight finish (its 201) and the process exit 0
 set -euo pipefail
@@ -136,6 +139,26 @@ signals)
     ((rc == 0)) || fail "jwtd serve exited $rc after SIGTERM"
     "$arg" user list --db "$scratch/run/j.db" | grep -q ' slow ' || fail "the user is not stored"
     echo "SIGHUP: still serving; SIGTERM: the registration in flight got 201, exit 0"
+    ;;
+metrics)
+    "$arg" user add root --role admin --password 'correct horse battery' --db "$scratch/j.db" >/dev/null
+    mkdir -p "$scratch/run" && mv "$scratch"/j.db* "$scratch/run/"
+    start_server "$arg" --rate-limit off --web-dir ""
+    login=$(curl -sS -H 'Content-Type: application/json' \
+        -d '{"username":"root","password":"correct horse battery"}' "http://$addr/login")
+    access=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' <<<"$login")
+    curl -sS -o /dev/null "http://$addr/nowhere"
+    curl -sS -o "$scratch/metrics" "http://$addr/metrics"
+    promtool check metrics <"$scratch/metrics" || fail "promtool check metrics"
+    for want in 'jwtd_http_request_duration_seconds_count{route_class="password"} 1' \
+        'jwtd_http_request_duration_seconds_count{route_class="other"} 1' \
+        'jwtd_password_hash_duration_seconds_count 1' 'jwtd_store_errors_total{kind="error"} 0'; do
+        grep -qxF "$want" "$scratch/metrics" || fail "/metrics lacks: $want"
+    done
+    admin=$(curl -sS -H "Authorization: Bearer $access" "http://$addr/admin/metrics")
+    grep -q '"password_hash_duration": *{"count": *1' <<<"$admin" || fail "/admin/metrics: $admin"
+    grep -q '"request_duration": *{' <<<"$admin" || fail "/admin/metrics lacks request_duration"
+    echo "promtool check metrics: clean; histograms in both pages"
     ;;
 *) fail "unknown mode $mode" ;;
 esac
