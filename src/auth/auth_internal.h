@@ -138,14 +138,12 @@ uint64_t auth_hash(const auth *a, const void *data, size_t len);
 void auth_user_of(const store_user *u, auth_user *out);
 
 /* passwords.c */
-auth_err auth_pw_hash(const auth *a, const char *password, size_t len,
-                      char out[crypto_pwhash_STRBYTES]);
+auth_err auth_pw_hash(auth *a, const char *password, size_t len, char out[crypto_pwhash_STRBYTES]);
 /* True when password matches hash (Argon2 PHC or bcrypt); *rehash when it should be
  * replaced by an Argon2id hash with the configured parameters. */
-bool auth_pw_verify(const auth *a, const char *password, size_t len, const char *hash,
-                    bool *rehash);
+bool auth_pw_verify(auth *a, const char *password, size_t len, const char *hash, bool *rehash);
 /* The same work as a verify, for a user that does not exist or may not log in. */
-void auth_pw_dummy_verify(const auth *a, const char *password, size_t len);
+void auth_pw_dummy_verify(auth *a, const char *password, size_t len);
 auth_err auth_pw_dummy_init(auth *a);
 /* Argon2 PHC strings and bcrypt $2a$/$2b$/$2y$ hashes. */
 bool auth_pw_hash_importable(const char *hash);

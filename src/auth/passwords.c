@@ -24,15 +24,14 @@ static uint64_t now_us(void)
 }
 
 /* Counts one Argon2id run that began at start (now_us) in the histogram of auth_stats. */
-static void pw_timed(const auth *a, uint64_t start)
+static void pw_timed(auth *a, uint64_t start)
 {
-    auth *w = (auth *)(uintptr_t)a; /* the counters are atomics: counting is not a change */
     uint64_t us = now_us() - start;
     size_t i = 0;
     while (i < AUTH_PW_BUCKETS && (double)us > auth_pw_bucket_bounds[i] * 1e6)
         i++;
-    atomic_fetch_add(&w->pw_hashes[i], 1);
-    atomic_fetch_add(&w->pw_hash_us, us);
+    atomic_fetch_add(&a->pw_hashes[i], 1);
+    atomic_fetch_add(&a->pw_hash_us, us);
 }
 
 /* An Argon2id hash with the configured cost, untimed. */
@@ -45,8 +44,7 @@ static auth_err pw_hash_raw(const auth *a, const char *password, size_t len,
     return AUTH_OK;
 }
 
-auth_err auth_pw_hash(const auth *a, const char *password, size_t len,
-                      char out[crypto_pwhash_STRBYTES])
+auth_err auth_pw_hash(auth *a, const char *password, size_t len, char out[crypto_pwhash_STRBYTES])
 {
     uint64_t start = now_us();
     auth_err rc = pw_hash_raw(a, password, len, out);
@@ -66,7 +64,7 @@ auth_err auth_pw_dummy_init(auth *a)
     return rc;
 }
 
-void auth_pw_dummy_verify(const auth *a, const char *password, size_t len)
+void auth_pw_dummy_verify(auth *a, const char *password, size_t len)
 {
     /* The result is meaningless (the dummy's password is random and forgotten): only
      * the time it takes matters. volatile: the call must not be optimised away. */
@@ -108,7 +106,7 @@ static bool bcrypt_verify(const char *password, const char *hash)
     return ok;
 }
 
-bool auth_pw_verify(const auth *a, const char *password, size_t len, const char *hash, bool *rehash)
+bool auth_pw_verify(auth *a, const char *password, size_t len, const char *hash, bool *rehash)
 {
     *rehash = false;
     if (is_bcrypt(hash)) {
