@@ -19,6 +19,8 @@ all: build
 deps:
 	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
 
+# PREFIX is given to every install (--prefix), not only to the first configure: a build made
+# by `make test` installs wherever the later `make install PREFIX=...` says.
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(WERROR) $(CMAKE_ARGS)
 
@@ -58,7 +60,7 @@ lint: deps build
 	scripts/lint.sh $(BUILD)
 
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -33,6 +33,10 @@ PACKAGES=(
     # the browser test of the demo page (tests/browser): Debian's Chromium, run headless by
     # npm's playwright-core, which never downloads a browser of its own
     chromium
+    # tests/install (issue 12): systemd-analyze verify of contrib/jwtd.service, and promtool
+    # check metrics of /metrics. Debian ships promtool only in the prometheus package (about
+    # 96 MB installed, no lighter one); its service is not started nor used.
+    systemd prometheus
 )
 # Node.js and npm run the npm interop peers (jose, jsonwebtoken). A NodeSource nodejs already
 # bundles npm and conflicts with Debian's npm package, so these are only wanted when the

@@ -48,6 +48,7 @@ auth_err auth_from_store(store_err err)
     case STORE_NOT_FOUND: return AUTH_NOT_FOUND;
     case STORE_CONFLICT: return AUTH_CONFLICT;
     case STORE_UNAVAILABLE: return AUTH_UNAVAILABLE;
+    case STORE_UNSUPPORTED: return AUTH_INVALID_INPUT;
     case STORE_ERROR: break;
     }
     return AUTH_INTERNAL;
@@ -405,6 +406,9 @@ void auth_stats_get(auth *a, auth_stats *out)
     memset(out, 0, sizeof *out);
     if (!auth_serving(a))
         return;
+    for (size_t i = 0; i <= AUTH_PW_BUCKETS; i++)
+        out->pw_hashes[i] = atomic_load(&a->pw_hashes[i]);
+    out->pw_hash_us = atomic_load(&a->pw_hash_us);
     out->logins_ok = atomic_load(&a->logins_ok);
     out->logins_failed = atomic_load(&a->logins_failed);
     out->registrations = atomic_load(&a->registrations);

@@ -222,6 +222,26 @@ auth_err auth_user_list(auth *a, int64_t after_id, size_t limit, auth_user_cb cb
                         size_t *total);
 auth_err auth_user_count(auth *a, size_t *count);
 
+/* ---- The database's maintenance (jwtd db; db.c), in either open mode ---- */
+#define AUTH_DB_MAX_REPORT 255
+/* What auth_db_check reports. */
+typedef struct auth_db_report {
+    char backend[16];       /* "sqlite", "postgres" */
+    int64_t schema_at_open; /* the schema version found at auth_open (0: a new database);
+                               auth_open migrates, so schema_at_open < schema says it did */
+    int64_t schema;         /* the version now */
+    int64_t schema_latest;  /* the version this build knows */
+    char integrity[AUTH_DB_MAX_REPORT + 1]; /* "ok", or the first problem the check found */
+} auth_db_report;
+/* The schema versions and the backend's integrity check (SQLite: PRAGMA integrity_check;
+ * PostgreSQL: a round trip). AUTH_OK also when a problem was found: out->integrity. */
+auth_err auth_db_check(auth *a, auth_db_report *out);
+/* A consistent copy of the database in path (a new file, mode 0600) while it stays in use
+ * (SQLite's online backup). Fails with a reason in why: path exists (AUTH_CONFLICT), the
+ * backend cannot (PostgreSQL: "not supported: use pg_dump", AUTH_INVALID_INPUT), or the
+ * store's error (the store's log hook has the details). */
+auth_err auth_db_backup(auth *a, const char *path, char *why, size_t whylen);
+
 /* Self-registration: role "user". Validates username (1..64 of [A-Za-z0-9._-]), password
  * length, email shape. On success *user and *pair are filled. */
 auth_err auth_register(auth *a, const char *username, const char *password, const char *email,
@@ -291,7 +311,14 @@ typedef bool (*auth_key_cb)(void *ctx, const auth_key_info *k);
 auth_err auth_keys_list(auth *a, auth_key_cb cb, void *ctx);
 
 /* Counters for /metrics and /admin/metrics. */
+/* The upper bounds (seconds) of the password-hash time histogram: every Argon2id hash and
+ * verification (the dummy one of unknown users too), bcrypt excluded. */
+#define AUTH_PW_BUCKETS 10
+extern const double auth_pw_bucket_bounds[AUTH_PW_BUCKETS];
+
 typedef struct auth_stats {
+    uint64_t pw_hashes[AUTH_PW_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
+    uint64_t pw_hash_us;                     /* their total time, microseconds */
     uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
         verify_failed, verify_cache_hits;
     size_t revoked_jtis, revoked_users, signing_keys;

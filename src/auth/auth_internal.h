@@ -107,6 +107,7 @@ struct auth {
     size_t grace_next;
 
     atomic_uint_fast64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+    atomic_uint_fast64_t pw_hashes[AUTH_PW_BUCKETS + 1], pw_hash_us; /* auth_stats */
 
     /* The sync thread (sync.c) and what it knows of the store. */
     atomic_int_fast64_t keys_next_event; /* when the key snapshot changes by itself (keys.c) */
@@ -151,14 +152,12 @@ uint64_t auth_hash(const auth *a, const void *data, size_t len);
 void auth_user_of(const store_user *u, auth_user *out);
 
 /* passwords.c */
-auth_err auth_pw_hash(const auth *a, const char *password, size_t len,
-                      char out[crypto_pwhash_STRBYTES]);
+auth_err auth_pw_hash(auth *a, const char *password, size_t len, char out[crypto_pwhash_STRBYTES]);
 /* True when password matches hash (Argon2 PHC or bcrypt); *rehash when it should be
  * replaced by an Argon2id hash with the configured parameters. */
-bool auth_pw_verify(const auth *a, const char *password, size_t len, const char *hash,
-                    bool *rehash);
+bool auth_pw_verify(auth *a, const char *password, size_t len, const char *hash, bool *rehash);
 /* The same work as a verify, for a user that does not exist or may not log in. */
-void auth_pw_dummy_verify(const auth *a, const char *password, size_t len);
+void auth_pw_dummy_verify(auth *a, const char *password, size_t len);
 auth_err auth_pw_dummy_init(auth *a);
 /* Argon2 PHC strings and bcrypt $2a$/$2b$/$2y$ hashes. */
 bool auth_pw_hash_importable(const char *hash);

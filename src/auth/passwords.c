@@ -2,8 +2,10 @@
  * imported bcrypt hashes checked through libxcrypt, and the dummy hash that gives unknown
  * users the cost of a wrong password. Nothing here logs or returns a password or a hash. */
 #include <crypt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth_internal.h"
 
@@ -11,13 +13,43 @@
 #define ARGON2I_PREFIX "$argon2i$"
 #define BCRYPT_LEN 60 /* "$2b$" cost "$" 22 salt chars 31 hash chars */
 
-auth_err auth_pw_hash(const auth *a, const char *password, size_t len,
-                      char out[crypto_pwhash_STRBYTES])
+const double auth_pw_bucket_bounds[AUTH_PW_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1,
+                                                       0.25,  0.5,  1,     2.5,  5};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Counts one Argon2id run that began at start (now_us) in the histogram of auth_stats. */
+static void pw_timed(auth *a, uint64_t start)
+{
+    uint64_t us = now_us() - start;
+    size_t i = 0;
+    while (i < AUTH_PW_BUCKETS && (double)us > auth_pw_bucket_bounds[i] * 1e6)
+        i++;
+    atomic_fetch_add(&a->pw_hashes[i], 1);
+    atomic_fetch_add(&a->pw_hash_us, us);
+}
+
+/* An Argon2id hash with the configured cost, untimed. */
+static auth_err pw_hash_raw(const auth *a, const char *password, size_t len,
+                            char out[crypto_pwhash_STRBYTES])
 {
     if (crypto_pwhash_str_alg(out, password, len, a->cfg.pwhash_opslimit, a->cfg.pwhash_memlimit,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
         return AUTH_INTERNAL; /* only memory can run out: the limits were checked */
     return AUTH_OK;
+}
+
+auth_err auth_pw_hash(auth *a, const char *password, size_t len, char out[crypto_pwhash_STRBYTES])
+{
+    uint64_t start = now_us();
+    auth_err rc = pw_hash_raw(a, password, len, out);
+    pw_timed(a, start);
+    return rc;
 }
 
 auth_err auth_pw_dummy_init(auth *a)
@@ -26,16 +58,19 @@ auth_err auth_pw_dummy_init(auth *a)
     auth_err rc;
 
     randombytes_buf(random_password, sizeof random_password);
-    rc = auth_pw_hash(a, (const char *)random_password, sizeof random_password, a->dummy_hash);
+    /* At start-up, not for a request: left out of the histogram. */
+    rc = pw_hash_raw(a, (const char *)random_password, sizeof random_password, a->dummy_hash);
     sodium_memzero(random_password, sizeof random_password);
     return rc;
 }
 
-void auth_pw_dummy_verify(const auth *a, const char *password, size_t len)
+void auth_pw_dummy_verify(auth *a, const char *password, size_t len)
 {
     /* The result is meaningless (the dummy's password is random and forgotten): only
      * the time it takes matters. volatile: the call must not be optimised away. */
+    uint64_t start = now_us();
     volatile int ignored = crypto_pwhash_str_verify(a->dummy_hash, password, len);
+    pw_timed(a, start);
 
     (void)ignored;
 }
@@ -71,7 +106,7 @@ static bool bcrypt_verify(const char *password, const char *hash)
     return ok;
 }
 
-bool auth_pw_verify(const auth *a, const char *password, size_t len, const char *hash, bool *rehash)
+bool auth_pw_verify(auth *a, const char *password, size_t len, const char *hash, bool *rehash)
 {
     *rehash = false;
     if (is_bcrypt(hash)) {
@@ -83,7 +118,10 @@ bool auth_pw_verify(const auth *a, const char *password, size_t len, const char 
         auth_pw_dummy_verify(a, password, len);
         return false;
     }
-    if (crypto_pwhash_str_verify(hash, password, len) != 0)
+    uint64_t start = now_us();
+    int rc = crypto_pwhash_str_verify(hash, password, len);
+    pw_timed(a, start);
+    if (rc != 0)
         return false;
     *rehash =
         strncmp(hash, ARGON2ID_PREFIX, strlen(ARGON2ID_PREFIX)) != 0 ||

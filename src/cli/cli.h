@@ -23,10 +23,11 @@ int cli_token_main(int argc, char **argv);
 int cli_jws_main(int argc, char **argv);
 int cli_keygen_main(int argc, char **argv);
 #ifdef JWTD_HAVE_SERVER
-/* The server's commands (cli_serve.c, cli_user.c, cli_keys.c), built with src/server. */
+/* The server's commands (cli_serve.c, cli_user.c, cli_keys.c, cli_db.c), built with src/server. */
 int cli_serve_main(int argc, char **argv);
 int cli_user_main(int argc, char **argv);
 int cli_keys_main(int argc, char **argv);
+int cli_db_main(int argc, char **argv);
 #endif
 
 /* A byte buffer read from a file or stdin; data is NUL-terminated (not counted in len). */

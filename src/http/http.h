@@ -134,6 +134,8 @@ typedef struct http_config {
     /* Called on an event loop for every request the adapter refused itself (may be NULL),
      * with the status it answered; peer is the socket's address. */
     void (*refused)(void *app, http_refusal reason, int status, const char *peer);
+    /* Called on http_server_wait's thread for each SIGHUP (may be NULL); the server goes on. */
+    void (*hangup)(void *app);
 } http_config;
 
 typedef struct http_server http_server;
@@ -142,7 +144,8 @@ typedef struct http_server http_server;
 int http_server_start(const http_config *cfg, http_server **out, const char **why);
 /* The bound address, e.g. "127.0.0.1:41237" (after port 0). */
 const char *http_server_address(const http_server *srv);
-/* Blocks until SIGINT/SIGTERM (or http_server_stop from another thread), then drains. */
+/* Blocks until SIGINT/SIGTERM (or http_server_stop from another thread), then drains:
+ * in-flight requests finish. SIGHUP only calls cfg.hangup. */
 void http_server_wait(http_server *srv);
 void http_server_stop(http_server *srv);
 void http_server_free(http_server *srv);

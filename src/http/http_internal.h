@@ -89,7 +89,7 @@ struct http_server {
     unsigned nloops;
     struct http_workers *workers;
     int stop_fd;   /* eventfd written by http_server_stop */
-    int signal_fd; /* SIGINT/SIGTERM, blocked in every thread we own */
+    int signal_fd; /* SIGINT/SIGTERM/SIGHUP, blocked in every thread we own */
     sigset_t saved_mask;
     pthread_t starter; /* the thread whose signal mask start changed */
     bool shut_down;

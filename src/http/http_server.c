@@ -34,6 +34,7 @@ void http_thread_block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
@@ -622,12 +623,13 @@ int http_server_start(const http_config *cfg, http_server **out, const char **wh
 
     pthread_mutex_init(&srv->ready_mu, NULL);
     pthread_cond_init(&srv->ready_cv, NULL);
-    /* SIGINT/SIGTERM are blocked here, before any thread starts, so that every thread we
-     * create inherits the mask and the signals wait for http_server_wait's signalfd. */
+    /* SIGINT/SIGTERM/SIGHUP are blocked here, before any thread starts, so that every thread
+     * we create inherits the mask and the signals wait for http_server_wait's signalfd. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &srv->saved_mask);
     srv->starter = pthread_self();
     srv->signal_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -684,15 +686,20 @@ void http_server_wait(http_server *srv)
                             {.fd = srv->signal_fd, .events = POLLIN}};
     for (;;) {
         int n = poll(fds, 2, -1);
-        if (n > 0)
-            break;
         if (n < 0 && errno != EINTR)
             break;
-    }
-    if (fds[1].revents & POLLIN) {
+        if (n <= 0)
+            continue;
+        if (fds[0].revents & POLLIN)
+            break;
         struct signalfd_siginfo info;
-        ssize_t got = read(srv->signal_fd, &info, sizeof(info));
-        (void)got; /* which signal it was does not matter */
+        if (read(srv->signal_fd, &info, sizeof(info)) != (ssize_t)sizeof(info))
+            continue; /* another thread's wait took it, or EAGAIN */
+        if (info.ssi_signo != SIGHUP)
+            break;
+        /* SIGHUP (systemctl reload, a closed terminal) never stops the server. */
+        if (srv->cfg.hangup != NULL)
+            srv->cfg.hangup(srv->cfg.app);
     }
     server_shutdown(srv);
 }

@@ -11,6 +11,25 @@
 #include "http/http.h"
 #include "server.h"
 
+/* Route classes of the request-duration histogram (metrics.c names them). */
+enum srv_route_class {
+    SRV_CLASS_PASSWORD, /* register, login: Argon2id */
+    SRV_CLASS_TOKEN,    /* refresh, logout, logout-all */
+    SRV_CLASS_VERIFY,   /* /me, the JWKS */
+    SRV_CLASS_ADMIN,    /* /admin/... */
+    SRV_CLASS_OPS,      /* health, readiness, metrics */
+    SRV_CLASS_STATIC,   /* the demo page */
+    SRV_CLASS_OTHER,    /* 404, 405, refused by a per-IP limit */
+    SRV_CLASS_COUNT
+};
+/* A histogram of durations: counts per bucket of SRV_LATENCY_BOUNDS (not cumulative: the
+ * page sums them), the last above every bound, and the total in microseconds. */
+#define SRV_LATENCY_BUCKETS 12
+typedef struct srv_histogram {
+    atomic_uint_least64_t counts[SRV_LATENCY_BUCKETS + 1];
+    atomic_uint_least64_t sum_us;
+} srv_histogram;
+
 typedef struct srv_app {
     const srv_config *cfg;
     auth *au;
@@ -25,7 +44,12 @@ typedef struct srv_app {
     auth_lockout lockout;
     atomic_uint_least64_t limited_ip, limited_lockout; /* 429s answered, by cause */
     atomic_uint_least64_t refused[HTTP_REFUSED_COUNT]; /* refused by the HTTP layer, by reason */
+    srv_histogram latency[SRV_CLASS_COUNT]; /* handler time of answered requests, by class */
+    atomic_uint_least64_t store_errors[2];  /* the store's log lines: [0] error, [1] warn */
 } srv_app;
+
+/* metrics.c: counts a request of class cls answered in us microseconds. */
+void srv_metrics_observe(srv_app *app, enum srv_route_class cls, uint64_t us);
 
 /* Parses cors-origins, and creates the limiters and parses trusted-proxies when
  * cfg->rate_limit is on (now: the clock, as auth_config.now). -1 with a message in err. */

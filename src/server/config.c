@@ -14,10 +14,6 @@
 #include "auth/ratelimit.h"
 #include "server.h"
 
-#ifndef JWTD_WEB_DIR
-#define JWTD_WEB_DIR "web"
-#endif
-
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const registrations[] = {"open", "closed", NULL};
 static const char *const switches[] = {"on", "off", NULL};
@@ -64,8 +60,9 @@ const srv_option srv_options[] = {
     {"request-timeout", "JWTD_REQUEST_TIMEOUT", SRV_OPT_SECONDS, "SECONDS", "10", NULL, 1, 3600,
      OFF(request_timeout),
      "a whole request (head and body) must arrive within this; also the keep-alive idle time"},
-    {"web-dir", "JWTD_WEB_DIR", SRV_OPT_STRING, "DIR", JWTD_WEB_DIR, NULL, 0, 0, OFF(web_dir),
-     "the demo page served at / (when DIR/index.html exists; \"\" turns it off)"},
+    {"web-dir", "JWTD_WEB_DIR", SRV_OPT_STRING, "DIR", SRV_WEB_DIR_AUTO, NULL, 0, 0, OFF(web_dir),
+     "the demo page served at / (when DIR/index.html exists; \"\" turns it off; auto: "
+     "PREFIX/share/jwtd/web of an installed jwtd, else the source tree's web/)"},
     {"argon2-t", "JWTD_ARGON2_T", SRV_OPT_COUNT, "N", "2", NULL, 1, 16, OFF(argon2_t),
      "Argon2id passes (opslimit) of new password hashes"},
     {"argon2-m-kib", "JWTD_ARGON2_M_KIB", SRV_OPT_COUNT, "KIB", "19456", NULL, 8, 4 * 1024 * 1024,

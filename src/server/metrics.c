@@ -1,10 +1,13 @@
 /* The counters of jwtd serve in one table, which makes both the Prometheus text of
  * GET /metrics and the JSON of GET /admin/metrics: a row added here shows up in both, with
- * its name, help and label in one and its key in the other, in the table's order. */
+ * its name, help and label in one and its key in the other, in the table's order. The
+ * histograms (request time by route class, password-hash time) follow in a table of their
+ * own, which also makes both pages: buckets in the text, count and sum in the JSON. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "routes.h"
@@ -16,6 +19,7 @@ typedef struct metrics_snap {
     int64_t verify_ok, verify_failed, verify_cache_hits, revoked_jtis, revoked_users;
     int64_t signing_keys, limited_ip, limited_lockout, refused[HTTP_REFUSED_COUNT];
     int64_t store_up, store_syncs, store_sync_failures, store_wakeups, store_last_sync;
+    int64_t store_errors, store_warnings;
 } metrics_snap;
 
 /* How many samples a row has: one, or one per status class or per refusal reason, each
@@ -83,6 +87,12 @@ static const metric metrics[] = {
      NULL, NULL, "store", "change_wakeups", AT(store_wakeups), EACH_ONE},
     {"jwtd_store_last_sync_timestamp_seconds", "When keys and revocations were last re-read.", G,
      NULL, NULL, "store", "last_sync", AT(store_last_sync), EACH_ONE},
+    {"jwtd_store_errors_total",
+     "Store failures reported by its log hook, by kind (error: unexpected; warn: a condition "
+     "of the machine such as disk full, read-only or busy).",
+     C, "kind", "error", "store", "errors", AT(store_errors), EACH_ONE},
+    {"jwtd_store_errors_total", NULL, NULL, "kind", "warn", "store", "warnings", AT(store_warnings),
+     EACH_ONE},
     {"jwtd_uptime_seconds", "Seconds since start-up.", G, NULL, NULL, NULL, NULL, AT(uptime),
      EACH_ONE},
 };
@@ -117,6 +127,8 @@ static void snap_read(srv_app *app, metrics_snap *s)
         .store_sync_failures = (int64_t)h.sync_failures,
         .store_wakeups = (int64_t)h.watch_wakeups,
         .store_last_sync = h.last_sync,
+        .store_errors = load(&app->store_errors[0]),
+        .store_warnings = load(&app->store_errors[1]),
     };
     for (size_t c = 0; c < 5; c++) {
         s->responses[c] = load(&app->responses[c + 1]);
@@ -161,6 +173,138 @@ static void text_row(FILE *f, const metrics_snap *s, const metric *m)
     }
 }
 
+/* ---- Histograms ---- */
+
+/* Upper bounds (seconds) of the request-duration buckets. */
+static const double latency_bounds[SRV_LATENCY_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+static const char *const class_names[SRV_CLASS_COUNT] = {
+    [SRV_CLASS_PASSWORD] = "password", [SRV_CLASS_TOKEN] = "token", [SRV_CLASS_VERIFY] = "verify",
+    [SRV_CLASS_ADMIN] = "admin",       [SRV_CLASS_OPS] = "ops",     [SRV_CLASS_STATIC] = "static",
+    [SRV_CLASS_OTHER] = "other"};
+
+void srv_metrics_observe(srv_app *app, enum srv_route_class cls, uint64_t us)
+{
+    size_t i = 0;
+    while (i < SRV_LATENCY_BUCKETS && (double)us > latency_bounds[i] * 1e6)
+        i++;
+    atomic_fetch_add(&app->latency[cls].counts[i], 1);
+    atomic_fetch_add(&app->latency[cls].sum_us, us);
+}
+
+/* One histogram's values, read once: counts per bucket (the last above every bound). */
+typedef struct hist_snap {
+    const char *label_value; /* NULL: the family has no label */
+    const double *bounds;
+    size_t nbounds;
+    uint64_t counts[SRV_LATENCY_BUCKETS + 1];
+    uint64_t sum_us;
+} hist_snap;
+
+/* A histogram family: its name and help, the label of its series and the JSON key. */
+typedef struct hist_family {
+    const char *name, *help, *label, *key;
+} hist_family;
+
+static const hist_family hist_families[] = {
+    {"jwtd_http_request_duration_seconds",
+     "Time in the handler of answered requests, by route class (password: register and login; "
+     "token: refresh and logouts; verify: /me and the JWKS; admin; ops: health and metrics; "
+     "static: the demo page; other: 404, 405 and per-IP refusals).",
+     "route_class", "request_duration"},
+    {"jwtd_password_hash_duration_seconds",
+     "Time of each Argon2id password hash or verification (unknown users' dummy one too).", NULL,
+     "password_hash_duration"},
+};
+
+/* The series of family f: one per route class, or the password-hash one. Returns how many. */
+static size_t hist_read(srv_app *app, size_t f, hist_snap out[SRV_CLASS_COUNT])
+{
+    if (f == 0) {
+        for (size_t c = 0; c < SRV_CLASS_COUNT; c++) {
+            out[c] = (hist_snap){class_names[c], latency_bounds, SRV_LATENCY_BUCKETS, {0}, 0};
+            for (size_t i = 0; i <= SRV_LATENCY_BUCKETS; i++)
+                out[c].counts[i] = atomic_load(&app->latency[c].counts[i]);
+            out[c].sum_us = atomic_load(&app->latency[c].sum_us);
+        }
+        return SRV_CLASS_COUNT;
+    }
+    _Static_assert(AUTH_PW_BUCKETS <= SRV_LATENCY_BUCKETS, "hist_snap holds the password buckets");
+    auth_stats a;
+    auth_stats_get(app->au, &a);
+    out[0] = (hist_snap){NULL, auth_pw_bucket_bounds, AUTH_PW_BUCKETS, {0}, a.pw_hash_us};
+    for (size_t i = 0; i <= AUTH_PW_BUCKETS; i++)
+        out[0].counts[i] = a.pw_hashes[i];
+    return 1;
+}
+
+static uint64_t hist_count(const hist_snap *h)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i <= h->nbounds; i++)
+        n += h->counts[i];
+    return n;
+}
+
+/* One series in the text format: cumulative buckets, +Inf, sum and count. */
+static void hist_text(FILE *f, const hist_family *fam, const hist_snap *h)
+{
+    char label[64] = "";
+    if (fam->label != NULL)
+        snprintf(label, sizeof label, "%s=\"%s\",", fam->label, h->label_value);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < h->nbounds; i++) {
+        cum += h->counts[i];
+        fprintf(f, "%s_bucket{%sle=\"%g\"} %" PRIu64 "\n", fam->name, label, h->bounds[i], cum);
+    }
+    fprintf(f, "%s_bucket{%sle=\"+Inf\"} %" PRIu64 "\n", fam->name, label, hist_count(h));
+    size_t n = strlen(label);
+    if (n > 0)
+        label[n - 1] = '\0'; /* the trailing comma */
+    const char *open = n > 0 ? "{" : "", *close = n > 0 ? "}" : "";
+    fprintf(f, "%s_sum%s%s%s %.6f\n", fam->name, open, label, close, (double)h->sum_us / 1e6);
+    fprintf(f, "%s_count%s%s%s %" PRIu64 "\n", fam->name, open, label, close, hist_count(h));
+}
+
+static void hists_text(FILE *f, srv_app *app)
+{
+    hist_snap h[SRV_CLASS_COUNT];
+    for (size_t fi = 0; fi < sizeof hist_families / sizeof hist_families[0]; fi++) {
+        const hist_family *fam = &hist_families[fi];
+        fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", fam->name, fam->help, fam->name);
+        size_t n = hist_read(app, fi, h);
+        for (size_t i = 0; i < n; i++)
+            hist_text(f, fam, &h[i]);
+    }
+}
+
+/* {"count": N, "sum_seconds": S} of one series. */
+static json_t *hist_json_one(const hist_snap *h)
+{
+    return json_pack("{s:I, s:f}", "count", (json_int_t)hist_count(h), "sum_seconds",
+                     (double)h->sum_us / 1e6);
+}
+
+/* The histograms in /admin/metrics: per family its key, holding one object per route class
+ * or the series itself. */
+static int hists_json(json_t *doc, srv_app *app)
+{
+    hist_snap h[SRV_CLASS_COUNT];
+    for (size_t fi = 0; fi < sizeof hist_families / sizeof hist_families[0]; fi++) {
+        const hist_family *fam = &hist_families[fi];
+        size_t n = hist_read(app, fi, h);
+        json_t *v = fam->label != NULL ? json_object() : hist_json_one(&h[0]);
+        for (size_t i = 0; v != NULL && fam->label != NULL && i < n; i++)
+            if (json_object_set_new(v, h[i].label_value, hist_json_one(&h[i])) != 0) {
+                json_decref(v);
+                v = NULL;
+            }
+        if (v == NULL || json_object_set_new(doc, fam->key, v) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 char *srv_metrics_text(srv_app *app, size_t *len)
 {
     metrics_snap s;
@@ -172,6 +316,7 @@ char *srv_metrics_text(srv_app *app, size_t *len)
     for (size_t r = 0; r < NMETRICS; r++)
         if (metrics[r].name != NULL)
             text_row(f, &s, &metrics[r]);
+    hists_text(f, app);
     if (fclose(f) != 0) {
         free(text);
         return NULL;
@@ -213,6 +358,10 @@ json_t *srv_metrics_json(srv_app *app)
             json_decref(doc);
             return NULL;
         }
+    }
+    if (doc != NULL && hists_json(doc, app) != 0) {
+        json_decref(doc);
+        return NULL;
     }
     return doc;
 }

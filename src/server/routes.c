@@ -5,6 +5,7 @@
  * in routes_user.c and routes_admin.c, what they share in replies.c, counters in metrics.c. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cors.h"
 #include "log.h"
@@ -22,26 +23,28 @@ typedef struct route {
     bool blocking;
     route_fn fn;
     enum route_limit limit;
+    enum srv_route_class cls; /* of jwtd_http_request_duration_seconds */
 } route;
 
 /* ---- Routing ---- */
 
 static const route routes[] = {
-    {"POST", "/register", false, true, srv_handle_register, LIMIT_REGISTER},
-    {"POST", "/login", false, true, srv_handle_login, LIMIT_LOGIN},
-    {"POST", "/refresh", false, true, srv_handle_refresh, LIMIT_REFRESH},
-    {"POST", "/logout", false, true, srv_handle_logout, LIMIT_NONE},
-    {"POST", "/logout-all", false, true, srv_handle_logout_all, LIMIT_NONE},
-    {"GET", "/me", false, false, srv_handle_me, LIMIT_NONE},
-    {"GET", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE},
-    {"HEAD", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE},
-    {"GET", "/admin/users", false, true, srv_handle_admin_users, LIMIT_NONE},
-    {"PATCH", "/admin/users/", true, true, srv_handle_admin_user_patch, LIMIT_NONE},
-    {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE},
-    {"GET", "/.well-known/jwks.json", false, false, srv_handle_jwks, LIMIT_NONE},
-    {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE},
-    {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE},
-    {"GET", "/metrics", false, false, srv_handle_metrics, LIMIT_NONE},
+    {"POST", "/register", false, true, srv_handle_register, LIMIT_REGISTER, SRV_CLASS_PASSWORD},
+    {"POST", "/login", false, true, srv_handle_login, LIMIT_LOGIN, SRV_CLASS_PASSWORD},
+    {"POST", "/refresh", false, true, srv_handle_refresh, LIMIT_REFRESH, SRV_CLASS_TOKEN},
+    {"POST", "/logout", false, true, srv_handle_logout, LIMIT_NONE, SRV_CLASS_TOKEN},
+    {"POST", "/logout-all", false, true, srv_handle_logout_all, LIMIT_NONE, SRV_CLASS_TOKEN},
+    {"GET", "/me", false, false, srv_handle_me, LIMIT_NONE, SRV_CLASS_VERIFY},
+    {"GET", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE, SRV_CLASS_VERIFY},
+    {"HEAD", "/auth", false, false, srv_handle_forward_auth, LIMIT_NONE, SRV_CLASS_VERIFY},
+    {"GET", "/admin/users", false, true, srv_handle_admin_users, LIMIT_NONE, SRV_CLASS_ADMIN},
+    {"PATCH", "/admin/users/", true, true, srv_handle_admin_user_patch, LIMIT_NONE,
+     SRV_CLASS_ADMIN},
+    {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE, SRV_CLASS_ADMIN},
+    {"GET", "/.well-known/jwks.json", false, false, srv_handle_jwks, LIMIT_NONE, SRV_CLASS_VERIFY},
+    {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE, SRV_CLASS_OPS},
+    {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE, SRV_CLASS_OPS},
+    {"GET", "/metrics", false, false, srv_handle_metrics, LIMIT_NONE, SRV_CLASS_OPS},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -79,7 +82,7 @@ static void h_web(srv_app *app, const http_request *req, http_response *resp)
         http_response_error(resp, 404, MSG_NOT_FOUND);
 }
 
-static const route web_route = {"GET", "/", false, false, h_web, LIMIT_NONE};
+static const route web_route = {"GET", "/", false, false, h_web, LIMIT_NONE, SRV_CLASS_STATIC};
 
 /* The row for req (web_route for a static file's path), or NULL with *paths holding a bit
  * per row whose path matched under another method: 0 is 404, else 405. */
@@ -116,11 +119,21 @@ static void count_answer(srv_app *app, int status)
         atomic_fetch_add(&app->responses[cls], 1);
 }
 
-/* Adds the CORS headers, counts and logs an answered request. */
-static void account(srv_app *app, const http_request *req, http_response *resp)
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Adds the CORS headers, counts and logs an answered request, and its time since start
+ * (now_us) by class. */
+static void account(srv_app *app, const http_request *req, http_response *resp,
+                    enum srv_route_class cls, uint64_t start)
 {
     srv_cors_decorate(app, req, resp);
     count_answer(app, resp->status);
+    srv_metrics_observe(app, cls, now_us() - start);
     if (resp->status >= 500)
         srv_log(SRV_LOG_ERROR, "request failed",
                 json_pack("{s:s%, s:s%, s:i}", "method", req->method, req->method_len, "path",
@@ -142,7 +155,10 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
     srv_app *app = ctx;
     const route *r = req->route->entry;
     int64_t retry = 0;
+    uint64_t start = now_us();
+    enum srv_route_class cls = r != NULL ? r->cls : SRV_CLASS_OTHER;
     if (r != NULL && r->limit != LIMIT_NONE && !within_shared_ip_limit(app, r, req, &retry)) {
+        cls = SRV_CLASS_OTHER;
         atomic_fetch_add(&app->limited_ip, 1);
         srv_reply_too_many(resp, retry);
     } else if (r != NULL) {
@@ -157,7 +173,7 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
     } else {
         http_response_error(resp, 404, MSG_NOT_FOUND);
     }
-    account(app, req, resp);
+    account(app, req, resp, cls, start);
 }
 
 /* ---- Per-IP limits ---- */
@@ -167,9 +183,10 @@ static void dispatch(void *ctx, const http_request *req, http_response *resp)
 static void dispatch_limited(void *ctx, const http_request *req, http_response *resp)
 {
     srv_app *app = ctx;
+    uint64_t start = now_us();
     atomic_fetch_add(&app->limited_ip, 1);
     srv_reply_too_many(resp, req->route->value);
-    account(app, req, resp);
+    account(app, req, resp, SRV_CLASS_OTHER, start);
 }
 
 static const srv_rate *route_rate(const srv_config *cfg, enum route_limit limit)

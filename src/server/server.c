@@ -1,6 +1,6 @@
 /* Start-up and shut-down of jwtd serve: opens the auth service over its database, starts the
  * HTTP server with the router of routes.c, prints where it listens and where its data is,
- * and waits for SIGINT/SIGTERM. */
+ * and waits for SIGINT/SIGTERM (graceful stop); SIGHUP is logged and changes nothing. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,13 @@ static void data_location(const char *db, char *out, size_t len)
         auth_db_location_safe(db, out, len);
 }
 
-/* The store's log hook: one JSON line, as every other layer logs. */
+/* The store's log hook: one JSON line, as every other layer logs; jwtd serve's (ctx: its
+ * srv_app) also counts it in jwtd_store_errors_total. */
 static void store_logged(void *ctx, auth_log_level level, const char *what, const char *msg)
 {
-    (void)ctx;
+    srv_app *app = ctx;
+    if (app != NULL)
+        atomic_fetch_add(&app->store_errors[level == AUTH_LOG_WARN ? 1 : 0], 1);
     srv_log(level == AUTH_LOG_WARN ? SRV_LOG_WARN : SRV_LOG_ERROR, "store",
             json_pack("{s:s, s:s}", "op", what, "error", msg));
 }
@@ -39,12 +42,22 @@ int srv_backend_open(const srv_config *cfg, auth_open_mode mode, const auth_log 
     return auth_open(&ac, cfg->db, mode, au, err, errlen) == AUTH_OK ? 0 : -1;
 }
 
+/* SIGHUP: jwtd has nothing to reload (its logs go to stderr, which the service manager
+ * keeps; configuration changes need a restart), so it only says so and goes on. */
+static void on_hangup(void *app)
+{
+    (void)app;
+    srv_log(SRV_LOG_INFO, "SIGHUP: nothing to reload (restart to apply configuration changes)",
+            NULL);
+}
+
 int srv_run(const srv_config *cfg)
 {
     srv_log_set_level(cfg->log_level);
     srv_app app = {.cfg = cfg, .started = (int64_t)time(NULL), .web_fd = -1};
     char err[SRV_ERRMSG];
-    if (srv_backend_open(cfg, AUTH_OPEN_SERVICE, NULL, &app.au, err, sizeof err) != 0) {
+    if (srv_backend_open(cfg, AUTH_OPEN_SERVICE, &(auth_log){store_logged, &app}, &app.au, err,
+                         sizeof err) != 0) {
         fprintf(stderr, "jwtd: %s\n", err);
         return 1;
     }
@@ -80,6 +93,7 @@ int srv_run(const srv_config *cfg)
         .router = srv_route,
         .app = &app,
         .refused = srv_refused,
+        .hangup = on_hangup,
     };
     http_server *srv = NULL;
     const char *why = NULL;

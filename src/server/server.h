@@ -116,6 +116,9 @@ typedef struct srv_option {
     const char *help;
 } srv_option;
 
+/* web-dir's default: the demo page installed beside the binary (web.c resolves it). */
+#define SRV_WEB_DIR_AUTO "auto"
+
 extern const srv_option srv_options[];
 extern const size_t srv_options_count;
 

@@ -1,9 +1,12 @@
-/* The demo page at / : files of the web directory (web-dir, default the source tree's
- * web/), served only when it holds index.html. Paths are checked by srv_web_content_type
- * (no "..", no hidden files, known extensions) and opened relative to the directory
- * without following a final symlink. */
+/* The demo page at / : files of the web directory (web-dir; its default "auto" is
+ * BINDIR/../share/jwtd/web beside an installed jwtd, else the source tree's web/), served only when
+ * it holds index.html. Paths are checked by srv_web_content_type (no "..", no hidden files, known
+ * extensions) and opened relative to the directory without following a final symlink. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,9 +16,42 @@
 #include "log.h"
 #include "reqparse.h"
 
+#ifndef JWTD_WEB_DIR
+#define JWTD_WEB_DIR "web"
+#endif
+#ifndef JWTD_WEB_FROM_BIN
+#define JWTD_WEB_FROM_BIN "../share/jwtd/web"
+#endif
+
+/* web-dir auto: JWTD_WEB_FROM_BIN relative to the directory of /proc/self/exe when it holds
+ * index.html (an installed jwtd, whatever its prefix), else the source tree's web/ compiled
+ * in (jwtd run from its build tree). */
+static const char *web_dir_auto(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1)
+        return JWTD_WEB_DIR;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL)
+        return JWTD_WEB_DIR;
+    size_t at = (size_t)(slash - buf) + 1;
+    int w = snprintf(buf + at, len - at, "%s", JWTD_WEB_FROM_BIN);
+    if (w < 0 || (size_t)w >= len - at)
+        return JWTD_WEB_DIR;
+    int fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool found = fd >= 0 && faccessat(fd, "index.html", R_OK, 0) == 0;
+    if (fd >= 0)
+        close(fd);
+    return found ? buf : JWTD_WEB_DIR;
+}
+
 void srv_web_open(srv_app *app)
 {
+    char buf[PATH_MAX];
     const char *dir = app->cfg->web_dir;
+    if (strcmp(dir, SRV_WEB_DIR_AUTO) == 0)
+        dir = web_dir_auto(buf, sizeof buf);
     app->web_fd = -1;
     if (dir[0] == '\0')
         return;

@@ -2,6 +2,7 @@
  * backend from the URL: "sqlite:PATH" or a plain PATH -> SQLite; "postgres://" or
  * "postgresql://" -> PostgreSQL), and the store_* calls, which check
  * their arguments here, once for every backend, before the backend's table sees them. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ static const char *const err_names[] = {
     [STORE_CONFLICT] = "Conflict",
     [STORE_UNAVAILABLE] = "Unavailable",
     [STORE_ERROR] = "Error",
+    [STORE_UNSUPPORTED] = "Unsupported",
 };
 
 const char *store_err_name(store_err err)
@@ -476,6 +478,23 @@ store_err store_prune(store *s, int64_t now)
     if (s == NULL)
         return bad_arg(s, "prune", "store");
     return s->ops->prune(s, now);
+}
+
+/* ---- Maintenance ---- */
+
+store_err store_check(store *s, store_check_report *out)
+{
+    if (s == NULL || out == NULL)
+        return bad_arg(s, "check", "store or report");
+    memset(out, 0, sizeof *out);
+    return s->ops->check(s, out);
+}
+
+store_err store_backup(store *s, const char *path)
+{
+    if (s == NULL || !store_str_fits(path, PATH_MAX - 1, false))
+        return bad_arg(s, "backup", "path");
+    return s->ops->backup(s, path);
 }
 
 /* ---- Audit ---- */

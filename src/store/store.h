@@ -34,7 +34,8 @@ typedef enum store_err {
     STORE_NOT_FOUND,   /* no such row */
     STORE_CONFLICT,    /* unique key taken (username, email, jti, kid) or state changed */
     STORE_UNAVAILABLE, /* cannot write now: read-only, disk full, busy past the timeout */
-    STORE_ERROR        /* anything else (corrupt, bad argument); details go to the log */
+    STORE_ERROR,       /* anything else (corrupt, bad argument); details go to the log */
+    STORE_UNSUPPORTED  /* the backend does not do this (a backup of PostgreSQL: pg_dump) */
 } store_err;
 
 const char *store_err_name(store_err err);
@@ -232,6 +233,27 @@ store_err store_hits_add(store *s, const char *key, int64_t window, int64_t expi
  * forgotten and unlocked (last failure + forget, lock end), access-token revocations past
  * theirs. */
 store_err store_prune(store *s, int64_t now);
+
+/* ---- Maintenance (jwtd db) ---- */
+#define STORE_MAX_INTEGRITY 255 /* bytes of store_check_report.integrity, without NUL */
+/* What store_check reports. */
+typedef struct store_check_report {
+    int64_t schema_at_open; /* the schema version found when this store was opened (before
+                               store_open migrated it; 0: a new database) */
+    int64_t schema;         /* the version now */
+    int64_t schema_latest;  /* the version this build migrates to */
+    char integrity[STORE_MAX_INTEGRITY + 1]; /* "ok", or the first problem found */
+} store_check_report;
+/* The schema versions and an integrity check: SQLite's PRAGMA integrity_check (every page
+ * read: seconds on a large file, on a reader connection, so writers go on); PostgreSQL: a
+ * round trip (its own checks are the server's business). STORE_OK also when the check found
+ * a problem: out->integrity says which. */
+store_err store_check(store *s, store_check_report *out);
+/* Copies the database into path, a file that must not exist yet (created 0600), while the
+ * store stays in use: SQLite's online backup API over one read transaction, so the copy is
+ * the database as of one commit. STORE_CONFLICT: path exists; STORE_UNSUPPORTED with
+ * PostgreSQL (use pg_dump; logged). A failed backup leaves no file behind. */
+store_err store_backup(store *s, const char *path);
 
 /* ---- Audit ---- */
 /* kind: "login.failed", "refresh.reuse", ... (1..STORE_MAX_AUDIT_KIND bytes); detail

@@ -56,6 +56,9 @@ typedef struct store_ops {
                           int64_t *count);
     store_err (*prune)(store *s, int64_t now);
 
+    store_err (*check)(store *s, store_check_report *out);
+    store_err (*backup)(store *s, const char *path);
+
     store_err (*audit_add)(store *s, const char *kind, int64_t user_id, const char *detail);
 } store_ops;
 

@@ -256,9 +256,10 @@ typedef struct pg_store {
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_free;
     unsigned npool;
-    pg_conn *conns;  /* npool */
-    bool *busy;      /* npool, under pool_lock */
-    PGconn *watcher; /* store_watch's LISTEN connection */
+    pg_conn *conns;         /* npool */
+    bool *busy;             /* npool, under pool_lock */
+    PGconn *watcher;        /* store_watch's LISTEN connection */
+    int64_t schema_at_open; /* the schema version migrate found (store_check) */
 } pg_store;
 
 static pg_store *backend(store *s) { return (pg_store *)s; }
@@ -1580,6 +1581,7 @@ static store_err migrate(pg_call *k)
 {
     int64_t version;
     store_err err = schema_version(k, &version);
+    k->s->schema_at_open = version;
     if (err != STORE_OK || version == STORE_PG_SCHEMA_VERSION)
         return err;
     if (version > STORE_PG_SCHEMA_VERSION)
@@ -1605,6 +1607,37 @@ static store_err migrate(pg_call *k)
             err = exec_text(k, record);
     }
     return tx_end(k, err);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Maintenance (jwtd db): the schema versions and a round trip; backups are pg_dump's job
+ * ------------------------------------------------------------------------------------- */
+
+static store_err check_body(pg_call *k, void *arg)
+{
+    store_check_report *out = arg;
+    store_err err = ping_body(k, NULL);
+    if (err == STORE_OK)
+        err = schema_version(k, &out->schema);
+    return err;
+}
+
+static store_err pg_check(store *base, store_check_report *out)
+{
+    out->schema_at_open = backend(base)->schema_at_open;
+    out->schema_latest = STORE_PG_SCHEMA_VERSION;
+    store_err err = pg_run(base, "check", NULL, check_body, out);
+    snprintf(out->integrity, sizeof out->integrity, "%s",
+             err == STORE_OK ? "ok" : "the database did not answer");
+    return err;
+}
+
+static store_err pg_backup(store *base, const char *path)
+{
+    (void)path;
+    store_log_emit(&base->log, STORE_LOG_ERROR, "backup",
+                   "not supported with PostgreSQL: use pg_dump (e.g. pg_dump -Fc DBNAME > FILE)");
+    return STORE_UNSUPPORTED;
 }
 
 static void pg_close(store *base)
@@ -1662,6 +1695,8 @@ static const store_ops pg_ops = {
     .lockout_clear = pg_lockout_clear,
     .hits_add = pg_hits_add,
     .prune = pg_prune,
+    .check = pg_check,
+    .backup = pg_backup,
 };
 
 /* Keeps the URL's password (if any) to withhold log messages that would contain it; false

@@ -274,6 +274,7 @@ typedef struct sqlite_store {
     int64_t watch_seq;   /* the change counter it last saw; -1: none yet */
     char path[PATH_MAX]; /* for the watcher's connection */
     int flags;
+    int64_t schema_at_open; /* the schema version migrate found (store_check) */
 } sqlite_store;
 
 static void log_msg(const conn *c, const char *what, const char *msg)
@@ -1410,11 +1411,12 @@ static store_err schema_version(conn *c, int64_t *version)
 }
 
 /* Applies the missing migrations in one transaction. A database already current is only
- * read, so a read-only file opens when it needs no migration. */
-static store_err migrate(conn *c)
+ * read, so a read-only file opens when it needs no migration. *found: the version before. */
+static store_err migrate(conn *c, int64_t *found)
 {
     int64_t version;
     store_err err = schema_version(c, &version);
+    *found = version;
     if (err != STORE_OK || version == STORE_SQLITE_SCHEMA_VERSION)
         return err;
     if (version > STORE_SQLITE_SCHEMA_VERSION) {
@@ -1498,6 +1500,76 @@ static store_err file_create_private(const store_log *log, const char *path)
     return saved == EACCES || saved == EROFS || saved == ENOSPC ? STORE_UNAVAILABLE : STORE_ERROR;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Maintenance: integrity check and online backup (jwtd db)
+ * ------------------------------------------------------------------------------------- */
+
+static store_err sq_check(store *base, store_check_report *out)
+{
+    sqlite_store *s = backend(base);
+    int64_t ignored;
+    out->schema_at_open = s->schema_at_open;
+    out->schema_latest = STORE_SQLITE_SCHEMA_VERSION;
+    conn *c = reader_acquire(s);
+    store_err err = schema_version(c, &out->schema);
+    /* Its first row is "ok" or the first problem; one row is all the report keeps. */
+    if (err == STORE_OK)
+        err = query_int(c, "PRAGMA integrity_check(1)", &ignored, out->integrity,
+                        sizeof out->integrity);
+    reader_release(s, c);
+    return err;
+}
+
+/* Copies the reader connection c's database into dest in one step (one read transaction:
+ * the copy is the database as of one commit; writers go on meanwhile, WAL). */
+static store_err backup_copy(conn *c, sqlite3 *dest)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dest, "main", c->db, "main");
+    if (b == NULL) {
+        log_msg(c, "backup", sqlite3_errmsg(dest));
+        return STORE_ERROR;
+    }
+    int rc;
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        sqlite3_sleep(10);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        log_msg(c, "backup", sqlite3_errstr(rc));
+        return rc == SQLITE_FULL || rc == SQLITE_READONLY ? STORE_UNAVAILABLE : STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static store_err sq_backup(store *base, const char *path)
+{
+    sqlite_store *s = backend(base);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return STORE_CONFLICT; /* the answer itself says it: nothing to log */
+    if (fd < 0) {
+        char msg[PATH_MAX + 64];
+        snprintf(msg, sizeof msg, "cannot create %s: %s", path, strerror(errno));
+        store_log_emit(&base->log, STORE_LOG_ERROR, "backup", msg);
+        return STORE_UNAVAILABLE;
+    }
+    close(fd);
+    sqlite3 *dest = NULL;
+    store_err err = STORE_ERROR;
+    if (sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+        conn *c = reader_acquire(s);
+        err = backup_copy(c, dest);
+        reader_release(s, c);
+    } else {
+        store_log_emit(&base->log, STORE_LOG_ERROR, "backup",
+                       dest != NULL ? sqlite3_errmsg(dest) : "cannot open the copy");
+    }
+    if (sqlite3_close(dest) != SQLITE_OK && err == STORE_OK)
+        err = STORE_ERROR;
+    if (err != STORE_OK)
+        unlink(path);
+    return err;
+}
+
 static void sq_close(store *base)
 {
     sqlite_store *s = backend(base);
@@ -1544,6 +1616,8 @@ static const store_ops sqlite_ops = {
     .lockout_clear = sq_lockout_clear,
     .hits_add = sq_hits_add,
     .prune = sq_prune,
+    .check = sq_check,
+    .backup = sq_backup,
 };
 
 /* Opens path: a file path (created 0600 when missing), or a SQLite "file:" URI such as
@@ -1592,7 +1666,7 @@ store_err store_sqlite_open(const char *path, const store_log *log, store **out)
     if (err == STORE_OK)
         err = wal_enable(&s->writer);
     if (err == STORE_OK)
-        err = migrate(&s->writer);
+        err = migrate(&s->writer, &s->schema_at_open);
     for (size_t i = 0; err == STORE_OK && i < STORE_SQLITE_READERS; i++)
         err = conn_open(&s->readers[i], &s->base.log, path, flags, true);
     /* The watch's baseline: every change committed after the open is one it reports. */
