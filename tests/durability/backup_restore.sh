@@ -26,7 +26,8 @@ serve() {
         --argon2-t 1 --argon2-m-kib 8 --web-dir "" >"$1/out" 2>"$1/err") &
     pids+=($!)
     for _ in $(seq 100); do
-        addr=$(sed -n 's|^jwtd: listening on http://\([^ ]*\) .*|\1|p' "$1/out")
+        # The background shell may not have created out yet: not an error, wait on.
+        addr=$(sed -n 's|^jwtd: listening on http://\([^ ]*\) .*|\1|p' "$1/out" 2>/dev/null || true)
         [[ -n $addr ]] && return 0
         sleep 0.1
     done
