@@ -28,6 +28,12 @@ typedef struct store_ops {
     store_err (*user_set_disabled)(store *s, int64_t id, bool disabled);
     store_err (*user_count)(store *s, size_t *count);
 
+    store_err (*client_create)(store *s, store_client *c);
+    store_err (*client_get)(store *s, const char *name, store_client *out);
+    store_err (*client_list)(store *s, store_client_cb cb, void *ctx);
+    store_err (*client_set_secret)(store *s, const char *name, const char *secret_hash);
+    store_err (*client_delete)(store *s, const char *name);
+
     store_err (*refresh_insert)(store *s, const store_refresh *r);
     store_err (*refresh_get)(store *s, const char *jti, store_refresh *out);
     store_err (*refresh_rotate)(store *s, const char *old_jti, int64_t now,
