@@ -165,7 +165,7 @@ static auth_revs *revs_merge(const auth *a, const auth_revs *old, const store_re
             continue;
         if (add[i].jti[0] != '\0')
             *changed |= jti_put(a, r, add[i].jti, add[i].expires);
-        else if (add[i].user_id > 0)
+        else if (add[i].user_id != 0) /* a user (> 0) or a client (< 0) */
             *changed |= user_put(a, r, add[i].user_id, add[i].before, add[i].expires);
     }
     return r;

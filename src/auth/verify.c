@@ -173,17 +173,41 @@ static bool copy_string(const char *s, char *dst, size_t cap, bool may_be_empty)
     return true;
 }
 
+/* A user's token: sub a decimal id, and a "user" claim. */
+static bool subject_of_user(const jwtd_token *tok, const char *sub, auth_principal *p)
+{
+    const char *user;
+
+    return auth_parse_user_id(sub, &p->user_id) &&
+           jwtd_token_claim_string(tok, "user", &user) == JWTD_OK &&
+           copy_string(user, p->username, sizeof p->username, false);
+}
+
+/* A machine client's token: sub "client:" NAME and a client_id claim of the same NAME. */
+static bool subject_of_client(const jwtd_token *tok, const char *sub, auth_principal *p)
+{
+    const size_t plen = sizeof AUTH_CLIENT_SUB_PREFIX - 1;
+    const char *id;
+
+    if (strncmp(sub, AUTH_CLIENT_SUB_PREFIX, plen) != 0 ||
+        jwtd_token_claim_string(tok, "client_id", &id) != JWTD_OK || strcmp(sub + plen, id) != 0 ||
+        !auth_client_name_valid(id))
+        return false;
+    memcpy(p->client_id, id, strlen(id) + 1);
+    p->client = true;
+    p->user_id = auth_client_revocation_key(id, strlen(id));
+    return true;
+}
+
 /* The principal of a verified access token; false if a claim is missing or oversized. */
 static bool principal_from_token(const jwtd_token *tok, auth_principal *p)
 {
-    const char *roles[STORE_MAX_ROLES], *sub, *user, *jti;
+    const char *roles[STORE_MAX_ROLES], *sub, *jti;
     size_t n = 0;
 
     memset(p, 0, sizeof *p);
     if (jwtd_token_claim_string(tok, "sub", &sub) != JWTD_OK ||
-        !auth_parse_user_id(sub, &p->user_id) ||
-        jwtd_token_claim_string(tok, "user", &user) != JWTD_OK ||
-        !copy_string(user, p->username, sizeof p->username, false) ||
+        !(subject_of_user(tok, sub, p) || subject_of_client(tok, sub, p)) ||
         jwtd_token_claim_string(tok, "jti", &jti) != JWTD_OK ||
         !copy_string(jti, p->jti, sizeof p->jti, false) ||
         jwtd_token_claim_int(tok, "iat", &p->iat) != JWTD_OK ||
