@@ -230,7 +230,8 @@ auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled);
 auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair *pair);
 /* Revokes the token's family. Invalid tokens are ignored (AUTH_OK): logout always succeeds. */
 auth_err auth_logout(auth *a, const char *refresh_token, size_t len);
-/* Revokes every family of the user and every access token issued before now. */
+/* Revokes every family of the user and every access token issued before now; for a
+ * machine client's principal (user_id < 0), every access token it holds. */
 auth_err auth_logout_all(auth *a, int64_t user_id);
 /* Verifies an access token: signature, typ at+jwt, iss, aud, exp, and the in-memory
  * revocation set (O(1)). Refresh tokens are refused. Thread-safe, lock-free on the hot path:

@@ -11,6 +11,8 @@
 #include "http/http.h"
 #include "server.h"
 
+#define SRV_MAX_PUBLIC_URL 512 /* bytes of public-url */
+
 typedef struct srv_app {
     const srv_config *cfg;
     auth *au;
@@ -24,7 +26,15 @@ typedef struct srv_app {
     auth_lockout lockout;
     atomic_uint_least64_t limited_ip, limited_lockout; /* 429s answered, by cause */
     atomic_uint_least64_t refused[HTTP_REFUSED_COUNT]; /* refused by the HTTP layer, by reason */
+    /* The base of the metadata's URLs: public-url, else the address the server listens on
+     * (known once it listens: port 0 picks one), published by public_url_set. */
+    char public_url[SRV_MAX_PUBLIC_URL];
+    atomic_bool public_url_set;
 } srv_app;
+
+/* The base URL clients reach this server at, without a trailing '/' (app->public_url once
+ * set, else http://LISTEN). */
+void srv_public_url(srv_app *app, char *out, size_t len);
 
 /* Creates the limiters and parses trusted-proxies when cfg->rate_limit is on (now: the
  * clock, as auth_config.now). -1 with a message in err. */

@@ -12,7 +12,14 @@
 #include "routes.h"
 
 /* The per-IP limits: which bucket a route draws from (its own per route). */
-enum route_limit { LIMIT_NONE, LIMIT_LOGIN, LIMIT_REGISTER, LIMIT_REFRESH };
+enum route_limit {
+    LIMIT_NONE,
+    LIMIT_LOGIN,
+    LIMIT_REGISTER,
+    LIMIT_REFRESH,
+    LIMIT_TOKEN,
+    LIMIT_INTROSPECT
+};
 
 typedef struct route {
     const char *method;
@@ -35,6 +42,14 @@ static const route routes[] = {
     {"GET", "/admin/users", false, true, srv_handle_admin_users, LIMIT_NONE},
     {"PATCH", "/admin/users/", true, true, srv_handle_admin_user_patch, LIMIT_NONE},
     {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE},
+    {"GET", "/admin/clients", false, true, srv_handle_admin_clients, LIMIT_NONE},
+    {"POST", "/admin/clients", false, true, srv_handle_admin_client_add, LIMIT_NONE},
+    {"DELETE", "/admin/clients/", true, true, srv_handle_admin_client_delete, LIMIT_NONE},
+    {"POST", "/admin/clients/", true, true, srv_handle_admin_client_rotate, LIMIT_NONE},
+    {"POST", "/token", false, true, srv_handle_token, LIMIT_TOKEN},
+    {"POST", "/introspect", false, true, srv_handle_introspect, LIMIT_INTROSPECT},
+    {"GET", "/.well-known/oauth-authorization-server", false, false, srv_handle_oauth_metadata,
+     LIMIT_NONE},
     {"GET", "/.well-known/jwks.json", false, false, srv_handle_jwks, LIMIT_NONE},
     {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE},
     {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE},
@@ -170,6 +185,8 @@ static const srv_rate *route_rate(const srv_config *cfg, enum route_limit limit)
     case LIMIT_LOGIN: return &cfg->login_rate;
     case LIMIT_REGISTER: return &cfg->register_rate;
     case LIMIT_REFRESH: return &cfg->refresh_rate;
+    case LIMIT_TOKEN: return &cfg->token_rate;
+    case LIMIT_INTROSPECT: return &cfg->introspect_rate;
     case LIMIT_NONE: break;
     }
     return NULL;
