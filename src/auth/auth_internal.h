@@ -177,6 +177,9 @@ int64_t auth_revs_user_before(const auth *a, const auth_revs *r, int64_t user_id
 auth_err auth_revoke_user_access(auth *a, int64_t user_id);
 
 /* shared.c */
+/* A random key of len bytes (<= crypto_generichash_KEYBYTES_MAX) kept in the database as
+ * setting (hex), made by the first instance that asks: every instance gets the same. */
+auth_err auth_db_key(auth *a, const char *setting, unsigned char *key, size_t len);
 /* Reads (creating on first use) the database's key of the shared counters. */
 auth_err auth_counter_key_init(auth *a);
 

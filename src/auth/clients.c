@@ -63,25 +63,12 @@ int64_t auth_client_revocation_key(const char *name, size_t len)
 /* The database's key of the secrets' hashes into key (made and stored on first use). */
 static auth_err client_key(auth *a, unsigned char key[crypto_generichash_KEYBYTES])
 {
-    unsigned char fresh[crypto_generichash_KEYBYTES];
-    char proposed[2 * sizeof fresh + 1], stored[STORE_MAX_SETTING + 1];
-    size_t bin_len = 0;
     auth_err rc = AUTH_OK;
 
     pthread_mutex_lock(&a->client_key_mu);
     if (!a->client_key_set) {
-        randombytes_buf(fresh, sizeof fresh);
-        sodium_bin2hex(proposed, sizeof proposed, fresh, sizeof fresh);
-        rc = auth_from_store(
-            store_setting_get_or_init(a->s, CLIENT_KEY_SETTING, proposed, stored, sizeof stored));
-        if (rc == AUTH_OK && (sodium_hex2bin(a->client_key, sizeof a->client_key, stored,
-                                             strlen(stored), NULL, &bin_len, NULL) != 0 ||
-                              bin_len != sizeof a->client_key))
-            rc = AUTH_INTERNAL; /* a value written by something else */
+        rc = auth_db_key(a, CLIENT_KEY_SETTING, a->client_key, sizeof a->client_key);
         a->client_key_set = rc == AUTH_OK;
-        sodium_memzero(fresh, sizeof fresh);
-        sodium_memzero(proposed, sizeof proposed);
-        sodium_memzero(stored, sizeof stored);
     }
     if (rc == AUTH_OK)
         memcpy(key, a->client_key, sizeof a->client_key);

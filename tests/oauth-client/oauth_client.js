@@ -9,35 +9,13 @@
 // fixture; NODE_PATH names it).
 // Usage: node oauth_client.js --jwtd BIN --work DIR [--argon2-t N --argon2-m-kib N]
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { startServer, stopServer, report } = require('../http/support/testserver.js');
+const { startServer, stopServer, report, parseArgs, runJwtd } = require('../http/support/testserver.js');
 
-const CMD_TIMEOUT_MS = 60000;
 const CLIENT_ID = 'svc.o4w';
-
-function parseArgs(argv) {
-  const a = { argon2: [] };
-  for (let i = 2; i + 1 < argv.length; i += 2) {
-    if (argv[i] === '--jwtd') a.jwtd = argv[i + 1];
-    else if (argv[i] === '--work') a.work = argv[i + 1];
-    else if (argv[i] === '--argon2-t' || argv[i] === '--argon2-m-kib') a.argon2.push(argv[i], argv[i + 1]);
-    else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  if (!a.jwtd || !a.work) throw new Error('usage: oauth_client.js --jwtd BIN --work DIR');
-  return a;
-}
-
-// Runs a jwtd command to completion (bounded); throws with its output when it fails.
-function jwtd(bin, args, input) {
-  const r = spawnSync(bin, args, { input: input ?? '', timeout: CMD_TIMEOUT_MS, encoding: 'utf8' });
-  if (r.status !== 0)
-    throw new Error(`jwtd ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 // A loopback port free now: the issuer must be known before the server starts.
 function freePort() {
@@ -52,13 +30,13 @@ function freePort() {
 }
 
 async function main() {
-  const a = parseArgs(process.argv);
+  const a = parseArgs(process.argv, 'oauth_client.js');
   const oauth = await import(pathToFileURL(require.resolve('oauth4webapi', { paths: (process.env.NODE_PATH ?? '').split(':') })).href);
   const insecure = { [oauth.allowInsecureRequests]: true };
   fs.rmSync(a.work, { recursive: true, force: true });
   fs.mkdirSync(a.work, { recursive: true });
   const db = path.join(a.work, 'jwtd.db');
-  const added = jwtd(a.jwtd, ['client', 'add', CLIENT_ID, '--role', 'reader', '--db', db]);
+  const added = runJwtd(a.jwtd, ['client', 'add', CLIENT_ID, '--role', 'reader', '--db', db]);
   const secret = /^client_secret: (\S+)$/m.exec(added)?.[1];
   if (!secret) throw new Error(`no secret in: ${added}`);
 
