@@ -882,7 +882,7 @@ static bool do_user(run *r, const casefile_section *s)
     int st = 0;
     if (n == 2 && client) {
         snprintf(input, sizeof input, "%s\n", line);
-        const char *argv[] = {r->opt->jwtd, "client", "add",  w[0], "--secret-stdin",
+        const char *argv[] = {r->opt->jwtd, "client", "add",  w[0],  "--secret-stdin",
                               "--role",     w[1],     "--db", r->db, NULL};
         st = testserver_run(argv, input, out, sizeof out);
     } else if (n == 2) {
