@@ -51,4 +51,5 @@ if "$jwtd" --help | grep -q '^  serve '; then
     page user "manage the users of the server's database"
     page keys "list and rotate the server's signing keys"
     page db "back up, check and migrate the server's database"
+    page client "manage the machine clients (OAuth 2.0 client credentials) of the server"
 fi

@@ -137,6 +137,7 @@ static void mutexes_destroy(auth *a)
     pthread_mutex_destroy(&a->revs_mu);
     pthread_mutex_destroy(&a->threads_mu);
     pthread_mutex_destroy(&a->grace_mu);
+    pthread_mutex_destroy(&a->client_key_mu);
 }
 
 auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why)
@@ -182,6 +183,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
     pthread_mutex_init(&a->revs_mu, NULL);
     pthread_mutex_init(&a->threads_mu, NULL);
     pthread_mutex_init(&a->grace_mu, NULL);
+    pthread_mutex_init(&a->client_key_mu, NULL);
     a->issuer = strdup(cfg->issuer);
     a->audience = strdup(cfg->audience);
     if (a->issuer == NULL || a->audience == NULL) {

@@ -27,14 +27,18 @@
 #define AUTH_MAX_ROLE 32
 #define AUTH_MAX_JTI 64
 #define AUTH_MAX_KID 64
-#define AUTH_MAX_SUB 64       /* an access token's sub: a user id, or a client's name */
-#define AUTH_MAX_CLIENT_ID 64 /* an access token's client_id (RFC 9068 2.2) */
+#define AUTH_MAX_SUB 64 /* an access token's sub: a user id, or a client's name */
 #define AUTH_MAX_ALG 15
 
 #define AUTH_MIN_PASSWORD 8
 #define AUTH_MAX_PASSWORD 1024
 #define AUTH_MIN_SECRET 32 /* JWT_SECRET bytes */
 #define AUTH_MAX_TOKEN 4096
+#define AUTH_MAX_CLIENT 64               /* a client's name, its client_id: [A-Za-z0-9._-] */
+#define AUTH_MIN_CLIENT_SECRET 16        /* bytes of a secret an operator chooses */
+#define AUTH_MAX_CLIENT_SECRET 256       /* bytes */
+#define AUTH_CLIENT_SECRET_CHARS 43      /* a generated secret: 256 random bits, base64url */
+#define AUTH_CLIENT_SUB_PREFIX "client:" /* a client token's sub is "client:" NAME */
 
 typedef enum auth_err {
     AUTH_OK = 0,
@@ -161,13 +165,15 @@ typedef struct auth_pair {
 } auth_pair;
 void auth_pair_clear(auth_pair *p);
 
-/* What a verified access token says. A machine client's token (RFC 9068: client_id, and a sub
- * naming the client) has user_id 0 and may have no username. */
+/* What a verified access token says. A machine client's token (RFC 9068: sub "client:" NAME
+ * and a client_id claim) has client set, its name in client_id, user_id its (negative)
+ * revocation key and username "". */
 typedef struct auth_principal {
     int64_t user_id;
     char username[AUTH_MAX_USERNAME + 1];
-    char sub[AUTH_MAX_SUB + 1];             /* the sub claim as it is */
-    char client_id[AUTH_MAX_CLIENT_ID + 1]; /* "" for a user's token */
+    char sub[AUTH_MAX_SUB + 1]; /* the sub claim as it is */
+    bool client;
+    char client_id[AUTH_MAX_CLIENT + 1]; /* "" for a user's token */
     char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
     size_t nroles;
     char jti[AUTH_MAX_JTI + 1];
@@ -268,7 +274,8 @@ auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled);
 auth_err auth_refresh(auth *a, const char *refresh_token, size_t len, auth_pair *pair);
 /* Revokes the token's family. Invalid tokens are ignored (AUTH_OK): logout always succeeds. */
 auth_err auth_logout(auth *a, const char *refresh_token, size_t len);
-/* Revokes every family of the user and every access token issued before now. */
+/* Revokes every family of the user and every access token issued before now; for a
+ * machine client's principal (user_id < 0), every access token it holds. */
 auth_err auth_logout_all(auth *a, int64_t user_id);
 /* Verifies an access token: signature, typ at+jwt, iss, aud, exp, and the in-memory
  * revocation set (O(1)). Refresh tokens are refused. Thread-safe, lock-free on the hot path:
@@ -290,6 +297,70 @@ typedef enum auth_token_fault {
  * when the error is not AUTH_INVALID_TOKEN). */
 auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_principal *out,
                                 auth_token_fault *fault);
+
+/* ---- Machine clients (client credentials, RFC 6749 section 4.4) ----
+ * A client is named by its client_id (auth_client_name_valid), exactly (case-sensitive);
+ * its access tokens have sub "client:" NAME and a client_id claim, so they can never be
+ * mistaken for a user's (whose sub is a decimal id). Secrets are kept as a keyed hash. */
+typedef struct auth_client {
+    char name[AUTH_MAX_CLIENT + 1];
+    char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
+    size_t nroles;
+    int64_t created, updated;
+} auth_client;
+typedef bool (*auth_client_cb)(void *ctx, const auth_client *c);
+
+/* An access token without a refresh token (the client credentials grant). */
+typedef struct auth_access {
+    char *access_token; /* owned: auth_access_clear frees */
+    int64_t expires_in;
+} auth_access;
+void auth_access_clear(auth_access *t);
+
+/* 1..AUTH_MAX_CLIENT bytes of [A-Za-z0-9._-]. */
+bool auth_client_name_valid(const char *name);
+/* Registers a client with 0..AUTH_MAX_ROLES roles. secret (secret_len bytes,
+ * AUTH_MIN_CLIENT_SECRET..AUTH_MAX_CLIENT_SECRET, else AUTH_INVALID_INPUT) or, when NULL,
+ * a generated one copied into generated (AUTH_CLIENT_SECRET_CHARS + 1 bytes) to be shown
+ * once. AUTH_CONFLICT: the name is taken. */
+auth_err auth_client_add(auth *a, const char *name, const char *const *roles, size_t nroles,
+                         const char *secret, size_t secret_len,
+                         char generated[AUTH_CLIENT_SECRET_CHARS + 1], auth_client *out);
+auth_err auth_client_get(auth *a, const char *name, auth_client *out);
+/* Every client by name; never a secret (an auth_client has no field for it). */
+auth_err auth_client_list(auth *a, auth_client_cb cb, void *ctx);
+/* Removes the client and revokes every access token it holds. */
+auth_err auth_client_remove(auth *a, const char *name);
+/* A new generated secret (into secret, shown once); the old one stops working and every
+ * access token the client holds is revoked. */
+auth_err auth_client_rotate_secret(auth *a, const char *name,
+                                   char secret[AUTH_CLIENT_SECRET_CHARS + 1]);
+/* Checks a client's credentials in constant time: AUTH_BAD_CREDENTIALS for an unknown
+ * client, a wrong secret or malformed input, alike. */
+auth_err auth_client_authenticate(auth *a, const char *id, size_t id_len, const char *secret,
+                                  size_t secret_len, auth_client *out);
+/* An access token for an authenticated client (auth_client_authenticate first). */
+auth_err auth_client_issue(auth *a, const auth_client *c, auth_access *out);
+
+/* ---- Introspection (RFC 7662) ---- */
+typedef struct auth_introspection {
+    bool active;  /* false: everything below is empty */
+    bool refresh; /* a refresh token, else an access token */
+    bool client;  /* a machine client's access token */
+    char sub[sizeof AUTH_CLIENT_SUB_PREFIX + AUTH_MAX_CLIENT];
+    char username[AUTH_MAX_USERNAME + 1]; /* users' tokens */
+    char client_id[AUTH_MAX_CLIENT + 1];  /* clients' tokens */
+    char roles[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
+    size_t nroles; /* access tokens */
+    int64_t iat, exp;
+} auth_introspection;
+/* Whether token is currently valid, reading the database: an access token must verify
+ * (signature, claims, revocations) and its user be enabled (its client exist); a refresh
+ * token must verify and be unspent, unexpired, of an unrevoked family and an enabled user.
+ * Anything else is out->active false with AUTH_OK. prefer_refresh: try it as a refresh
+ * token first (token_type_hint). */
+auth_err auth_introspect(auth *a, const char *token, size_t len, bool prefer_refresh,
+                         auth_introspection *out);
 
 /* ---- Keys ---- */
 /* The public JWKS (current and still-valid retired keys); a string owned by a, valid until

@@ -121,6 +121,10 @@ struct auth {
      * database derives the same counter from the same identifier or address. */
     unsigned char counter_key[crypto_generichash_KEYBYTES];
     bool counter_key_set;
+    /* The database's key of the client secrets' hashes (clients.c), read on first use. */
+    pthread_mutex_t client_key_mu;
+    unsigned char client_key[crypto_generichash_KEYBYTES];
+    bool client_key_set; /* under client_key_mu */
 };
 
 /* auth.c */
@@ -151,6 +155,12 @@ uint64_t auth_hash(const auth *a, const void *data, size_t len);
 /* A store record as it leaves the service: everything but the password hash. */
 void auth_user_of(const store_user *u, auth_user *out);
 
+/* A user's or a client's name: 1..max bytes of [A-Za-z0-9._-]. */
+bool auth_name_valid(const char *name, size_t max);
+/* 0..STORE_MAX_ROLES distinct roles, each one the store accepts (store_role_valid). */
+bool auth_roles_valid(const char *const *roles, size_t nroles);
+/* Copies roles that auth_roles_valid accepted. */
+void auth_roles_copy(char dst[][STORE_MAX_ROLE + 1], const char *const *roles, size_t n);
 /* passwords.c */
 auth_err auth_pw_hash(auth *a, const char *password, size_t len, char out[crypto_pwhash_STRBYTES]);
 /* True when password matches hash (Argon2 PHC or bcrypt); *rehash when it should be
@@ -180,9 +190,16 @@ int64_t auth_revs_user_before(const auth *a, const auth_revs *r, int64_t user_id
 auth_err auth_revoke_user_access(auth *a, int64_t user_id);
 
 /* shared.c */
+/* A random key of len bytes (<= crypto_generichash_KEYBYTES_MAX) kept in the database as
+ * setting (hex), made by the first instance that asks: every instance gets the same. */
+auth_err auth_db_key(auth *a, const char *setting, unsigned char *key, size_t len);
 /* Reads (creating on first use) the database's key of the shared counters. */
 auth_err auth_counter_key_init(auth *a);
 
+/* clients.c */
+/* The key under which a client's access tokens are revoked in the revocation set (as a user
+ * id would be): negative, so that it never meets a user's id. */
+int64_t auth_client_revocation_key(const char *name, size_t len);
 /* sync.c */
 /* Stops and joins the sync thread when it runs (auth_free calls it). */
 void auth_sync_join(auth *a);
@@ -191,6 +208,10 @@ void auth_sync_join(auth *a);
 /* A new pair in a new family for u, its refresh token recorded in the store. */
 auth_err auth_issue_pair(auth *a, const store_user *u, auth_pair *pair);
 void auth_grace_free(auth *a);
+/* An access token for client c, dated after its revocation key's last revocation. */
+auth_err auth_sign_client_access(auth *a, const store_client *c, int64_t key, auth_access *out);
+/* Introspection of a refresh token: signature, claims and its state in the database. */
+auth_err auth_refresh_introspect(auth *a, const char *token, size_t len, auth_introspection *out);
 void auth_grace_prune(auth *a);
 
 /* verify.c */

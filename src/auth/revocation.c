@@ -165,7 +165,7 @@ static auth_revs *revs_merge(const auth *a, const auth_revs *old, const store_re
             continue;
         if (add[i].jti[0] != '\0')
             *changed |= jti_put(a, r, add[i].jti, add[i].expires);
-        else if (add[i].user_id > 0)
+        else if (add[i].user_id != 0) /* a user (> 0) or a client (< 0) */
             *changed |= user_put(a, r, add[i].user_id, add[i].before, add[i].expires);
     }
     return r;
@@ -290,8 +290,11 @@ auth_err auth_logout_all(auth *a, int64_t user_id)
 
     if (a != NULL && a->lookup)
         return AUTH_INTERNAL;
-    if (a == NULL || user_id <= 0)
+    if (a == NULL || user_id == 0)
         return AUTH_INVALID_INPUT;
+    /* A machine client's key (negative, auth_principal.user_id): it has access tokens only. */
+    if (user_id < 0)
+        return auth_revoke_user_access(a, user_id);
     if ((rc = auth_from_store(store_user_families_revoke(a->s, user_id))) != AUTH_OK)
         return rc;
     if ((rc = auth_revoke_user_access(a, user_id)) != AUTH_OK)

@@ -14,25 +14,32 @@
 #define KIND_LOCKOUT 0x4c4f434bu /* "LOCK" */
 #define KIND_IP 0x49500000u      /* "IP" + the route's limit kind */
 
-auth_err auth_counter_key_init(auth *a)
+auth_err auth_db_key(auth *a, const char *setting, unsigned char *key, size_t len)
 {
-    unsigned char fresh[sizeof a->counter_key];
+    unsigned char fresh[crypto_generichash_KEYBYTES_MAX];
     char proposed[2 * sizeof fresh + 1], stored[STORE_MAX_SETTING + 1];
     size_t bin_len = 0;
     auth_err rc;
 
-    randombytes_buf(fresh, sizeof fresh);
-    sodium_bin2hex(proposed, sizeof proposed, fresh, sizeof fresh);
-    rc = auth_from_store(
-        store_setting_get_or_init(a->s, COUNTER_KEY_SETTING, proposed, stored, sizeof stored));
-    if (rc == AUTH_OK && (sodium_hex2bin(a->counter_key, sizeof a->counter_key, stored,
-                                         strlen(stored), NULL, &bin_len, NULL) != 0 ||
-                          bin_len != sizeof a->counter_key))
+    if (len > sizeof fresh)
+        return AUTH_INTERNAL;
+    randombytes_buf(fresh, len);
+    sodium_bin2hex(proposed, sizeof proposed, fresh, len);
+    rc = auth_from_store(store_setting_get_or_init(a->s, setting, proposed, stored, sizeof stored));
+    if (rc == AUTH_OK &&
+        (sodium_hex2bin(key, len, stored, strlen(stored), NULL, &bin_len, NULL) != 0 ||
+         bin_len != len))
         rc = AUTH_INTERNAL; /* a value written by something else */
-    a->counter_key_set = rc == AUTH_OK;
     sodium_memzero(fresh, sizeof fresh);
     sodium_memzero(proposed, sizeof proposed);
     sodium_memzero(stored, sizeof stored);
+    return rc;
+}
+
+auth_err auth_counter_key_init(auth *a)
+{
+    auth_err rc = auth_db_key(a, COUNTER_KEY_SETTING, a->counter_key, sizeof a->counter_key);
+    a->counter_key_set = rc == AUTH_OK;
     return rc;
 }
 

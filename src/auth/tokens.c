@@ -35,24 +35,31 @@ static auth_err sign_claims(auth *a, const auth_keys *k, const char *typ, const 
     return *out != NULL ? AUTH_OK : AUTH_INTERNAL;
 }
 
-static auth_err sign_access(auth *a, const auth_keys *k, const store_user *u, int64_t iat,
+/* Whom an access token names: a user (user set, sub its decimal id) or a machine client
+ * (client_id set, sub "client:" NAME), with the roles it carries. */
+typedef struct access_subject {
+    const char *sub, *user, *client_id;
+    const char (*roles)[STORE_MAX_ROLE + 1];
+    size_t nroles;
+} access_subject;
+
+static auth_err sign_access(auth *a, const auth_keys *k, const access_subject *who, int64_t iat,
                             char **out)
 {
     const char *roles[STORE_MAX_ROLES];
-    char sub[24], jti[AUTH_JTI_CHARS + 1];
+    char jti[AUTH_JTI_CHARS + 1];
     jwtd_claims *c = NULL;
     jwtd_err rc = jwtd_claims_new(&c);
-    size_t nroles = u->nroles < STORE_MAX_ROLES ? u->nroles : STORE_MAX_ROLES;
+    size_t nroles = who->nroles < STORE_MAX_ROLES ? who->nroles : STORE_MAX_ROLES;
     auth_err arc;
 
     for (size_t i = 0; i < nroles; i++)
-        roles[i] = u->roles[i];
-    snprintf(sub, sizeof sub, "%" PRId64, u->id);
+        roles[i] = who->roles[i];
     auth_random_id(jti);
     if (rc == JWTD_OK)
         rc = jwtd_claims_set_string(c, "iss", a->issuer);
     if (rc == JWTD_OK)
-        rc = jwtd_claims_set_string(c, "sub", sub);
+        rc = jwtd_claims_set_string(c, "sub", who->sub);
     if (rc == JWTD_OK)
         rc = jwtd_claims_set_string(c, "aud", a->audience);
     if (rc == JWTD_OK)
@@ -66,11 +73,26 @@ static auth_err sign_access(auth *a, const auth_keys *k, const store_user *u, in
     /* "role": the first role, for the single-role tutorials. */
     if (rc == JWTD_OK && nroles > 0)
         rc = jwtd_claims_set_string(c, "role", roles[0]);
-    if (rc == JWTD_OK)
-        rc = jwtd_claims_set_string(c, "user", u->username);
+    if (rc == JWTD_OK && who->user != NULL)
+        rc = jwtd_claims_set_string(c, "user", who->user);
+    if (rc == JWTD_OK && who->client_id != NULL)
+        rc = jwtd_claims_set_string(c, "client_id", who->client_id);
     arc = rc == JWTD_OK ? sign_claims(a, k, AUTH_TYP_ACCESS, c, out) : AUTH_INTERNAL;
     jwtd_claims_free(c);
     return arc;
+}
+
+/* The iat of a token issued now to the holder of revocation key `key`. Revocation is by
+ * iat <= "before" in whole seconds: a token issued in the second of a logout-all, after it,
+ * is dated one second later so that it is not born revoked. */
+static int64_t issue_time(auth *a, int64_t key)
+{
+    int64_t iat = auth_now(a), before;
+    auth_revs *r = auth_revs_acquire(a, NULL);
+
+    before = auth_revs_user_before(a, r, key);
+    auth_revs_release(r);
+    return before >= iat ? before + 1 : iat;
 }
 
 static auth_err sign_refresh(auth *a, const auth_keys *k, const store_refresh *rec, char **out)
@@ -100,20 +122,15 @@ static auth_err sign_refresh(auth *a, const auth_keys *k, const store_refresh *r
 static auth_err sign_pair(auth *a, const store_user *u, const char *family, auth_pair *pair,
                           store_refresh *rec)
 {
-    int64_t now = auth_now(a), iat = now, before;
+    int64_t now = auth_now(a), iat = issue_time(a, u->id);
+    char sub[24];
+    access_subject who = {sub, u->username, NULL, u->roles, u->nroles};
     auth_keys *k;
-    auth_revs *r;
     auth_err rc;
 
     memset(pair, 0, sizeof *pair);
     memset(rec, 0, sizeof *rec);
-    /* Revocation is by iat <= "before" in whole seconds: a token issued in the second of a
-     * logout-all, after it, is dated one second later so that it is not born revoked. */
-    r = auth_revs_acquire(a, NULL);
-    before = auth_revs_user_before(a, r, u->id);
-    auth_revs_release(r);
-    if (before >= iat)
-        iat = before + 1;
+    snprintf(sub, sizeof sub, "%" PRId64, u->id);
 
     auth_random_id(rec->jti);
     if (family != NULL)
@@ -125,7 +142,7 @@ static auth_err sign_pair(auth *a, const store_user *u, const char *family, auth
     rec->expires = now + a->cfg.refresh_ttl;
 
     k = auth_keys_acquire(a, NULL);
-    rc = sign_access(a, k, u, iat, &pair->access_token);
+    rc = sign_access(a, k, &who, iat, &pair->access_token);
     if (rc == AUTH_OK)
         rc = sign_refresh(a, k, rec, &pair->refresh_token);
     auth_keys_release(k);
@@ -147,6 +164,23 @@ auth_err auth_issue_pair(auth *a, const store_user *u, auth_pair *pair)
         return rc;
     if ((rc = auth_from_store(store_refresh_insert(a->s, &rec))) != AUTH_OK)
         auth_pair_clear(pair);
+    return rc;
+}
+
+auth_err auth_sign_client_access(auth *a, const store_client *c, int64_t key, auth_access *out)
+{
+    char sub[sizeof AUTH_CLIENT_SUB_PREFIX + STORE_MAX_CLIENT];
+    access_subject who = {sub, NULL, c->name, c->roles, c->nroles};
+    auth_keys *k;
+    auth_err rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(sub, sizeof sub, "%s%s", AUTH_CLIENT_SUB_PREFIX, c->name);
+    k = auth_keys_acquire(a, NULL);
+    rc = sign_access(a, k, &who, issue_time(a, key), &out->access_token);
+    auth_keys_release(k);
+    if (rc == AUTH_OK)
+        out->expires_in = a->cfg.access_ttl;
     return rc;
 }
 
@@ -398,4 +432,47 @@ auth_err auth_logout(auth *a, const char *refresh_token, size_t len)
     /* A store that cannot write now is reported: the family would otherwise live on. */
     se = store_family_revoke(a->s, family);
     return se == STORE_NOT_FOUND ? AUTH_OK : auth_from_store(se);
+}
+
+auth_err auth_refresh_introspect(auth *a, const char *token, size_t len, auth_introspection *out)
+{
+    refresh_claims claims;
+    store_refresh cur;
+    store_user u;
+    jwtd_token *t = NULL;
+    auth_keys *k;
+    store_err se;
+    jwtd_err jrc;
+    bool ok;
+
+    memset(out, 0, sizeof *out);
+    if (!token_shape_ok(token, len))
+        return AUTH_OK;
+    k = auth_keys_acquire(a, NULL);
+    jrc = jwtd_verify_cached(auth_thread_jwtd_cache(a), token, len, k->set, k->v_refresh, &t, NULL);
+    auth_keys_release(k);
+    if (jrc != JWTD_OK)
+        return jrc == JWTD_ERR_NO_MEMORY ? AUTH_INTERNAL : AUTH_OK;
+    memset(&claims, 0, sizeof claims);
+    ok = refresh_claims_get(t, &claims) && jwtd_token_claim_int(t, "iat", &out->iat) == JWTD_OK;
+    jwtd_token_free(t);
+    if (!ok || claims.exp <= auth_now(a))
+        return AUTH_OK;
+    /* The state in the database: spent (rotated), revoked (logout, reuse, logout-all), the
+     * user disabled or gone. */
+    se = store_refresh_get(a->s, claims.jti, &cur);
+    if (se == STORE_NOT_FOUND || (se == STORE_OK && (cur.spent != 0 || cur.revoked)))
+        return AUTH_OK;
+    if (se == STORE_OK)
+        se = store_user_get_by_id(a->s, claims.user_id, &u);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    if (se == STORE_NOT_FOUND || (se == STORE_OK && u.disabled))
+        return AUTH_OK;
+    if (se != STORE_OK)
+        return auth_from_store(se);
+    out->active = out->refresh = true;
+    snprintf(out->sub, sizeof out->sub, "%" PRId64, u.id);
+    memcpy(out->username, u.username, sizeof out->username);
+    out->exp = claims.exp;
+    return AUTH_OK;
 }

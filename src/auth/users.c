@@ -10,11 +10,11 @@
 
 #define MAX_LOGIN_IDENT STORE_MAX_EMAIL
 
-static bool username_valid(const char *u)
+bool auth_name_valid(const char *u, size_t max)
 {
-    size_t n = u != NULL ? strnlen(u, STORE_MAX_USERNAME + 1) : 0;
+    size_t n = u != NULL ? strnlen(u, max + 1) : 0;
 
-    if (n == 0 || n > STORE_MAX_USERNAME)
+    if (n == 0 || n > max)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = u[i];
@@ -68,9 +68,9 @@ static bool name_valid(const char *name)
 bool auth_role_valid(const char *role, size_t len) { return store_role_valid(role, len); }
 
 /* 1..STORE_MAX_ROLES distinct roles, each one the store accepts (store_role_valid). */
-static bool roles_valid(const char *const *roles, size_t nroles)
+bool auth_roles_valid(const char *const *roles, size_t nroles)
 {
-    if (roles == NULL || nroles == 0 || nroles > STORE_MAX_ROLES)
+    if ((roles == NULL && nroles > 0) || nroles > STORE_MAX_ROLES)
         return false;
     for (size_t i = 0; i < nroles; i++) {
         if (roles[i] == NULL || !store_role_valid(roles[i], strnlen(roles[i], STORE_MAX_ROLE + 1)))
@@ -98,7 +98,8 @@ static bool rule(bool ok, const char *field, const char *detail, auth_input_faul
 
 bool auth_roles_check(const char *const *roles, size_t nroles, auth_input_fault *fault)
 {
-    return rule(roles_valid(roles, nroles), "roles",
+    /* A user has at least one role (a machine client may have none: auth_roles_valid). */
+    return rule(roles != NULL && nroles > 0 && auth_roles_valid(roles, nroles), "roles",
                 "1 to " STR(AUTH_MAX_ROLES) " distinct role names, each 1 to " STR(
                     AUTH_MAX_ROLE) " of a-z 0-9 _ -",
                 fault);
@@ -118,7 +119,7 @@ bool auth_user_input_check(const char *username, const char *password, const cha
 
     if (fault != NULL)
         *fault = (auth_input_fault){NULL, NULL};
-    return rule(username_valid(username), "username",
+    return rule(auth_name_valid(username, STORE_MAX_USERNAME), "username",
                 "1 to " STR(AUTH_MAX_USERNAME) " of A-Z a-z 0-9 . _ -", fault) &&
            rule(password != NULL && plen >= min_password && plen <= AUTH_MAX_PASSWORD, "password",
                 min_password == AUTH_MIN_PASSWORD
@@ -133,7 +134,7 @@ bool auth_user_input_check(const char *username, const char *password, const cha
            ((roles == NULL && nroles == 0) || auth_roles_check(roles, nroles, fault));
 }
 
-static void copy_roles(char dst[][STORE_MAX_ROLE + 1], const char *const *roles, size_t n)
+void auth_roles_copy(char dst[][STORE_MAX_ROLE + 1], const char *const *roles, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         snprintf(dst[i], sizeof dst[i], "%s", roles[i]); /* lengths checked by roles_valid */
@@ -181,7 +182,7 @@ static auth_err create_user(auth *a, const char *username, const char *password,
         snprintf(u.name, sizeof u.name, "%s", name);
     snprintf(u.password_hash, sizeof u.password_hash, "%s", hash); /* STRBYTES < MAX_HASH */
     sodium_memzero(hash, sizeof hash);
-    copy_roles(u.roles, roles, nroles);
+    auth_roles_copy(u.roles, roles, nroles);
     u.nroles = nroles;
     rc = auth_from_store(store_user_create(a->s, &u));
     sodium_memzero(u.password_hash, sizeof u.password_hash);
@@ -291,7 +292,8 @@ auth_err auth_import_hash(auth *a, const char *username, const char *hash)
 
     if (a != NULL && a->lookup)
         return AUTH_INTERNAL;
-    if (a == NULL || !username_valid(username) || !auth_pw_hash_importable(hash))
+    if (a == NULL || !auth_name_valid(username, STORE_MAX_USERNAME) ||
+        !auth_pw_hash_importable(hash))
         return AUTH_INVALID_INPUT;
     if ((se = store_user_get_by_username(a->s, username, &u)) != STORE_OK)
         return auth_from_store(se);
@@ -306,10 +308,10 @@ auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size
 
     if (a != NULL && a->lookup)
         return AUTH_INTERNAL;
-    if (a == NULL || user_id <= 0 || !roles_valid(roles, nroles))
+    if (a == NULL || user_id <= 0 || nroles == 0 || !auth_roles_valid(roles, nroles))
         return AUTH_INVALID_INPUT;
     memset(copy, 0, sizeof copy);
-    copy_roles(copy, roles, nroles);
+    auth_roles_copy(copy, roles, nroles);
     rc = auth_from_store(
         store_user_set_roles(a->s, user_id, (const char(*)[STORE_MAX_ROLE + 1]) copy, nroles));
     if (rc != AUTH_OK)

@@ -173,35 +173,43 @@ static bool copy_string(const char *s, char *dst, size_t cap, bool may_be_empty)
     return true;
 }
 
-/* The user of a user's token (sub a user id, the user claim), or the client of a machine
- * client's (RFC 9068: client_id present; user id 0, the user claim optional). */
-static bool subject_from_token(const jwtd_token *tok, auth_principal *p)
+/* A user's token: sub a decimal id, and a "user" claim. */
+static bool subject_of_user(const jwtd_token *tok, const char *sub, auth_principal *p)
 {
-    const char *sub, *user, *client;
-    jwtd_err crc = jwtd_token_claim_string(tok, "client_id", &client);
+    const char *user;
 
-    if (jwtd_token_claim_string(tok, "sub", &sub) != JWTD_OK ||
-        !copy_string(sub, p->sub, sizeof p->sub, false))
-        return false;
-    if (crc == JWTD_OK) {
-        if (!copy_string(client, p->client_id, sizeof p->client_id, false))
-            return false;
-        return jwtd_token_claim_string(tok, "user", &user) != JWTD_OK ||
-               copy_string(user, p->username, sizeof p->username, true);
-    }
-    return crc == JWTD_ERR_MISSING_REQUIRED_CLAIM && auth_parse_user_id(sub, &p->user_id) &&
+    return auth_parse_user_id(sub, &p->user_id) &&
            jwtd_token_claim_string(tok, "user", &user) == JWTD_OK &&
            copy_string(user, p->username, sizeof p->username, false);
+}
+
+/* A machine client's token: sub "client:" NAME and a client_id claim of the same NAME. */
+static bool subject_of_client(const jwtd_token *tok, const char *sub, auth_principal *p)
+{
+    const size_t plen = sizeof AUTH_CLIENT_SUB_PREFIX - 1;
+    const char *id;
+
+    if (strncmp(sub, AUTH_CLIENT_SUB_PREFIX, plen) != 0 ||
+        jwtd_token_claim_string(tok, "client_id", &id) != JWTD_OK || strcmp(sub + plen, id) != 0 ||
+        !auth_client_name_valid(id))
+        return false;
+    memcpy(p->client_id, id, strlen(id) + 1);
+    p->client = true;
+    p->user_id = auth_client_revocation_key(id, strlen(id));
+    return true;
 }
 
 /* The principal of a verified access token; false if a claim is missing or oversized. */
 static bool principal_from_token(const jwtd_token *tok, auth_principal *p)
 {
-    const char *roles[STORE_MAX_ROLES], *jti;
+    const char *roles[STORE_MAX_ROLES], *sub, *jti;
     size_t n = 0;
 
     memset(p, 0, sizeof *p);
-    if (!subject_from_token(tok, p) || jwtd_token_claim_string(tok, "jti", &jti) != JWTD_OK ||
+    if (jwtd_token_claim_string(tok, "sub", &sub) != JWTD_OK ||
+        !copy_string(sub, p->sub, sizeof p->sub, false) ||
+        !(subject_of_user(tok, sub, p) || subject_of_client(tok, sub, p)) ||
+        jwtd_token_claim_string(tok, "jti", &jti) != JWTD_OK ||
         !copy_string(jti, p->jti, sizeof p->jti, false) ||
         jwtd_token_claim_int(tok, "iat", &p->iat) != JWTD_OK ||
         jwtd_token_claim_int(tok, "exp", &p->exp) != JWTD_OK ||

@@ -26,6 +26,7 @@ int cli_keygen_main(int argc, char **argv);
 /* The server's commands (cli_serve.c, cli_user.c, cli_keys.c, cli_db.c), built with src/server. */
 int cli_serve_main(int argc, char **argv);
 int cli_user_main(int argc, char **argv);
+int cli_client_main(int argc, char **argv);
 int cli_keys_main(int argc, char **argv);
 int cli_db_main(int argc, char **argv);
 #endif

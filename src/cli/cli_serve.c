@@ -3,12 +3,14 @@
  * exactly what the server reads. Also the helpers `jwtd user` and `jwtd keys` share with
  * it (cli_server.h): opening the database a configuration names. */
 #ifdef JWTD_HAVE_SERVER
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_server.h"
 
@@ -194,5 +196,29 @@ void cli_format_time(int64_t t, char out[32])
     struct tm tm;
     if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(out, 32, "%lld", (long long)t);
+}
+int cli_read_stdin_secret(char *buf, size_t max, const char *what)
+{
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, buf + len, max + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return cli_auth_fail(AUTH_INVALID_INPUT, "cannot read the %s from stdin (%s)", what,
+                                 strerror(errno));
+        if (r == 0 || (len += (size_t)r) > max)
+            break;
+    }
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    if (len > max || memchr(buf, '\0', len) != NULL)
+        return cli_auth_fail(AUTH_INVALID_INPUT,
+                             "the %s on stdin is longer than %zu bytes or contains a NUL byte",
+                             what, max);
+    return CLI_EXIT_OK;
 }
 #endif /* JWTD_HAVE_SERVER */

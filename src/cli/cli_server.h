@@ -29,6 +29,11 @@ void cli_backend_close(srv_config *cfg, auth *au);
  * Unavailable, Internal, ...); returns CLI_EXIT_FAILED. */
 int cli_auth_fail(auth_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A secret (a password, a client secret) from stdin: at most max bytes, one trailing
+ * newline dropped, no NUL byte, into buf (max + 2 bytes). CLI_EXIT_OK, or CLI_EXIT_FAILED
+ * after saying so (what names the secret). */
+int cli_read_stdin_secret(char *buf, size_t max, const char *what);
+
 /* "2024-05-01T12:00:00Z" for Unix seconds t. */
 void cli_format_time(int64_t t, char out[32]);
 

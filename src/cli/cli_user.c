@@ -102,34 +102,6 @@ static int parse_args(const char *cmd, int argc, char **argv, const int *allowed
     return CLI_EXIT_OK;
 }
 
-/* The password from stdin: at most AUTH_MAX_PASSWORD bytes, one trailing newline dropped.
- * buf has AUTH_MAX_PASSWORD + 2 bytes. */
-static int read_password_stdin(char *buf)
-{
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(STDIN_FILENO, buf + len, AUTH_MAX_PASSWORD + 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return cli_auth_fail(AUTH_INVALID_INPUT, "cannot read the password from stdin (%s)",
-                                 strerror(errno));
-        if (r == 0 || (len += (size_t)r) > AUTH_MAX_PASSWORD)
-            break;
-    }
-    if (len > 0 && buf[len - 1] == '\n')
-        len--;
-    if (len > 0 && buf[len - 1] == '\r')
-        len--;
-    buf[len] = '\0';
-    if (len > AUTH_MAX_PASSWORD || memchr(buf, '\0', len) != NULL)
-        return cli_auth_fail(AUTH_INVALID_INPUT,
-                             "the password on stdin is longer than %d bytes "
-                             "or contains a NUL byte",
-                             AUTH_MAX_PASSWORD);
-    return CLI_EXIT_OK;
-}
-
 static void print_roles(FILE *f, const auth_user *u)
 {
     for (size_t i = 0; i < u->nroles; i++)
@@ -157,7 +129,7 @@ static int user_add(int argc, char **argv)
     if (pw == NULL)
         return cli_auth_fail(AUTH_INTERNAL, "out of memory");
     if (a.password_stdin)
-        rc = read_password_stdin(pw);
+        rc = cli_read_stdin_secret(pw, AUTH_MAX_PASSWORD, "password");
     else
         snprintf(pw, AUTH_MAX_PASSWORD + 2, "%s", a.password);
     srv_config cfg;

@@ -1,6 +1,6 @@
 /* jwtd: the command-line tool over libjwtd. This file only picks the command group;
  * each group (cli_token.c, cli_jws.c, cli_keygen.c; with the server, cli_serve.c,
- * cli_user.c, cli_keys.c, cli_db.c) parses its own options.
+ * cli_user.c, cli_keys.c, cli_db.c, cli_client.c) parses its own options.
  * Exit codes: 0 success, 1 the operation failed, 2 bad usage. */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,7 @@ static const char usage[] =
     "  user           add|list|set-roles|disable|enable|import-hash users of its database\n"
     "  keys           list|rotate the server's signing keys\n"
     "  db             backup|check|migrate the server's database\n"
+    "  client         add|list|remove|rotate-secret machine clients (client credentials)\n"
 #endif
     "\n"
     "  jwtd --help, jwtd --version; every command takes --help.\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         return cli_keys_main(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0)
         return cli_db_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "client") == 0)
+        return cli_client_main(argc - 1, argv + 1);
 #endif
     return cli_usage_error("", usage, "unknown command '%s'", cmd);
 }

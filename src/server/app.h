@@ -29,6 +29,7 @@ typedef struct srv_histogram {
     atomic_uint_least64_t counts[SRV_LATENCY_BUCKETS + 1];
     atomic_uint_least64_t sum_us;
 } srv_histogram;
+#define SRV_MAX_PUBLIC_URL 512 /* bytes of public-url */
 
 typedef struct srv_app {
     const srv_config *cfg;
@@ -46,10 +47,18 @@ typedef struct srv_app {
     atomic_uint_least64_t refused[HTTP_REFUSED_COUNT]; /* refused by the HTTP layer, by reason */
     srv_histogram latency[SRV_CLASS_COUNT]; /* handler time of answered requests, by class */
     atomic_uint_least64_t store_errors[2];  /* the store's log lines: [0] error, [1] warn */
+    /* The base of the metadata's URLs: public-url, else the address the server listens on
+     * (known once it listens: port 0 picks one), published by public_url_set. */
+    char public_url[SRV_MAX_PUBLIC_URL];
+    atomic_bool public_url_set;
 } srv_app;
 
 /* metrics.c: counts a request of class cls answered in us microseconds. */
 void srv_metrics_observe(srv_app *app, enum srv_route_class cls, uint64_t us);
+
+/* The base URL clients reach this server at, without a trailing '/' (app->public_url once
+ * set, else http://LISTEN). */
+void srv_public_url(srv_app *app, char *out, size_t len);
 
 /* Parses cors-origins, and creates the limiters and parses trusted-proxies when
  * cfg->rate_limit is on (now: the clock, as auth_config.now). -1 with a message in err. */

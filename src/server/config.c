@@ -47,6 +47,9 @@ const srv_option srv_options[] = {
     {"refresh-grace", "JWTD_REFRESH_GRACE", SRV_OPT_SECONDS, "SECONDS", "10", NULL, 0, 300,
      OFF(refresh_grace),
      "window in which a spent refresh token still yields the same new pair (two tabs)"},
+    {"public-url", "JWTD_PUBLIC_URL", SRV_OPT_STRING, "URL", "", NULL, 0, 0, OFF(public_url),
+     "http(s)://HOST[:PORT][/PATH] clients reach this server at: the base of the URLs of "
+     "/.well-known/oauth-authorization-server (default: from listen)"},
     {"issuer", "JWTD_ISSUER", SRV_OPT_STRING, "ISS", "jwtd", NULL, 0, 0, OFF(issuer),
      "iss claim of access tokens"},
     {"audience", "JWTD_AUDIENCE", SRV_OPT_STRING, "AUD", "jwtd", NULL, 0, 0, OFF(audience),
@@ -101,6 +104,10 @@ const srv_option srv_options[] = {
      OFF(register_rate), "POST /register per client IP: N at once, refilled over PERIOD"},
     {"refresh-rate", "JWTD_REFRESH_RATE", SRV_OPT_RATE, "N/PERIOD", "60/1m", NULL, 0, 0,
      OFF(refresh_rate), "POST /refresh per client IP: N at once, refilled over PERIOD"},
+    {"token-rate", "JWTD_TOKEN_RATE", SRV_OPT_RATE, "N/PERIOD", "60/1m", NULL, 0, 0,
+     OFF(token_rate), "POST /token per client IP: N at once, refilled over PERIOD"},
+    {"introspect-rate", "JWTD_INTROSPECT_RATE", SRV_OPT_RATE, "N/PERIOD", "600/1m", NULL, 0, 0,
+     OFF(introspect_rate), "POST /introspect per client IP: N at once, refilled over PERIOD"},
     {"lockout-after", "JWTD_LOCKOUT_AFTER", SRV_OPT_COUNT, "N", "5", NULL, 1,
      AUTH_LOCKOUT_MAX_AFTER, OFF(lockout_after),
      "failed logins of one username or email before it is locked (existing or not)"},
@@ -301,6 +308,43 @@ static bool valid_listen(const char *value)
     return port <= 65535;
 }
 
+/* "http://" or "https://", a host ([A-Za-z0-9.-] or an [IPv6] literal), an optional
+ * ":PORT" (1..65535), an optional "/PATH" of URL path characters; no query, fragment or
+ * user info: what discovery clients build endpoint URLs on. */
+static bool valid_public_url(const char *value)
+{
+    const char *p = value;
+    if (strncmp(p, "https://", 8) == 0)
+        p += 8;
+    else if (strncmp(p, "http://", 7) == 0)
+        p += 7;
+    else
+        return false;
+    const char *host = p;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (close == NULL || close == p + 1 ||
+            strspn(p + 1, "0123456789abcdefABCDEF:.") != (size_t)(close - p - 1))
+            return false;
+        p = close + 1;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+    }
+    if (p == host)
+        return false;
+    if (*p == ':') {
+        size_t digits = strspn(p + 1, "0123456789");
+        long port = digits >= 1 && digits <= 5 ? strtol(p + 1, NULL, 10) : 0;
+        if (port < 1 || port > 65535)
+            return false;
+        p += 1 + digits;
+    }
+    if (*p == '\0')
+        return true;
+    return *p == '/' && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-._~/%!$&'()*+,;=:@") == strlen(p);
+}
+
 static int set_string(srv_config *cfg, const srv_option *o, const char *value, const char *source,
                       char *err, size_t errlen)
 {
@@ -312,6 +356,11 @@ static int set_string(srv_config *cfg, const srv_option *o, const char *value, c
     if (o->offset == OFF(listen) && !valid_listen(value))
         return fail(err, errlen,
                     "invalid value for %s (%s): '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:3000)",
+                    o->name, source, value);
+    if (o->offset == OFF(public_url) && value[0] != '\0' && !valid_public_url(value))
+        return fail(err, errlen,
+                    "invalid value for %s (%s): '%s' is not http(s)://HOST[:PORT][/PATH] (no "
+                    "query, fragment or user)",
                     o->name, source, value);
     if (o->offset == OFF(trusted_proxies)) {
         srv_proxies proxies;

@@ -159,6 +159,16 @@ json_t *srv_user_json(const auth_user *u, bool admin)
     return o;
 }
 
+/* A machine client as the API shows it. Never a secret. */
+json_t *srv_client_json(const auth_client *c)
+{
+    char sub[sizeof AUTH_CLIENT_SUB_PREFIX + AUTH_MAX_CLIENT];
+    snprintf(sub, sizeof sub, "%s%s", AUTH_CLIENT_SUB_PREFIX, c->name);
+    return json_pack("{s:s, s:s, s:o, s:I, s:I}", "client_id", c->name, "sub", sub, "roles",
+                     srv_roles_json(c->roles, c->nroles), "created", (json_int_t)c->created,
+                     "updated", (json_int_t)c->updated);
+}
+
 /* A token pair (and the user when known): body, refresh cookie, no-store. */
 void srv_reply_tokens(http_response *resp, int status, const auth_pair *pair, const auth_user *user)
 {
@@ -205,10 +215,17 @@ json_t *srv_read_body(const http_request *req, http_response *resp, bool optiona
         http_response_error(resp, 415, MSG_MEDIA_TYPE);
         return NULL;
     }
-    json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *doc = srv_json_object(req->body, req->body_len);
+    if (doc == NULL)
+        http_response_error(resp, 400, MSG_INVALID_JSON);
+    return doc;
+}
+
+json_t *srv_json_object(const char *text, size_t len)
+{
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     if (doc == NULL || !json_is_object(doc) || json_depth_exceeds(doc, 1)) {
         json_decref(doc);
-        http_response_error(resp, 400, MSG_INVALID_JSON);
         return NULL;
     }
     return doc;
@@ -331,4 +348,54 @@ bool srv_client_address(srv_app *app, const http_request *req, srv_ip *ip)
     memset(ip, 0, sizeof *ip);
     return srv_client_ip(&app->proxies, req->peer, xff_len > 0 ? xff : NULL,
                          xff_len > 0 ? (size_t)xff_len : 0, xff_len < 0 ? 2 : 1, ip);
+}
+
+/* ---- The account lockout ---- */
+
+bool srv_attempt_begin(srv_app *app, const http_request *req, const char *ident, size_t len,
+                       srv_attempt *at, http_response *resp)
+{
+    memset(at, 0, sizeof *at);
+    at->ident = ident;
+    at->len = len;
+    if (app->lockouts == NULL)
+        return true;
+    /* The lockout is per normalised identifier whether or not the account exists (per
+     * (identifier, address) from an address it logged in from before), and the attempt is
+     * begun before any password work: a locked account answers 429 even to the right
+     * password, and attempts in flight count against the failures left. */
+    int64_t retry = 0;
+    srv_ip ip;
+    bool has_ip = srv_client_address(app, req, &ip);
+    bool ok = auth_lockout_begin(app->lockouts, ident, len, has_ip ? &ip : NULL,
+                                 has_ip ? sizeof ip : 0, &app->lockout, &at->lock, &retry);
+    /* With a shared database the identifier's global lock is also counted there, so that
+     * failures through every instance add up; an address this instance knows as familiar
+     * keeps its own counter, as above. */
+    if (ok && !at->lock.familiar &&
+        !auth_shared_lockout_check(app->au, ident, len, &app->lockout, &retry)) {
+        auth_lockout_end(app->lockouts, &at->lock, AUTH_LOGIN_NEITHER, &app->lockout);
+        ok = false;
+    }
+    if (!ok) {
+        atomic_fetch_add(&app->limited_lockout, 1);
+        srv_reply_too_many(resp, retry);
+        return false;
+    }
+    at->begun = true;
+    return true;
+}
+
+void srv_attempt_end(srv_app *app, srv_attempt *at, auth_err err)
+{
+    if (!at->begun)
+        return;
+    at->begun = false;
+    auth_login_outcome outcome = err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
+                                 : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
+                                                               : AUTH_LOGIN_NEITHER;
+    bool familiar = at->lock.familiar;
+    auth_lockout_end(app->lockouts, &at->lock, outcome, &app->lockout);
+    if (!familiar)
+        auth_shared_lockout_end(app->au, at->ident, at->len, &app->lockout, outcome);
 }

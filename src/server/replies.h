@@ -51,12 +51,16 @@ void srv_no_store(http_response *resp);
 json_t *srv_roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n);
 /* A user as the API shows it; the admin view adds state and times. Never the hash. */
 json_t *srv_user_json(const auth_user *u, bool admin);
+/* A machine client as the API shows it: client_id, sub, roles, created, updated. */
+json_t *srv_client_json(const auth_client *c);
 
 /* ---- Request input ---- */
 
 /* The body as a JSON object (an empty body is {} when optional); NULL after answering 415 or
  * 400. */
 json_t *srv_read_body(const http_request *req, http_response *resp, bool optional);
+/* text as a JSON object within the API's depth limit, duplicate keys refused; else NULL. */
+json_t *srv_json_object(const char *text, size_t len);
 /* A string member: 1 and *out when present, 0 when absent or null, -1 when another type. */
 int srv_get_string(json_t *obj, const char *key, const char **out);
 /* The string members fields (NULL-terminated) into *out[i], left as they are when absent or
@@ -76,5 +80,22 @@ int srv_refresh_token_of(const http_request *req, json_t *body, http_response *r
 /* The client address the abuse limits key (the peer, or X-Forwarded-For from a trusted
  * proxy); false when there is none (a Unix socket), *ip then all zero. */
 bool srv_client_address(srv_app *app, const http_request *req, srv_ip *ip);
+
+/* ---- The account lockout of one credential check ---- */
+
+/* One login-like attempt of ident (a username, an email, or "client:" NAME), under the
+ * in-process lockout and, with a shared database, the one counted there. */
+typedef struct srv_attempt {
+    auth_lockout_attempt lock;
+    const char *ident;
+    size_t len;
+    bool begun; /* srv_attempt_end has something to end */
+} srv_attempt;
+/* Begins the attempt before any credential work: false after answering 429 (the identifier
+ * is locked), else true; then call srv_attempt_end exactly once. */
+bool srv_attempt_begin(srv_app *app, const http_request *req, const char *ident, size_t len,
+                       srv_attempt *at, http_response *resp);
+/* Ends it: err AUTH_OK is a success, AUTH_BAD_CREDENTIALS a failure, anything else neither. */
+void srv_attempt_end(srv_app *app, srv_attempt *at, auth_err err);
 
 #endif /* JWTD_SERVER_REPLIES_H */

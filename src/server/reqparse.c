@@ -78,19 +78,23 @@ bool srv_cookie_find(const char *header, size_t len, const char *name, const cha
     return false;
 }
 
-bool srv_is_json_content_type(const char *value, size_t len)
+bool srv_is_content_type(const char *value, size_t len, const char *type)
 {
-    static const char json[] = "application/json";
-    const size_t n = sizeof json - 1;
+    const size_t n = strlen(type);
     size_t i = 0;
     while (i < len && is_ws(value[i]))
         i++;
-    if (len - i < n || strncasecmp(value + i, json, n) != 0)
+    if (len - i < n || strncasecmp(value + i, type, n) != 0)
         return false;
     i += n;
     while (i < len && is_ws(value[i]))
         i++;
     return i == len || value[i] == ';';
+}
+
+bool srv_is_json_content_type(const char *value, size_t len)
+{
+    return srv_is_content_type(value, len, "application/json");
 }
 
 int srv_query_value(const char *query, size_t len, const char *key, const char **val,

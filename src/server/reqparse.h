@@ -24,6 +24,9 @@ bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *t
 bool srv_cookie_find(const char *header, size_t len, const char *name, const char **val,
                      size_t *val_len);
 
+/* The media type `type` (lower case), case-insensitive, optionally followed by parameters
+ * (";charset=utf-8"). */
+bool srv_is_content_type(const char *value, size_t len, const char *type);
 /* application/json, case-insensitive, optionally followed by parameters (";charset=utf-8"). */
 bool srv_is_json_content_type(const char *value, size_t len);
 

@@ -14,7 +14,14 @@
 #include "routes.h"
 
 /* The per-IP limits: which bucket a route draws from (its own per route). */
-enum route_limit { LIMIT_NONE, LIMIT_LOGIN, LIMIT_REGISTER, LIMIT_REFRESH };
+enum route_limit {
+    LIMIT_NONE,
+    LIMIT_LOGIN,
+    LIMIT_REGISTER,
+    LIMIT_REFRESH,
+    LIMIT_TOKEN,
+    LIMIT_INTROSPECT
+};
 
 typedef struct route {
     const char *method;
@@ -41,6 +48,17 @@ static const route routes[] = {
     {"PATCH", "/admin/users/", true, true, srv_handle_admin_user_patch, LIMIT_NONE,
      SRV_CLASS_ADMIN},
     {"GET", "/admin/metrics", false, false, srv_handle_admin_metrics, LIMIT_NONE, SRV_CLASS_ADMIN},
+    {"GET", "/admin/clients", false, true, srv_handle_admin_clients, LIMIT_NONE, SRV_CLASS_ADMIN},
+    {"POST", "/admin/clients", false, true, srv_handle_admin_client_add, LIMIT_NONE,
+     SRV_CLASS_ADMIN},
+    {"DELETE", "/admin/clients/", true, true, srv_handle_admin_client_delete, LIMIT_NONE,
+     SRV_CLASS_ADMIN},
+    {"POST", "/admin/clients/", true, true, srv_handle_admin_client_rotate, LIMIT_NONE,
+     SRV_CLASS_ADMIN},
+    {"POST", "/token", false, true, srv_handle_token, LIMIT_TOKEN, SRV_CLASS_TOKEN},
+    {"POST", "/introspect", false, true, srv_handle_introspect, LIMIT_INTROSPECT, SRV_CLASS_TOKEN},
+    {"GET", "/.well-known/oauth-authorization-server", false, false, srv_handle_oauth_metadata,
+     LIMIT_NONE, SRV_CLASS_VERIFY},
     {"GET", "/.well-known/jwks.json", false, false, srv_handle_jwks, LIMIT_NONE, SRV_CLASS_VERIFY},
     {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE, SRV_CLASS_OPS},
     {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE, SRV_CLASS_OPS},
@@ -195,6 +213,8 @@ static const srv_rate *route_rate(const srv_config *cfg, enum route_limit limit)
     case LIMIT_LOGIN: return &cfg->login_rate;
     case LIMIT_REGISTER: return &cfg->register_rate;
     case LIMIT_REFRESH: return &cfg->refresh_rate;
+    case LIMIT_TOKEN: return &cfg->token_rate;
+    case LIMIT_INTROSPECT: return &cfg->introspect_rate;
     case LIMIT_NONE: break;
     }
     return NULL;

@@ -23,9 +23,20 @@ void srv_handle_healthz(srv_app *app, const http_request *req, http_response *re
 void srv_handle_readyz(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_metrics(srv_app *app, const http_request *req, http_response *resp);
 
+/* routes_oauth.c: OAuth 2.0 clients. */
+void srv_handle_token(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_introspect(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_oauth_metadata(srv_app *app, const http_request *req, http_response *resp);
+/* POST /login's body with a client_id: answered as /token's client credentials grant. */
+void srv_client_login(srv_app *app, const http_request *req, json_t *body, http_response *resp);
+
 /* routes_admin.c: role admin. */
 void srv_handle_admin_users(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_admin_user_patch(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_admin_clients(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_admin_client_add(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_admin_client_delete(srv_app *app, const http_request *req, http_response *resp);
+void srv_handle_admin_client_rotate(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_admin_metrics(srv_app *app, const http_request *req, http_response *resp);
 
 /* metrics.c: one table of counters, two pages. The Prometheus text of GET /metrics

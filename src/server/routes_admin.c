@@ -1,7 +1,10 @@
-/* The routes of role admin: the users (a page of them, a change of roles or state) and the
- * counters of /admin/metrics (the table of metrics.c). */
+/* The routes of role admin: the users (a page of them, a change of roles or state), the
+ * machine clients (list, add, remove, rotate a secret: a secret is shown once, in the answer
+ * that made it) and the counters of /admin/metrics (the table of metrics.c). */
 #include <stdint.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "log.h"
 #include "replies.h"
@@ -150,6 +153,124 @@ void srv_handle_admin_user_patch(srv_app *app, const http_request *req, http_res
                       "disabled", user.disabled));
     srv_reply_json(resp, 200, json_pack("{s:o}", "user", srv_user_json(&user, true)));
     http_response_header(resp, "Cache-Control", "no-store");
+}
+
+/* ---- Machine clients ---- */
+
+#define CLIENTS_PREFIX "/admin/clients/"
+#define ROTATE_SUFFIX "/rotate-secret"
+
+static bool collect_client(void *ctx, const auth_client *c)
+{
+    return json_array_append_new(ctx, srv_client_json(c)) == 0;
+}
+
+void srv_handle_admin_clients(srv_app *app, const http_request *req, http_response *resp)
+{
+    if (!srv_authenticate_admin(app, req, resp))
+        return;
+    json_t *list = json_array();
+    auth_err err = list == NULL ? AUTH_INTERNAL : auth_client_list(app->au, collect_client, list);
+    if (err != AUTH_OK) {
+        json_decref(list);
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    srv_reply_json(resp, 200, json_pack("{s:o}", "clients", list));
+    http_response_header(resp, "Cache-Control", "no-store");
+}
+
+/* The client and its new secret, shown this once. */
+static void reply_client_secret(http_response *resp, int status, const auth_client *c,
+                                char secret[AUTH_CLIENT_SECRET_CHARS + 1])
+{
+    srv_reply_json(resp, status,
+                   json_pack("{s:o, s:s}", "client", srv_client_json(c), "client_secret", secret));
+    sodium_memzero(secret, AUTH_CLIENT_SECRET_CHARS + 1);
+    srv_no_store(resp);
+}
+
+/* {"client_id": NAME, "roles": [...]} (roles optional): a generated secret. */
+void srv_handle_admin_client_add(srv_app *app, const http_request *req, http_response *resp)
+{
+    if (!srv_authenticate_admin(app, req, resp))
+        return;
+    json_t *body = srv_read_body(req, resp, false);
+    if (body == NULL)
+        return;
+    const char *name = NULL, *roles[AUTH_MAX_ROLES];
+    size_t nroles = 0;
+    json_t *r = json_object_get(body, "roles"), *v;
+    size_t i;
+    bool ok = srv_get_string(body, "client_id", &name) == 1 &&
+              (r == NULL || (json_is_array(r) && json_array_size(r) <= AUTH_MAX_ROLES));
+    if (ok && r != NULL)
+        json_array_foreach(r, i, v) {
+            ok = ok && json_is_string(v);
+            roles[nroles++] = ok ? json_string_value(v) : NULL;
+        }
+    char secret[AUTH_CLIENT_SECRET_CHARS + 1];
+    auth_client c;
+    auth_err err = ok ? auth_client_add(app->au, name, roles, nroles, NULL, 0, secret, &c)
+                      : AUTH_INVALID_INPUT;
+    json_decref(body);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    srv_log(SRV_LOG_INFO, "client added by an admin", json_pack("{s:s}", "client_id", c.name));
+    reply_client_secret(resp, 201, &c, secret);
+}
+
+/* The NAME of /admin/clients/NAME[suffix] into name, or false (the caller answers 404). */
+static bool path_client(const http_request *req, const char *suffix, char *name, size_t cap)
+{
+    size_t pre = strlen(CLIENTS_PREFIX), suf = strlen(suffix);
+    if (req->path_len < pre + suf || memcmp(req->path + req->path_len - suf, suffix, suf) != 0)
+        return false;
+    size_t n = req->path_len - pre - suf;
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(name, req->path + pre, n);
+    name[n] = '\0';
+    return auth_client_name_valid(name);
+}
+
+void srv_handle_admin_client_delete(srv_app *app, const http_request *req, http_response *resp)
+{
+    char name[AUTH_MAX_CLIENT + 1];
+    if (!srv_authenticate_admin(app, req, resp))
+        return;
+    auth_err err = path_client(req, "", name, sizeof name) ? auth_client_remove(app->au, name)
+                                                           : AUTH_NOT_FOUND;
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    srv_log(SRV_LOG_INFO, "client removed by an admin", json_pack("{s:s}", "client_id", name));
+    http_response_json(resp, 204, NULL);
+    srv_no_store(resp);
+}
+
+/* POST /admin/clients/NAME/rotate-secret: a new secret; the client's tokens are revoked. */
+void srv_handle_admin_client_rotate(srv_app *app, const http_request *req, http_response *resp)
+{
+    char name[AUTH_MAX_CLIENT + 1], secret[AUTH_CLIENT_SECRET_CHARS + 1];
+    auth_client c;
+    if (!srv_authenticate_admin(app, req, resp))
+        return;
+    auth_err err = path_client(req, ROTATE_SUFFIX, name, sizeof name)
+                       ? auth_client_rotate_secret(app->au, name, secret)
+                       : AUTH_NOT_FOUND;
+    if (err == AUTH_OK)
+        err = auth_client_get(app->au, name, &c);
+    if (err != AUTH_OK) {
+        srv_reply_auth_error(resp, err);
+        return;
+    }
+    srv_log(SRV_LOG_INFO, "client secret rotated by an admin",
+            json_pack("{s:s}", "client_id", name));
+    reply_client_secret(resp, 200, &c, secret);
 }
 
 void srv_handle_admin_metrics(srv_app *app, const http_request *req, http_response *resp)

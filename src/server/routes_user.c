@@ -54,6 +54,12 @@ void srv_handle_login(srv_app *app, const http_request *req, http_response *resp
     json_t *body = srv_read_body(req, resp, false);
     if (body == NULL)
         return;
+    /* The shuttle tutorial's machine login: {"client_id", "client_secret"}. */
+    if (json_object_get(body, "client_id") != NULL) {
+        srv_client_login(app, req, body, resp);
+        json_decref(body);
+        return;
+    }
     const char *username = NULL, *email = NULL, *password = NULL;
     static const char *const fields[] = {"username", "email", "password", NULL};
     const char **values[] = {&username, &email, &password};
@@ -68,45 +74,18 @@ void srv_handle_login(srv_app *app, const http_request *req, http_response *resp
     } else {
         /* The lockout is per normalised identifier whether or not the account exists (per
          * (identifier, address) from an address it logged in from before), and the attempt
-         * is begun before any password work: a locked account answers 429 even to the right
-         * password, and attempts in flight count against the failures left. */
+         * is begun before any password work (srv_attempt_begin). */
         const char *ident = username != NULL ? username : email;
-        size_t ident_len = strlen(ident);
-        int64_t retry = 0;
-        auth_lockout_attempt attempt = {0};
-        if (app->lockouts != NULL) {
-            srv_ip ip;
-            bool has_ip = srv_client_address(app, req, &ip);
-            bool ok = auth_lockout_begin(app->lockouts, ident, ident_len, has_ip ? &ip : NULL,
-                                         has_ip ? sizeof ip : 0, &app->lockout, &attempt, &retry);
-            /* With a shared database the identifier's global lock is also counted there, so
-             * that failures through every instance add up; an address this instance knows as
-             * familiar keeps its own counter, as above. */
-            if (ok && !attempt.familiar &&
-                !auth_shared_lockout_check(app->au, ident, ident_len, &app->lockout, &retry)) {
-                auth_lockout_end(app->lockouts, &attempt, AUTH_LOGIN_NEITHER, &app->lockout);
-                ok = false;
-            }
-            if (!ok) {
-                atomic_fetch_add(&app->limited_lockout, 1);
-                srv_reply_too_many(resp, retry);
-                srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
-                json_decref(body);
-                return;
-            }
+        srv_attempt attempt;
+        if (!srv_attempt_begin(app, req, ident, strlen(ident), &attempt, resp)) {
+            srv_log(SRV_LOG_INFO, "login refused: account locked", peer_field(req));
+            json_decref(body);
+            return;
         }
         auth_user user;
         auth_pair pair = {0};
         auth_err err = auth_login(app->au, ident, password, &user, &pair);
-        if (app->lockouts != NULL) { /* ends the attempt begun above, exactly once */
-            auth_login_outcome outcome = err == AUTH_OK                ? AUTH_LOGIN_SUCCESS
-                                         : err == AUTH_BAD_CREDENTIALS ? AUTH_LOGIN_FAILURE
-                                                                       : AUTH_LOGIN_NEITHER;
-            bool familiar = attempt.familiar;
-            auth_lockout_end(app->lockouts, &attempt, outcome, &app->lockout);
-            if (!familiar)
-                auth_shared_lockout_end(app->au, ident, ident_len, &app->lockout, outcome);
-        }
+        srv_attempt_end(app, &attempt, err);
         if (err == AUTH_OK) {
             srv_reply_tokens(resp, 200, &pair, &user);
         } else {
@@ -196,6 +175,16 @@ void srv_handle_me(srv_app *app, const http_request *req, http_response *resp)
     auth_principal who;
     if (!srv_authenticate(app, req, resp, &who))
         return;
+    if (who.client) { /* a machine client describes itself */
+        char sub[sizeof AUTH_CLIENT_SUB_PREFIX + AUTH_MAX_CLIENT];
+        snprintf(sub, sizeof sub, "%s%s", AUTH_CLIENT_SUB_PREFIX, who.client_id);
+        srv_reply_json(resp, 200,
+                       json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "client_id", who.client_id,
+                                 "sub", sub, "roles", srv_roles_json(who.roles, who.nroles), "iat",
+                                 (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti", who.jti));
+        srv_no_store(resp);
+        return;
+    }
     char sub[24];
     snprintf(sub, sizeof sub, "%" PRId64, who.user_id);
     srv_reply_json(resp, 200,

@@ -51,6 +51,18 @@ static void on_hangup(void *app)
             NULL);
 }
 
+void srv_public_url(srv_app *app, char *out, size_t len)
+{
+    if (atomic_load(&app->public_url_set))
+        snprintf(out, len, "%s", app->public_url);
+    else /* a request that raced start-up */
+        snprintf(out, len, "%s://%s", app->cfg->tls_cert[0] != '\0' ? "https" : "http",
+                 app->cfg->listen);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+}
+
 int srv_run(const srv_config *cfg)
 {
     srv_log_set_level(cfg->log_level);
@@ -105,6 +117,12 @@ int srv_run(const srv_config *cfg)
     } else {
         char data[PATH_MAX + 16];
         data_location(cfg->db, data, sizeof data);
+        if (cfg->public_url[0] != '\0')
+            snprintf(app.public_url, sizeof app.public_url, "%s", cfg->public_url);
+        else
+            snprintf(app.public_url, sizeof app.public_url, "%s://%s",
+                     hc.tls_cert != NULL ? "https" : "http", http_server_address(srv));
+        atomic_store(&app.public_url_set, true);
         if (uerr == AUTH_OK && users == 0)
             printf("jwtd: no users yet: create the first admin with: jwtd user add NAME --role "
                    "admin\n");

@@ -86,7 +86,8 @@ typedef struct srv_config {
     int rate_limit;                       /* enum srv_switch */
     char *trusted_proxies;                /* comma-separated IPs and CIDRs */
     char *cors_origins;                   /* comma-separated exact origins; "": CORS off */
-    srv_rate login_rate, register_rate, refresh_rate;
+    srv_rate login_rate, register_rate, refresh_rate, token_rate, introspect_rate;
+    char *public_url; /* "": from listen (srv_app.public_url) */
     int64_t lockout_after, lockout_base, lockout_max;
     int64_t db_pool;                      /* 0: workers + 2 */
     int64_t key_rotation, key_prepublish; /* seconds; key_rotation 0: off */

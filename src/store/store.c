@@ -184,19 +184,19 @@ void store_roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, cha
     text[at] = '\0';
 }
 
-bool store_roles_split(const char *text, store_user *u)
+bool store_roles_split(const char *text, char roles[][STORE_MAX_ROLE + 1], size_t *nroles)
 {
-    u->nroles = 0;
+    *nroles = 0;
     if (text[0] == '\0')
         return true;
     for (const char *p = text;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (u->nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
+        if (*nroles == STORE_MAX_ROLES || !store_role_valid(p, len))
             return false;
-        memcpy(u->roles[u->nroles], p, len);
-        u->roles[u->nroles][len] = '\0';
-        u->nroles++;
+        memcpy(roles[*nroles], p, len);
+        roles[*nroles][len] = '\0';
+        (*nroles)++;
         if (comma == NULL)
             return true;
         p = comma + 1;
@@ -311,6 +311,56 @@ store_err store_user_count(store *s, size_t *count)
     if (s == NULL || count == NULL)
         return bad_arg(s, "user_count", "count");
     return s->ops->user_count(s, count);
+}
+
+/* ---- Machine clients ---- */
+
+store_err store_client_create(store *s, store_client *c)
+{
+    const char *op = "client_create";
+    if (s == NULL || c == NULL)
+        return bad_arg(s, op, "client");
+    if (!store_str_fits(c->name, STORE_MAX_CLIENT, false))
+        return bad_arg(s, op, "name");
+    if (!store_str_fits(c->secret_hash, STORE_MAX_CLIENT_HASH, false))
+        return bad_arg(s, op, "secret_hash");
+    if (!roles_valid((const char(*)[STORE_MAX_ROLE + 1]) c->roles, c->nroles))
+        return bad_arg(s, op, "roles");
+    return s->ops->client_create(s, c);
+}
+
+store_err store_client_get(store *s, const char *name, store_client *out)
+{
+    if (s == NULL || out == NULL)
+        return bad_arg(s, "client_get", "out");
+    if (!store_str_fits(name, STORE_MAX_CLIENT, false))
+        return STORE_NOT_FOUND;
+    return s->ops->client_get(s, name, out);
+}
+
+store_err store_client_list(store *s, store_client_cb cb, void *ctx)
+{
+    if (s == NULL || cb == NULL)
+        return bad_arg(s, "client_list", "callback");
+    return s->ops->client_list(s, cb, ctx);
+}
+
+store_err store_client_set_secret(store *s, const char *name, const char *secret_hash)
+{
+    if (s == NULL || !store_str_fits(secret_hash, STORE_MAX_CLIENT_HASH, false))
+        return bad_arg(s, "client_set_secret", "secret_hash");
+    if (!store_str_fits(name, STORE_MAX_CLIENT, false))
+        return STORE_NOT_FOUND;
+    return s->ops->client_set_secret(s, name, secret_hash);
+}
+
+store_err store_client_delete(store *s, const char *name)
+{
+    if (s == NULL)
+        return bad_arg(s, "client_delete", "store");
+    if (!store_str_fits(name, STORE_MAX_CLIENT, false))
+        return STORE_NOT_FOUND;
+    return s->ops->client_delete(s, name);
 }
 
 /* ---- Refresh tokens ---- */

@@ -28,6 +28,8 @@
 #define STORE_MAX_COUNTER_KEY 64    /* a shared counter's key (a hash in hex), bytes */
 #define STORE_MAX_SETTING 128       /* a setting's name and value, bytes */
 #define STORE_MAX_WATCH_MS 60000    /* store_watch's longest wait */
+#define STORE_MAX_CLIENT 64         /* a client's name (its client_id), bytes */
+#define STORE_MAX_CLIENT_HASH 64    /* a client secret's keyed hash, hex */
 
 typedef enum store_err {
     STORE_OK = 0,
@@ -80,6 +82,18 @@ typedef struct store_revocation {
     int64_t expires;
 } store_revocation;
 
+/* A machine client (client credentials): its name is its client_id, case-sensitive as
+ * RFC 6749 has it; secret_hash is a keyed hash of its secret (src/auth/clients.c), never
+ * the secret. */
+typedef struct store_client {
+    int64_t id;
+    char name[STORE_MAX_CLIENT + 1];
+    char secret_hash[STORE_MAX_CLIENT_HASH + 1];
+    char roles[STORE_MAX_ROLES][STORE_MAX_ROLE + 1];
+    size_t nroles;
+    int64_t created, updated;
+} store_client;
+
 /* The log hook: where a store reports what its callers' errors do not say (SQLite's
  * message for a failed statement, a refused argument, a row that does not fit). op names
  * the operation ("user_create", "COMMIT", "open"); msg never holds a value of a row. */
@@ -100,6 +114,7 @@ typedef struct store store;
 typedef bool (*store_user_cb)(void *ctx, const store_user *u);
 typedef bool (*store_key_cb)(void *ctx, const store_signing_key *k);
 typedef bool (*store_revocation_cb)(void *ctx, const store_revocation *r);
+typedef bool (*store_client_cb)(void *ctx, const store_client *c);
 
 /* Opens "sqlite:PATH", a plain PATH (SQLite), or "postgres://..." / "postgresql://..." (any
  * libpq connection URI; PostgreSQL). Creates and migrates the schema. log (may be NULL:
@@ -164,6 +179,19 @@ store_err store_user_set_disabled(store *s, int64_t id, bool disabled);
 store_err store_user_count(store *s, size_t *count);
 /* A role: 1..STORE_MAX_ROLE bytes of [a-z0-9_-] (',' stays free as a separator). */
 bool store_role_valid(const char *role, size_t len);
+
+/* ---- Machine clients ---- */
+/* name 1..STORE_MAX_CLIENT bytes, secret_hash 1..STORE_MAX_CLIENT_HASH, roles valid; sets
+ * c->id, created, updated. STORE_CONFLICT: the name is taken (names compare exactly). */
+store_err store_client_create(store *s, store_client *c);
+/* STORE_NOT_FOUND also for a name no row can have (empty or too long). */
+store_err store_client_get(store *s, const char *name, store_client *out);
+/* Every client, by name (byte order). */
+store_err store_client_list(store *s, store_client_cb cb, void *ctx);
+/* A new secret hash (1..STORE_MAX_CLIENT_HASH bytes); STORE_NOT_FOUND: no such client. */
+store_err store_client_set_secret(store *s, const char *name, const char *secret_hash);
+/* STORE_NOT_FOUND: no such client. */
+store_err store_client_delete(store *s, const char *name);
 
 /* ---- Refresh tokens ---- */
 /* Inserts r, creating its family on first use (STORE_CONFLICT: the family is another

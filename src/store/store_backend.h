@@ -28,6 +28,12 @@ typedef struct store_ops {
     store_err (*user_set_disabled)(store *s, int64_t id, bool disabled);
     store_err (*user_count)(store *s, size_t *count);
 
+    store_err (*client_create)(store *s, store_client *c);
+    store_err (*client_get)(store *s, const char *name, store_client *out);
+    store_err (*client_list)(store *s, store_client_cb cb, void *ctx);
+    store_err (*client_set_secret)(store *s, const char *name, const char *secret_hash);
+    store_err (*client_delete)(store *s, const char *name);
+
     store_err (*refresh_insert)(store *s, const store_refresh *r);
     store_err (*refresh_get)(store *s, const char *jti, store_refresh *out);
     store_err (*refresh_rotate)(store *s, const char *old_jti, int64_t now,
@@ -75,9 +81,9 @@ void store_log_emit(const store_log *log, store_log_level level, const char *op,
 #define STORE_ROLES_TEXT (STORE_MAX_ROLES * (STORE_MAX_ROLE + 1))
 /* Joins roles (valid: store.c checked them) into text (STORE_ROLES_TEXT bytes). */
 void store_roles_join(const char roles[][STORE_MAX_ROLE + 1], size_t nroles, char *text);
-/* Splits stored roles text into u->roles; false when it is not a valid list (a row written
- * by something else). */
-bool store_roles_split(const char *text, store_user *u);
+/* Splits stored roles text into roles and *nroles; false when it is not a valid list (a row
+ * written by something else). */
+bool store_roles_split(const char *text, char roles[][STORE_MAX_ROLE + 1], size_t *nroles);
 /* Whether a lockout counter whose last failure was at `last` and whose lock ends at `until`
  * is forgotten at now (store_lockout_get's rule, the same for every backend). */
 bool store_lockout_forgotten(int64_t last, int64_t until, int64_t now, int64_t forget);

@@ -109,6 +109,15 @@ static const char *const migrations[] = {
     " FOR EACH STATEMENT EXECUTE FUNCTION jwtd_notify_change();"
     "CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE ON signing_keys"
     " FOR EACH STATEMENT EXECUTE FUNCTION jwtd_notify_change();",
+    /* 3: machine clients. Names compare exactly, as RFC 6749's client_id does (SQLite's
+     * BINARY); an id is never handed out twice. */
+    "CREATE TABLE clients ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  name text NOT NULL UNIQUE,"
+    "  secret_hash text NOT NULL,"
+    "  roles text NOT NULL DEFAULT '',"
+    "  created bigint NOT NULL,"
+    "  updated bigint NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_PG_SCHEMA_VERSION,
@@ -128,6 +137,11 @@ enum stmt_id {
     ST_USER_SET_HASH,
     ST_USER_SET_ROLES,
     ST_USER_SET_DISABLED,
+    ST_CLIENT_INSERT,
+    ST_CLIENT_GET,
+    ST_CLIENT_LIST,
+    ST_CLIENT_SET_SECRET,
+    ST_CLIENT_DELETE,
     ST_FAMILY_INSERT,
     ST_FAMILY_OWNER,
     ST_FAMILY_REVOKE,
@@ -163,6 +177,7 @@ enum stmt_id {
 };
 
 #define USER_COLUMNS "id, username, email, name, password_hash, roles, disabled, created, updated"
+#define CLIENT_COLUMNS "id, name, secret_hash, roles, created, updated"
 #define REFRESH_COLUMNS                                                                            \
     "t.jti, t.family, t.user_id, t.issued, t.expires, t.spent, t.replaced_by, f.revoked"           \
     " FROM refresh_tokens t JOIN refresh_families f ON f.family = t.family WHERE t.jti = $1"
@@ -179,6 +194,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_SET_HASH] = "UPDATE users SET password_hash = $2, updated = $3 WHERE id = $1",
     [ST_USER_SET_ROLES] = "UPDATE users SET roles = $2, updated = $3 WHERE id = $1",
     [ST_USER_SET_DISABLED] = "UPDATE users SET disabled = $2, updated = $3 WHERE id = $1",
+    [ST_CLIENT_INSERT] = "INSERT INTO clients (name, secret_hash, roles, created, updated)"
+                         " VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    [ST_CLIENT_GET] = "SELECT " CLIENT_COLUMNS " FROM clients WHERE name = $1",
+    [ST_CLIENT_LIST] = "SELECT " CLIENT_COLUMNS " FROM clients ORDER BY name COLLATE \"C\"",
+    [ST_CLIENT_SET_SECRET] = "UPDATE clients SET secret_hash = $2, updated = $3 WHERE name = $1",
+    [ST_CLIENT_DELETE] = "DELETE FROM clients WHERE name = $1",
     [ST_FAMILY_INSERT] = "INSERT INTO refresh_families (family, user_id, created)"
                          " VALUES ($1, $2, $3) ON CONFLICT (family) DO NOTHING",
     [ST_FAMILY_OWNER] = "SELECT user_id FROM refresh_families WHERE family = $1",
@@ -680,7 +701,8 @@ static store_err user_from_row(pg_call *k, const PGresult *r, int row, store_use
         !col_copy(r, row, 2, u->email, sizeof u->email) ||
         !col_copy(r, row, 3, u->name, sizeof u->name) ||
         !col_copy(r, row, 4, u->password_hash, sizeof u->password_hash) ||
-        !col_copy(r, row, 5, roles, sizeof roles) || !store_roles_split(roles, u))
+        !col_copy(r, row, 5, roles, sizeof roles) ||
+        !store_roles_split(roles, u->roles, &u->nroles))
         return row_misfit(k, "users");
     u->disabled = col_bool(r, row, 6);
     u->created = col_i64(r, row, 7);
@@ -861,6 +883,138 @@ static store_err pg_user_set_disabled(store *base, int64_t id, bool disabled)
 {
     struct user_update a = {ST_USER_SET_DISABLED, id, disabled ? "true" : "false"};
     return pg_run(base, "user_set_disabled", NULL, user_update_body, &a);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Machine clients
+ * ------------------------------------------------------------------------------------- */
+
+/* Fills cl from row `row` of CLIENT_COLUMNS. */
+static store_err client_from_row(pg_call *k, const PGresult *r, int row, store_client *cl)
+{
+    char roles[STORE_ROLES_TEXT];
+
+    memset(cl, 0, sizeof *cl);
+    cl->id = col_i64(r, row, 0);
+    if (!col_copy(r, row, 1, cl->name, sizeof cl->name) ||
+        !col_copy(r, row, 2, cl->secret_hash, sizeof cl->secret_hash) ||
+        !col_copy(r, row, 3, roles, sizeof roles) ||
+        !store_roles_split(roles, cl->roles, &cl->nroles))
+        return row_misfit(k, "clients");
+    cl->created = col_i64(r, row, 4);
+    cl->updated = col_i64(r, row, 5);
+    return STORE_OK;
+}
+
+struct client_create {
+    store_client *c;
+    int64_t now;
+};
+
+static store_err client_create_body(pg_call *k, void *arg)
+{
+    struct client_create *a = arg;
+    char roles[STORE_ROLES_TEXT];
+    num_text now;
+    store_err err = STORE_OK;
+
+    store_roles_join((const char(*)[STORE_MAX_ROLE + 1]) a->c->roles, a->c->nroles, roles);
+    const char *p[] = {a->c->name, a->c->secret_hash, roles, num(now, a->now)};
+    PGresult *r = run(k, ST_CLIENT_INSERT, 4, p, &err);
+    if (r == NULL)
+        return err;
+    a->c->id = PQntuples(r) == 1 ? col_i64(r, 0, 0) : 0;
+    PQclear(r);
+    return STORE_OK;
+}
+
+static store_err pg_client_create(store *base, store_client *c)
+{
+    struct client_create a = {c, now_seconds()};
+    store_err err = pg_run(base, "client_create", NULL, client_create_body, &a);
+    if (err == STORE_OK)
+        c->created = c->updated = a.now;
+    return err;
+}
+
+struct client_get {
+    const char *name;
+    store_client *out;
+};
+
+static store_err client_get_body(pg_call *k, void *arg)
+{
+    struct client_get *a = arg;
+    store_err err = STORE_OK;
+    PGresult *r = run(k, ST_CLIENT_GET, 1, &a->name, &err);
+    if (r == NULL)
+        return err;
+    err = PQntuples(r) == 0 ? STORE_NOT_FOUND : client_from_row(k, r, 0, a->out);
+    PQclear(r);
+    return err;
+}
+
+static store_err pg_client_get(store *base, const char *name, store_client *out)
+{
+    struct client_get a = {name, out};
+    return pg_run(base, "client_get", NULL, client_get_body, &a);
+}
+
+struct client_list {
+    store_client_cb cb;
+    void *ctx;
+};
+
+/* Callbacks run while the connection is held. */
+static store_err client_list_body(pg_call *k, void *arg)
+{
+    struct client_list *a = arg;
+    store_client cl;
+    store_err err = STORE_OK;
+    PGresult *r = run(k, ST_CLIENT_LIST, 0, NULL, &err);
+    if (r == NULL)
+        return err;
+    for (int i = 0; i < PQntuples(r) && err == STORE_OK; i++) {
+        err = client_from_row(k, r, i, &cl);
+        if (err == STORE_OK && !a->cb(a->ctx, &cl))
+            break;
+    }
+    PQclear(r);
+    return err;
+}
+
+static store_err pg_client_list(store *base, store_client_cb cb, void *ctx)
+{
+    struct client_list a = {cb, ctx};
+    return pg_run(base, "client_list", NULL, client_list_body, &a);
+}
+
+struct client_write {
+    enum stmt_id id;
+    int n;
+    const char *params[3];
+};
+
+/* One write of one client by name ($1); STORE_NOT_FOUND: no such client. */
+static store_err client_write_body(pg_call *k, void *arg)
+{
+    struct client_write *a = arg;
+    long changed = 0;
+    store_err err = run_done(k, a->id, a->n, a->params, &changed);
+    return err == STORE_OK && changed == 0 ? STORE_NOT_FOUND : err;
+}
+
+static store_err pg_client_set_secret(store *base, const char *name, const char *secret_hash)
+{
+    num_text now;
+    struct client_write a = {ST_CLIENT_SET_SECRET, 3, {name, secret_hash, num(now, now_seconds())}};
+    return pg_run(base, "client_set_secret", NULL, client_write_body, &a);
+}
+
+static store_err pg_client_delete(store *base, const char *name)
+{
+    struct client_write a = {ST_CLIENT_DELETE, 1, {name, NULL, NULL}};
+    return pg_run(base, "client_delete", NULL, client_write_body, &a);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1677,6 +1831,11 @@ static const store_ops pg_ops = {
     .user_set_roles = pg_user_set_roles,
     .user_set_disabled = pg_user_set_disabled,
     .user_count = pg_user_count,
+    .client_create = pg_client_create,
+    .client_get = pg_client_get,
+    .client_list = pg_client_list,
+    .client_set_secret = pg_client_set_secret,
+    .client_delete = pg_client_delete,
     .refresh_insert = pg_refresh_insert,
     .refresh_get = pg_refresh_get,
     .refresh_rotate = pg_refresh_rotate,

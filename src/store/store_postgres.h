@@ -4,7 +4,7 @@
 #define JWTD_STORE_POSTGRES_H
 
 /* The schema version that the migrations of store_postgres.c bring a database to. */
-#define STORE_PG_SCHEMA_VERSION 2
+#define STORE_PG_SCHEMA_VERSION 3
 
 /* Connections of the pool when store_options.pool is 0, and the most it may ask for. */
 #define STORE_PG_POOL_DEFAULT 8

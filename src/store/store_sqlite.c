@@ -114,6 +114,15 @@ static const char *const migrations[] = {
     " BEGIN UPDATE changes SET seq = seq + 1; END;"
     "CREATE TRIGGER signing_keys_updated AFTER UPDATE ON signing_keys"
     " BEGIN UPDATE changes SET seq = seq + 1; END;",
+    /* 3: machine clients. Names compare exactly (BINARY), as RFC 6749's client_id does;
+     * AUTOINCREMENT: an id is never handed out twice. */
+    "CREATE TABLE clients ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  secret_hash TEXT NOT NULL,"
+    "  roles TEXT NOT NULL DEFAULT '',"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SQLITE_SCHEMA_VERSION,
@@ -137,6 +146,11 @@ enum stmt_id {
     ST_USER_SET_HASH,
     ST_USER_SET_ROLES,
     ST_USER_SET_DISABLED,
+    ST_CLIENT_INSERT,
+    ST_CLIENT_GET,
+    ST_CLIENT_LIST,
+    ST_CLIENT_SET_SECRET,
+    ST_CLIENT_DELETE,
     ST_FAMILY_INSERT,
     ST_FAMILY_OWNER,
     ST_FAMILY_REVOKE,
@@ -169,6 +183,7 @@ enum stmt_id {
 };
 
 #define USER_COLUMNS "id, username, email, name, password_hash, roles, disabled, created, updated"
+#define CLIENT_COLUMNS "id, name, secret_hash, roles, created, updated"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -185,6 +200,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_SET_HASH] = "UPDATE users SET password_hash = ?2, updated = ?3 WHERE id = ?1",
     [ST_USER_SET_ROLES] = "UPDATE users SET roles = ?2, updated = ?3 WHERE id = ?1",
     [ST_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2, updated = ?3 WHERE id = ?1",
+    [ST_CLIENT_INSERT] = "INSERT INTO clients (name, secret_hash, roles, created, updated)"
+                         " VALUES (?1, ?2, ?3, ?4, ?4)",
+    [ST_CLIENT_GET] = "SELECT " CLIENT_COLUMNS " FROM clients WHERE name = ?1",
+    [ST_CLIENT_LIST] = "SELECT " CLIENT_COLUMNS " FROM clients ORDER BY name",
+    [ST_CLIENT_SET_SECRET] = "UPDATE clients SET secret_hash = ?2, updated = ?3 WHERE name = ?1",
+    [ST_CLIENT_DELETE] = "DELETE FROM clients WHERE name = ?1",
     [ST_FAMILY_INSERT] = "INSERT INTO refresh_families (family, user_id, created)"
                          " VALUES (?1, ?2, ?3) ON CONFLICT (family) DO NOTHING",
     [ST_FAMILY_OWNER] = "SELECT user_id FROM refresh_families WHERE family = ?1",
@@ -471,7 +492,8 @@ static store_err user_from_row(const conn *c, sqlite3_stmt *st, store_user *u)
         !column_copy(st, 2, u->email, sizeof u->email) ||
         !column_copy(st, 3, u->name, sizeof u->name) ||
         !column_copy(st, 4, u->password_hash, sizeof u->password_hash) ||
-        !column_copy(st, 5, roles, sizeof roles) || !store_roles_split(roles, u)) {
+        !column_copy(st, 5, roles, sizeof roles) ||
+        !store_roles_split(roles, u->roles, &u->nroles)) {
         log_msg(c, "users", "a stored row does not fit the store_user limits");
         return STORE_ERROR;
     }
@@ -683,6 +705,137 @@ static store_err sq_user_count(store *base, size_t *count)
     store_err err = user_count_on(c, count);
     reader_release(s, c);
     return err;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Machine clients
+ * ------------------------------------------------------------------------------------- */
+
+/* Fills cl from a row of CLIENT_COLUMNS. */
+static store_err client_from_row(const conn *c, sqlite3_stmt *st, store_client *cl)
+{
+    char roles[STORE_ROLES_TEXT];
+
+    memset(cl, 0, sizeof *cl);
+    cl->id = sqlite3_column_int64(st, 0);
+    if (!column_copy(st, 1, cl->name, sizeof cl->name) ||
+        !column_copy(st, 2, cl->secret_hash, sizeof cl->secret_hash) ||
+        !column_copy(st, 3, roles, sizeof roles) ||
+        !store_roles_split(roles, cl->roles, &cl->nroles)) {
+        log_msg(c, "clients", "a stored row does not fit the store_client limits");
+        return STORE_ERROR;
+    }
+    cl->created = sqlite3_column_int64(st, 4);
+    cl->updated = sqlite3_column_int64(st, 5);
+    return STORE_OK;
+}
+
+static store_err sq_client_create(store *base, store_client *cl)
+{
+    char roles[STORE_ROLES_TEXT];
+
+    store_roles_join((const char(*)[STORE_MAX_ROLE + 1]) cl->roles, cl->nroles, roles);
+    sqlite_store *s = backend(base);
+    int64_t now = now_seconds();
+    conn *c = writer_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_CLIENT_INSERT);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc = bind_text(st, 1, cl->name);
+        BIND(rc, bind_text(st, 2, cl->secret_hash));
+        BIND(rc, bind_text(st, 3, roles));
+        BIND(rc, sqlite3_bind_int64(st, 4, now));
+        err = step_done(c, st, rc, "client_create", NULL);
+        if (err == STORE_OK) {
+            cl->id = sqlite3_last_insert_rowid(c->db);
+            cl->created = cl->updated = now;
+        }
+    }
+    writer_release(s);
+    return err;
+}
+
+static store_err sq_client_get(store *base, const char *name, store_client *out)
+{
+    sqlite_store *s = backend(base);
+    conn *c = reader_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_CLIENT_GET);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc = bind_text(st, 1, name);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            err = client_from_row(c, st, out);
+        else
+            err = rc == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c, rc, "client_get");
+        stmt_done(st);
+    }
+    reader_release(s, c);
+    return err;
+}
+
+/* Callbacks run while a connection is held: they must not call the store. */
+static store_err sq_client_list(store *base, store_client_cb cb, void *ctx)
+{
+    store_client cl;
+
+    sqlite_store *s = backend(base);
+    conn *c = reader_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_CLIENT_LIST);
+    store_err err = STORE_ERROR;
+    if (st != NULL) {
+        int rc;
+        err = STORE_OK;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            err = client_from_row(c, st, &cl);
+            if (err != STORE_OK || !cb(ctx, &cl))
+                break;
+        }
+        if (err == STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = map_rc(c, rc, "client_list");
+        stmt_done(st);
+    }
+    reader_release(s, c);
+    return err;
+}
+
+/* Runs a one-client write (name bound as ?1; the binds before in rc): STORE_NOT_FOUND when
+ * no client has that name. */
+static store_err client_write(sqlite_store *s, conn *c, sqlite3_stmt *st, int rc, const char *name,
+                              const char *what)
+{
+    int changes = 0;
+    BIND(rc, bind_text(st, 1, name));
+    store_err err = step_done(c, st, rc, what, &changes);
+    writer_release(s);
+    return err == STORE_OK && changes == 0 ? STORE_NOT_FOUND : err;
+}
+
+static store_err sq_client_set_secret(store *base, const char *name, const char *secret_hash)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_CLIENT_SET_SECRET);
+    if (st == NULL) {
+        writer_release(s);
+        return STORE_ERROR;
+    }
+    int rc = bind_text(st, 2, secret_hash);
+    BIND(rc, sqlite3_bind_int64(st, 3, now_seconds()));
+    return client_write(s, c, st, rc, name, "client_set_secret");
+}
+
+static store_err sq_client_delete(store *base, const char *name)
+{
+    sqlite_store *s = backend(base);
+    conn *c = writer_acquire(s);
+    sqlite3_stmt *st = stmt(c, ST_CLIENT_DELETE);
+    if (st == NULL) {
+        writer_release(s);
+        return STORE_ERROR;
+    }
+    return client_write(s, c, st, SQLITE_OK, name, "client_delete");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1598,6 +1751,11 @@ static const store_ops sqlite_ops = {
     .user_set_roles = sq_user_set_roles,
     .user_set_disabled = sq_user_set_disabled,
     .user_count = sq_user_count,
+    .client_create = sq_client_create,
+    .client_get = sq_client_get,
+    .client_list = sq_client_list,
+    .client_set_secret = sq_client_set_secret,
+    .client_delete = sq_client_delete,
     .refresh_insert = sq_refresh_insert,
     .refresh_get = sq_refresh_get,
     .refresh_rotate = sq_refresh_rotate,

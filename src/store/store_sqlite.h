@@ -4,7 +4,7 @@
 #define JWTD_STORE_SQLITE_H
 
 /* The schema version that the migrations of store_sqlite.c bring a database to. */
-#define STORE_SQLITE_SCHEMA_VERSION 2
+#define STORE_SQLITE_SCHEMA_VERSION 3
 
 /* Reader connections beside the one writer connection (see "Connections" in store_sqlite.c). */
 #define STORE_SQLITE_READERS 3

@@ -1155,9 +1155,9 @@ static void test_hs512_secret(void **state)
     auth_pair_clear(&pair);
 }
 
-/* A machine client's access token (RFC 9068: sub and client_id name the client, no user
- * claim), signed with the shared secret as the token endpoint will: it verifies, with user id
- * 0, the client in client_id and sub, and its roles. */
+/* A machine client's access token (RFC 9068: sub "client:" NAME and client_id NAME, no user
+ * claim), signed with the shared secret as the token endpoint does: it verifies as a client,
+ * with its revocation key for a user id, the client in client_id and sub, and its roles. */
 static void test_client_token_principal(void **state)
 {
     static const char secret[] = "0123456789abcdef0123456789abcdef"; /* 32 bytes */
@@ -1176,16 +1176,18 @@ static void test_client_token_principal(void **state)
     register_user(f, "alice", "correct horse", &pair);
     hdr.kid = header_kid(pair.access_token);
     snprintf(claims, sizeof claims,
-             "{\"iss\":\"jwtd\",\"aud\":\"jwtd\",\"sub\":\"cron-job\",\"client_id\":\"cron-job\","
+             "{\"iss\":\"jwtd\",\"aud\":\"jwtd\",\"sub\":\"client:cron-job\","
+             "\"client_id\":\"cron-job\","
              "\"jti\":\"c1\",\"iat\":%lld,\"exp\":%lld,\"roles\":[\"reports\"]}",
              (long long)now, (long long)now + 60);
     assert_int_equal(jwtd_claims_from_json(claims, strlen(claims), &c), JWTD_OK);
     assert_int_equal(jwtd_key_from_secret(secret, strlen(secret), 0, &key), JWTD_OK);
     assert_int_equal(jwtd_sign(key, JWTD_ALG_HS256, &hdr, c, &tok), JWTD_OK);
     assert_int_equal(verify(f->a, tok, &p), AUTH_OK);
-    assert_int_equal(p.user_id, 0);
+    assert_true(p.client);
+    assert_true(p.user_id < 0); /* the client's revocation key, never a user id */
     assert_string_equal(p.client_id, "cron-job");
-    assert_string_equal(p.sub, "cron-job");
+    assert_string_equal(p.sub, "client:cron-job");
     assert_string_equal(p.username, "");
     assert_true(auth_principal_has_role(&p, "reports"));
     jwtd_claims_free(c);
@@ -1648,6 +1650,169 @@ static void test_sync_thread_follows_other_instance(void **state)
     auth_pair_clear(&p);
 }
 
+/* ---- Machine clients ---- */
+
+/* Authenticates name with secret; the client's token on success. */
+static auth_err client_token(fixture *f, const char *name, const char *secret, auth_access *t)
+{
+    auth_client c;
+    auth_err rc = auth_client_authenticate(f->a, name, strlen(name), secret, strlen(secret), &c);
+    if (rc == AUTH_OK)
+        rc = auth_client_issue(f->a, &c, t);
+    return rc;
+}
+
+/* Registration rules, the stored hash (never the secret), authentication, the token's claims
+ * and principal, rotation and removal revoking tokens. */
+static void test_client_lifecycle(void **state)
+{
+    fixture *f = *state;
+    const char *roles[] = {"reader", "reports"};
+    char secret[AUTH_CLIENT_SECRET_CHARS + 1], rotated[AUTH_CLIENT_SECRET_CHARS + 1];
+    auth_client c;
+    auth_access t1 = {0}, t2 = {0};
+    auth_principal p;
+    store_client row;
+
+    assert_int_equal(auth_client_add(f->a, "svc.reports", roles, 2, NULL, 0, secret, &c), AUTH_OK);
+    assert_int_equal(strlen(secret), AUTH_CLIENT_SECRET_CHARS);
+    assert_string_equal(c.name, "svc.reports");
+    assert_int_equal(c.nroles, 2);
+    /* The store keeps a 64-hex-digit keyed hash, not the secret. */
+    assert_int_equal(store_client_get(f->s, "svc.reports", &row), STORE_OK);
+    assert_int_equal(strlen(row.secret_hash), 64);
+    assert_null(strstr(row.secret_hash, secret));
+    /* The rules: a taken name, a bad name, a short or long given secret, a bad role. */
+    assert_int_equal(auth_client_add(f->a, "svc.reports", NULL, 0, NULL, 0, secret, &c),
+                     AUTH_CONFLICT);
+    assert_int_equal(auth_client_add(f->a, "svc:x", NULL, 0, NULL, 0, secret, &c),
+                     AUTH_INVALID_INPUT);
+    assert_int_equal(auth_client_add(f->a, "svc.x", NULL, 0, "bar", 3, NULL, &c),
+                     AUTH_INVALID_INPUT);
+    assert_int_equal(auth_client_add(f->a, "svc.x", NULL, 0, "0123456789abcde", 15, NULL, &c),
+                     AUTH_INVALID_INPUT);
+    const char *bad_roles[] = {"Admin"};
+    assert_int_equal(auth_client_add(f->a, "svc.x", bad_roles, 1, NULL, 0, secret, &c),
+                     AUTH_INVALID_INPUT);
+    assert_int_equal(auth_client_add(f->a, "svc.x", NULL, 0, "0123456789abcdef", 16, NULL, &c),
+                     AUTH_OK);
+
+    /* Authentication: right, wrong, unknown, malformed. */
+    assert_int_equal(client_token(f, "svc.x", "0123456789abcdef", &t1), AUTH_OK);
+    auth_access_clear(&t1);
+    assert_int_equal(client_token(f, "svc.x", "0123456789abcdeF", &t1), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(client_token(f, "nobody", "0123456789abcdef", &t1), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(client_token(f, "svc.reports", "", &t1), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_client_authenticate(f->a, "svc.x\0y", 7, "0123456789abcdef", 16, &c),
+                     AUTH_BAD_CREDENTIALS);
+    /* The secret is bound to its client: svc.x's secret does not open svc.reports. */
+    assert_int_equal(client_token(f, "svc.reports", "0123456789abcdef", &t1), AUTH_BAD_CREDENTIALS);
+
+    /* The token: a client principal, never a user. */
+    assert_int_equal(client_token(f, "svc.reports", secret, &t1), AUTH_OK);
+    assert_int_equal(t1.expires_in, 900);
+    assert_int_equal(verify(f->a, t1.access_token, &p), AUTH_OK);
+    assert_true(p.client);
+    assert_string_equal(p.client_id, "svc.reports");
+    assert_string_equal(p.username, "");
+    assert_true(p.user_id < 0);
+    assert_int_equal(p.nroles, 2);
+    assert_string_equal(p.roles[1], "reports");
+
+    /* Rotation: the old secret and the old token die; a new token works in the same second. */
+    assert_int_equal(auth_client_rotate_secret(f->a, "svc.reports", rotated), AUTH_OK);
+    assert_string_not_equal(rotated, secret);
+    assert_int_equal(verify(f->a, t1.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(client_token(f, "svc.reports", secret, &t2), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(client_token(f, "svc.reports", rotated, &t2), AUTH_OK);
+    assert_int_equal(verify(f->a, t2.access_token, NULL), AUTH_OK);
+    /* The other client is untouched. */
+    auth_access_clear(&t1);
+    assert_int_equal(client_token(f, "svc.x", "0123456789abcdef", &t1), AUTH_OK);
+
+    /* Removal: its tokens die, its secret fails, another remove is NotFound. */
+    assert_int_equal(auth_client_remove(f->a, "svc.reports"), AUTH_OK);
+    assert_int_equal(verify(f->a, t2.access_token, NULL), AUTH_INVALID_TOKEN);
+    assert_int_equal(verify(f->a, t1.access_token, NULL), AUTH_OK);
+    assert_int_equal(client_token(f, "svc.reports", rotated, &t2), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_client_remove(f->a, "svc.reports"), AUTH_NOT_FOUND);
+    assert_int_equal(auth_client_rotate_secret(f->a, "svc.reports", rotated), AUTH_NOT_FOUND);
+    auth_access_clear(&t1);
+    auth_access_clear(&t2);
+}
+
+/* A removal by another process (jwtd client remove) reaches a serving instance at its sync. */
+static void test_client_removed_elsewhere(void **state)
+{
+    fixture *f = *state;
+    char secret[AUTH_CLIENT_SECRET_CHARS + 1];
+    auth_client c;
+    auth_access t = {0};
+
+    fixture_start_second(f);
+    assert_int_equal(auth_client_add(f->a2, "svc.a", NULL, 0, NULL, 0, secret, &c), AUTH_OK);
+    assert_int_equal(client_token(f, "svc.a", secret, &t), AUTH_OK);
+    assert_int_equal(verify(f->a, t.access_token, NULL), AUTH_OK);
+    assert_int_equal(auth_client_remove(f->a2, "svc.a"), AUTH_OK);
+    assert_int_equal(auth_sync(f->a), AUTH_OK);
+    assert_int_equal(verify(f->a, t.access_token, NULL), AUTH_INVALID_TOKEN);
+    auth_access_clear(&t);
+}
+
+/* auth_introspect: active tokens of each kind with what they say; everything else inactive. */
+static void test_introspect(void **state)
+{
+    fixture *f = *state;
+    char secret[AUTH_CLIENT_SECRET_CHARS + 1];
+    auth_client c;
+    auth_access t = {0};
+    auth_pair pair = {0}, next = {0};
+    auth_introspection in;
+
+    auth_user u = register_user(f, "alice", "correct horse", &pair);
+    assert_int_equal(auth_client_add(f->a, "rs", NULL, 0, NULL, 0, secret, &c), AUTH_OK);
+    assert_int_equal(client_token(f, "rs", secret, &t), AUTH_OK);
+
+    assert_int_equal(
+        auth_introspect(f->a, pair.access_token, strlen(pair.access_token), false, &in), AUTH_OK);
+    assert_true(in.active);
+    assert_false(in.refresh);
+    assert_false(in.client);
+    assert_string_equal(in.username, "alice");
+    assert_int_equal(
+        auth_introspect(f->a, pair.refresh_token, strlen(pair.refresh_token), false, &in), AUTH_OK);
+    assert_true(in.active);
+    assert_true(in.refresh);
+    assert_int_equal(auth_introspect(f->a, t.access_token, strlen(t.access_token), true, &in),
+                     AUTH_OK);
+    assert_true(in.active);
+    assert_true(in.client);
+    assert_string_equal(in.sub, "client:rs");
+    assert_int_equal(auth_introspect(f->a, "garbage", 7, false, &in), AUTH_OK);
+    assert_false(in.active);
+
+    /* Spent by a rotation: inactive; the new one active. */
+    assert_int_equal(auth_refresh(f->a, pair.refresh_token, strlen(pair.refresh_token), &next),
+                     AUTH_OK);
+    assert_int_equal(
+        auth_introspect(f->a, pair.refresh_token, strlen(pair.refresh_token), true, &in), AUTH_OK);
+    assert_false(in.active);
+    assert_int_equal(
+        auth_introspect(f->a, next.refresh_token, strlen(next.refresh_token), true, &in), AUTH_OK);
+    assert_true(in.active);
+    /* Disabled: every token of hers inactive. */
+    assert_int_equal(auth_set_disabled(f->a, u.id, true), AUTH_OK);
+    assert_int_equal(
+        auth_introspect(f->a, next.access_token, strlen(next.access_token), false, &in), AUTH_OK);
+    assert_false(in.active);
+    assert_int_equal(
+        auth_introspect(f->a, next.refresh_token, strlen(next.refresh_token), true, &in), AUTH_OK);
+    assert_false(in.active);
+    auth_pair_clear(&pair);
+    auth_pair_clear(&next);
+    auth_access_clear(&t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_CFG(fn) cmocka_unit_test_setup_teardown(fn, setup_unstarted, teardown)
 
@@ -1704,6 +1869,11 @@ int main(int argc, char **argv)
         T_CFG(test_manual_rotation_over_planned),
         T(test_sync_thread_follows_other_instance),
     };
+    const struct CMUnitTest clients[] = {
+        T(test_client_lifecycle),
+        T(test_client_removed_elsewhere),
+        T(test_introspect),
+    };
     const char *group = argc > 1 ? argv[1] : NULL;
     int failed = 0;
     bool any = false;
@@ -1718,6 +1888,7 @@ int main(int argc, char **argv)
     GROUP(revocation)
     GROUP(keys)
     GROUP(sync)
+    GROUP(clients)
 #undef GROUP
     if (!any) {
         fprintf(stderr, "unknown group %s\n", group);

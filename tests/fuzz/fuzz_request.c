@@ -697,4 +697,36 @@ static void write_seeds(const char *dir)
     seed(dir, "web_traversal", "GET /../CMakeLists.txt\n\n");
     seed(dir, "method_not_allowed", "DELETE /login\n\n" SEP "POST /healthz\n\n" SEP "PUT /\n\n");
     seed(dir, "not_found", "GET /nope?x=1\n\n");
+#define FORM_CT "Content-Type: application/x-www-form-urlencoded\n"
+    /* OAuth 2.0: a client made by an admin, then each route with its secret (@CAPTURE@-free:
+     * an unknown secret exercises the same parsing and the failure path). */
+    seed(dir, "admin_client_add",
+         "POST /admin/clients\nAuthorization: Bearer %s\n" JSON_CT "\n"
+         "{\"client_id\":\"svc.a\",\"roles\":[\"reader\"]}" SEP
+         "GET /admin/clients\nAuthorization: Bearer %s\n\n" SEP
+         "POST /admin/clients/svc.a/rotate-secret\nAuthorization: Bearer %s\n\n" SEP
+         "DELETE /admin/clients/svc.a\nAuthorization: Bearer %s\n\n",
+         adm, adm, adm, adm);
+    seed(dir, "token_basic",
+         "POST /token\nAuthorization: Basic c3ZjLmE6YStiJTJCYyUzQQ==\n" FORM_CT
+         "\ngrant_type=client_credentials&scope=a+b");
+    seed(dir, "token_post",
+         "POST /token\n" FORM_CT "\ngrant_type=client_credentials&client_id=svc%%2Ea"
+         "&client_secret=x%%2By%%20z");
+    seed(dir, "token_json",
+         "POST /token\n" JSON_CT "\n{\"grant_type\":\"client_credentials\","
+         "\"client_id\":\"svc.a\",\"client_secret\":\"0123456789abcdef\"}");
+    seed(dir, "token_refresh",
+         "POST /token\n" FORM_CT "\ngrant_type=refresh_token&refresh_token=%s", r);
+    seed(dir, "token_bad_form",
+         "POST /token\n" FORM_CT "\ngrant_type=a&grant_type=b&%%zz=1&&=x" SEP
+         "POST /token\nAuthorization: Basic !!\n" FORM_CT "\ngrant_type=client_credentials");
+    seed(dir, "introspect",
+         "POST /introspect\nAuthorization: Basic c3ZjLmE6eA==\n" FORM_CT
+         "\ntoken=%s&token_type_hint=refresh_token",
+         a);
+    seed(dir, "login_client",
+         "POST /login\n" JSON_CT "\n{\"client_id\":\"svc.a\",\"client_secret\":\"x\"}");
+    seed(dir, "oauth_metadata", "GET /.well-known/oauth-authorization-server\n\n");
+#undef FORM_CT
 }

@@ -340,20 +340,40 @@ static void secret_add_token(run *r, const char *token, const char *what)
         secret_add(r, dot + 1, strlen(dot + 1), what);
 }
 
-/* The secrets of one exchange: "password" members of a JSON request body, the tokens of a
- * JSON answer and of Set-Cookie, and a bearer token sent. */
+/* The secret-bearing parameters of a form body (client_secret, refresh_token, token): their
+ * raw text, which is their value for what the cases send (base64url needs no escape). */
+static void secrets_of_form(run *r, const char *body, size_t len)
+{
+    static const char *const names[] = {"client_secret=", "refresh_token=", "token="};
+    for (size_t at = 0; at < len;) {
+        const char *amp = memchr(body + at, '&', len - at);
+        size_t end = amp != NULL ? (size_t)(amp - body) : len;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            size_t n = strlen(names[i]);
+            if (end - at > n && memcmp(body + at, names[i], n) == 0)
+                secret_add(r, body + at + n, end - at - n, "a form secret or token sent");
+        }
+        at = end + 1;
+    }
+}
+
+/* The secrets of one exchange: "password", "client_secret" and "refresh_token" members of a
+ * JSON request body (or a form's), the tokens and client secrets of a JSON answer and of
+ * Set-Cookie, and a bearer token or Basic credentials sent. */
 static void secrets_collect(run *r, const char *body, size_t body_len, const char *headers,
                             const response *res)
 {
     if (!r->opt->scan_secrets)
         return;
     json_t *doc = body != NULL ? json_loadb(body, body_len, JSON_DECODE_ANY, NULL) : NULL;
-    const char *keys[] = {"password", "new_password", "refresh_token"};
+    const char *keys[] = {"password", "new_password", "refresh_token", "client_secret", "token"};
     for (size_t i = 0; json_is_object(doc) && i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(doc, keys[i]);
         if (json_is_string(v))
             secret_add(r, json_string_value(v), json_string_length(v), "a password or token sent");
     }
+    if (doc == NULL && body != NULL)
+        secrets_of_form(r, body, body_len);
     json_decref(doc);
     for (const char *h = headers; h != NULL && *h != '\0';) {
         const char *eol = strchr(h, '\n');
@@ -363,6 +383,8 @@ static void secrets_collect(run *r, const char *body, size_t body_len, const cha
             secret_add_token(r, tok, "a bearer token sent");
             free(tok);
         }
+        if (n > 21 && strncasecmp(h, "Authorization: Basic ", 21) == 0)
+            secret_add(r, h + 21, n - 21, "Basic credentials sent");
         h = eol != NULL ? eol + 1 : NULL;
     }
     json_t *answer =
@@ -372,6 +394,8 @@ static void secrets_collect(run *r, const char *body, size_t body_len, const cha
                          "an access token received");
         secret_add_token(r, json_string_value(json_object_get(answer, "refresh_token")),
                          "a refresh token received");
+        secret_add_token(r, json_string_value(json_object_get(answer, "client_secret")),
+                         "a client secret received");
     }
     json_decref(answer);
     for (size_t i = 0; i < res->nh; i++) {
@@ -840,23 +864,34 @@ static void do_sleep(run *r, const casefile_section *s)
 }
 
 /* "--- user NAME ROLE": `jwtd user add NAME --password-stdin --role ROLE --db DB`, the
- * section's text (its first line) as the password. */
+ * section's text (its first line) as the password; "--- client NAME ROLE" likewise
+ * `jwtd client add NAME --secret-stdin --role ROLE`, the first line as the client secret. */
 static bool do_user(run *r, const casefile_section *s)
 {
+    bool client = strcmp(s->name, "client") == 0;
+    const char *kind = client ? "client" : "user";
     char arg[256], *w[3];
     snprintf(arg, sizeof arg, "%s", s->arg);
     size_t n = split_words(arg, w, 3);
     char line[1024] = "";
     sscanf(s->text, "%1023[^\n]", line);
     if (n != 2)
-        why(r, "the user section takes NAME ROLE");
-    secret_add(r, line, strlen(line), "a user's password");
-    char out[4096];
-    int st = n == 2 ? testutil_user_add(r->opt->jwtd, r->db, w[0], w[1], line, out, sizeof out) : 0;
+        why(r, "the %s section takes NAME ROLE", kind);
+    secret_add(r, line, strlen(line), client ? "a client secret" : "a user's password");
+    char out[4096], input[1100];
+    int st = 0;
+    if (n == 2 && client) {
+        snprintf(input, sizeof input, "%s\n", line);
+        const char *argv[] = {r->opt->jwtd, "client", "add",  w[0],  "--secret-stdin",
+                              "--role",     w[1],     "--db", r->db, NULL};
+        st = testserver_run(argv, input, out, sizeof out);
+    } else if (n == 2) {
+        st = testutil_user_add(r->opt->jwtd, r->db, w[0], w[1], line, out, sizeof out);
+    }
     if (n == 2 && st != 0)
-        why(r, "jwtd user add %s exited with %d: %s", w[0], st, out);
+        why(r, "jwtd %s add %s exited with %d: %s", kind, w[0], st, out);
     char title[300];
-    snprintf(title, sizeof title, "jwtd user add %s --role %s", n > 0 ? w[0] : "?",
+    snprintf(title, sizeof title, "jwtd %s add %s --role %s", kind, n > 0 ? w[0] : "?",
              n > 1 ? w[1] : "?");
     return step_end(r, title);
 }
@@ -929,7 +964,7 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
     /* Users first, on the new database; then the server. A failed setup step ends the case. */
     bool setup_ok = r->why_len == 0 || step_end(r, "case directory");
     for (size_t i = 0; i < tc->cf.n && setup_ok; i++)
-        if (strcmp(tc->cf.sec[i].name, "user") == 0)
+        if (strcmp(tc->cf.sec[i].name, "user") == 0 || strcmp(tc->cf.sec[i].name, "client") == 0)
             setup_ok = do_user(r, &tc->cf.sec[i]);
     bool up = setup_ok && start_server(r);
     if (up) {
@@ -961,7 +996,7 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
             why(r, "line %d: an expect section without a request before it", s->line);
             step_end(r, "expect");
         } else if (strcmp(s->name, "info") != 0 && strcmp(s->name, "serve") != 0 &&
-                   strcmp(s->name, "user") != 0) {
+                   strcmp(s->name, "user") != 0 && strcmp(s->name, "client") != 0) {
             why(r, "line %d: unknown section '%s'", s->line, s->name);
             step_end(r, s->name);
         }

@@ -1,15 +1,15 @@
 #!/bin/sh
 # CTest fixture of npm packages pinned by a package-lock.json: installs them into
 # DEST/node_modules with `npm ci`, so the tests that need them run offline after it.
-# interop.npm-setup installs the npm peers (jose, jsonwebtoken; the default NAME and MODULEs);
-# tests/browser reuses it for playwright-core.
+# interop.npm-setup installs the npm peers (jose, jsonwebtoken, oauth4webapi; the default NAME
+# and MODULEs); tests/browser reuses it for playwright-core.
 # Usage: npm_setup.sh SOURCE_DIR DEST_DIR NPM NODE [NAME [MODULE...]]
 set -u
 src=$1 dest=$2 npm=$3 node=$4
 shift 4
 name=${1:-interop.npm-setup}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- jose jsonwebtoken
+[ $# -gt 0 ] || set -- jose jsonwebtoken oauth4webapi
 
 fail() {
     echo "$name: FAIL: $*" >&2

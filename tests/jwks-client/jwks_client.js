@@ -3,11 +3,10 @@
 // while the server runs). jose is found through NODE_PATH (tests/interop's npm ci fixture).
 // Usage: node jwks_client.js --jwtd BIN --work DIR [--argon2-t N --argon2-m-kib N]
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const jose = require('jose');
-const { startServer, stopServer, report } = require('../http/support/testserver.js');
+const { startServer, stopServer, report, parseArgs, runJwtd } = require('../http/support/testserver.js');
 
 const ok = report.ok.bind(report);
 const fail = report.fail.bind(report);
@@ -15,37 +14,11 @@ const check = report.check.bind(report);
 
 const ROTATE_TIMEOUT_MS = 15000; // until the server publishes the rotated key (it syncs every few s)
 const POLL_MS = 250;
-const CMD_TIMEOUT_MS = 60000;
 // What jwtd serve puts in its access tokens by default, pinned here as a client would.
 const ISSUER = 'jwtd';
 const AUDIENCE = 'jwtd';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-
-
-
-function parseArgs(argv) {
-  const a = { argon2: [] };
-  for (let i = 2; i + 1 < argv.length; i += 2) {
-    if (argv[i] === '--jwtd') a.jwtd = argv[i + 1];
-    else if (argv[i] === '--work') a.work = argv[i + 1];
-    else if (argv[i] === '--argon2-t' || argv[i] === '--argon2-m-kib') a.argon2.push(argv[i], argv[i + 1]);
-    else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  if (!a.jwtd || !a.work) throw new Error('usage: jwks_client.js --jwtd BIN --work DIR');
-  return a;
-}
-
-// Runs a jwtd command to completion (bounded); throws with its output when it fails.
-function jwtd(args, bin, input) {
-  const r = spawnSync(bin, args, { input: input ?? '', timeout: CMD_TIMEOUT_MS, encoding: 'utf8' });
-  if (r.status !== 0)
-    throw new Error(`jwtd ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-
 
 async function login(base, username, password) {
   const res = await fetch(`${base}/login`, {
@@ -107,15 +80,14 @@ function tamper(token) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv);
+  const args = parseArgs(process.argv, 'jwks_client.js');
   console.log(`jose ${require('jose/package.json').version}, node ${process.version}`);
   fs.rmSync(args.work, { recursive: true, force: true });
   fs.mkdirSync(args.work, { recursive: true });
   const db = path.join(args.work, 'jwtd.db');
   const logPath = path.join(args.work, 'server.log');
 
-  jwtd(['user', 'add', 'alice', '--password-stdin', '--role', 'user', '--db', db],
-    args.jwtd, 'hunter2\n');
+  runJwtd(args.jwtd, ['user', 'add', 'alice', '--password-stdin', '--role', 'user', '--db', db], 'hunter2\n');
   ok('jwtd user add alice');
 
   const { child, base } = await startServer(args.jwtd, ['--db', db, ...args.argon2], logPath);
@@ -143,7 +115,7 @@ async function main() {
         'another audience is refused', `${e.code}: ${e.message}`);
     }
 
-    const out = jwtd(['keys', 'rotate', '--db', db], args.jwtd);
+    const out = runJwtd(args.jwtd, ['keys', 'rotate', '--db', db]);
     ok(`jwtd keys rotate (while the server runs): ${out.trim()}`);
 
     let kids = before;

@@ -163,6 +163,39 @@ static void test_values(void **state)
          "invalid value for cors-origins (SRC): 'https://app.example.com:443' is not an origin "
          "(scheme://host[:port], e.g. https://app.example.com; at most 16, comma-separated): "
          "browsers send the scheme's default port without it: leave it out"},
+        {"public-url", "https://auth.example.com", 0, NULL},
+        {"public-url", "http://127.0.0.1:3000", 0, NULL},
+        {"public-url", "https://auth.example.com/tenant/a", 0, NULL},
+        {"public-url", "http://[::1]:8080/", 0, NULL},
+        {"public-url", "ftp://x", 0,
+         "invalid value for public-url (SRC): 'ftp://x' is not http(s)://HOST[:PORT][/PATH] (no "
+         "query, fragment or user)"},
+        {"public-url", "https://", 0,
+         "invalid value for public-url (SRC): 'https://' is not http(s)://HOST[:PORT][/PATH] (no "
+         "query, fragment or user)"},
+        {"public-url", "https://a.example?x=1", 0,
+         "invalid value for public-url (SRC): 'https://a.example?x=1' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "https://a.example/#f", 0,
+         "invalid value for public-url (SRC): 'https://a.example/#f' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "https://user@a.example", 0,
+         "invalid value for public-url (SRC): 'https://user@a.example' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "https://a.example:0", 0,
+         "invalid value for public-url (SRC): 'https://a.example:0' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "https://a.example:70000", 0,
+         "invalid value for public-url (SRC): 'https://a.example:70000' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "https://a.example/p q", 0,
+         "invalid value for public-url (SRC): 'https://a.example/p q' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"public-url", "auth.example.com", 0,
+         "invalid value for public-url (SRC): 'auth.example.com' is not "
+         "http(s)://HOST[:PORT][/PATH] (no query, fragment or user)"},
+        {"token-rate", "10/1m", 10, NULL},
+        {"introspect-rate", "100/1s", 100, NULL},
         {"listen", "127.0.0.1:0", 0, NULL},
         {"listen", "[::1]:3000", 0, NULL},
         {"listen", "localhost", 0,

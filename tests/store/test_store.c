@@ -1897,6 +1897,99 @@ static void test_pg_server_down(void **state)
     assert_int_equal(pgtest_script("stop", dir), 0);
 }
 
+/* ---- Machine clients ---- */
+
+static store_client client_make(const char *name, const char *hash)
+{
+    store_client c;
+    memset(&c, 0, sizeof c);
+    COPY(c.name, name);
+    COPY(c.secret_hash, hash);
+    return c;
+}
+
+typedef struct client_names {
+    char names[4][STORE_MAX_CLIENT + 1];
+    size_t n;
+} client_names;
+
+static bool client_collect(void *ctx, const store_client *c)
+{
+    client_names *l = ctx;
+    if (l->n < 4)
+        COPY(l->names[l->n], c->name);
+    l->n++;
+    return true;
+}
+
+/* Create, get, list by name, the exact-name rule, a new secret, delete, and the limits. */
+static void test_clients(void **state)
+{
+    fixture *f = *state;
+    store *s = f->s;
+    store_client c = client_make("svc.billing", "aa11"), got;
+    store_user u = user_make("svc.billing", "");
+    client_names l = {0};
+    char long_name[STORE_MAX_CLIENT + 2];
+    int64_t before = (int64_t)time(NULL);
+
+    COPY(c.roles[0], "reader");
+    COPY(c.roles[1], "writer");
+    c.nroles = 2;
+    assert_int_equal(store_client_create(s, &c), STORE_OK);
+    assert_true(c.id > 0);
+    assert_true(c.created >= before && c.updated == c.created);
+    assert_int_equal(store_client_get(s, "svc.billing", &got), STORE_OK);
+    assert_int_equal(got.id, c.id);
+    assert_string_equal(got.secret_hash, "aa11");
+    assert_int_equal(got.nroles, 2);
+    assert_string_equal(got.roles[1], "writer");
+    /* Names compare exactly: another case is another client; a user may share the name. */
+    assert_int_equal(store_client_get(s, "SVC.billing", &got), STORE_NOT_FOUND);
+    store_client other = client_make("SVC.billing", "bb22");
+    assert_int_equal(store_client_create(s, &other), STORE_OK);
+    assert_int_equal(store_user_create(s, &u), STORE_OK);
+    store_client dup = client_make("svc.billing", "cc33");
+    assert_int_equal(store_client_create(s, &dup), STORE_CONFLICT);
+
+    assert_int_equal(store_client_list(s, client_collect, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.names[0], "SVC.billing"); /* byte order on both backends */
+    assert_string_equal(l.names[1], "svc.billing");
+
+    assert_int_equal(store_client_set_secret(s, "svc.billing", "dd44"), STORE_OK);
+    assert_int_equal(store_client_get(s, "svc.billing", &got), STORE_OK);
+    assert_string_equal(got.secret_hash, "dd44");
+    assert_int_equal(store_client_set_secret(s, "nobody", "dd44"), STORE_NOT_FOUND);
+
+    assert_int_equal(store_client_delete(s, "svc.billing"), STORE_OK);
+    assert_int_equal(store_client_get(s, "svc.billing", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_client_delete(s, "svc.billing"), STORE_NOT_FOUND);
+    /* A name used again is a new client: ids are never handed out twice. */
+    dup = client_make("svc.billing", "ee55");
+    assert_int_equal(store_client_create(s, &dup), STORE_OK);
+    assert_true(dup.id > other.id);
+
+    /* The limits: store.c refuses what no row may hold. */
+    memset(long_name, 'c', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(store_client_get(s, long_name, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_client_get(s, "", &got), STORE_NOT_FOUND);
+    store_client bad = client_make("", "aa");
+    assert_int_equal(store_client_create(s, &bad), STORE_ERROR);
+    bad = client_make("ok", "");
+    assert_int_equal(store_client_create(s, &bad), STORE_ERROR);
+    bad = client_make("ok", "aa");
+    COPY(bad.roles[0], "Not,Valid");
+    bad.nroles = 1;
+    assert_int_equal(store_client_create(s, &bad), STORE_ERROR);
+    assert_int_equal(store_client_set_secret(s, "svc.billing", ""), STORE_ERROR);
+    assert_int_equal(store_client_list(s, NULL, NULL), STORE_ERROR);
+    l.n = 0;
+    assert_int_equal(store_client_list(s, client_collect, &l), STORE_OK);
+    assert_int_equal(l.n, 2);
+}
+
 /* ---- Groups: one CTest test each (store.<group>) ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1910,6 +2003,7 @@ static const struct CMUnitTest refresh_tests[] = {
     T(test_user_families_revoke), T(test_refresh_purge),  T(test_refresh_concurrent_rotate),
 };
 static const struct CMUnitTest revocations_tests[] = {T(test_revocations)};
+static const struct CMUnitTest clients_tests[] = {T(test_clients)};
 static const struct CMUnitTest keys_tests[] = {T(test_keys)};
 static const struct CMUnitTest audit_tests[] = {T(test_audit)};
 static const struct CMUnitTest files_tests[] = {
@@ -1945,6 +2039,7 @@ static const struct test_group {
     GROUP("users", users_tests),
     GROUP("refresh", refresh_tests),
     GROUP("revocations", revocations_tests),
+    GROUP("clients", clients_tests),
     GROUP("keys", keys_tests),
     GROUP("audit", audit_tests),
     GROUP("files", files_tests),

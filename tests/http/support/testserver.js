@@ -1,9 +1,10 @@
 // The Node.js twin of testserver.c, for the tests written in JavaScript (tests/jwks-client,
 // tests/browser): a real `jwtd serve` on 127.0.0.1:0, its port read from the "listening on"
 // line, always stopped (SIGTERM, then SIGKILL after a bounded wait); and the numbered
-// `ok N - ...` / `FAIL N - ...` reporter with its final `N passed, N failed` line.
+// `ok N - ...` / `FAIL N - ...` reporter with its final `N passed, N failed` line; the options
+// the programs share and a runner of jwtd commands.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 
 const START_TIMEOUT_MS = 15000; // until the "listening on" line
@@ -83,4 +84,29 @@ const report = {
   },
 };
 
-module.exports = { startServer, stopServer, report };
+// The options of a test program: --jwtd BIN --work DIR [--argon2-t N --argon2-m-kib N] (the
+// Argon2 pair kept as serve arguments in .argon2). Throws with the usage line of `program`.
+function parseArgs(argv, program) {
+  const a = { argon2: [] };
+  for (let i = 2; i + 1 < argv.length; i += 2) {
+    if (argv[i] === '--jwtd') a.jwtd = argv[i + 1];
+    else if (argv[i] === '--work') a.work = argv[i + 1];
+    else if (argv[i] === '--argon2-t' || argv[i] === '--argon2-m-kib') a.argon2.push(argv[i], argv[i + 1]);
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!a.jwtd || !a.work) throw new Error(`usage: ${program} --jwtd BIN --work DIR`);
+  return a;
+}
+
+const CMD_TIMEOUT_MS = 60000;
+
+// Runs a jwtd command to completion (bounded), input on its stdin; throws with its output when
+// it fails, else returns its stdout.
+function runJwtd(bin, args, input) {
+  const r = spawnSync(bin, args, { input: input ?? '', timeout: CMD_TIMEOUT_MS, encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new Error(`jwtd ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+module.exports = { startServer, stopServer, report, parseArgs, runJwtd };
