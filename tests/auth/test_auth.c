@@ -150,7 +150,8 @@ static auth_err verify(auth *a, const char *token, auth_principal *p)
 {
     auth_principal local;
 
-    return auth_verify_access(a, token, strlen(token), p != NULL ? p : &local);
+    assert_non_null(token);
+    return auth_verify_access(a, token, token != NULL ? strlen(token) : 0, p != NULL ? p : &local);
 }
 
 static auth_err refresh(auth *a, const char *token, auth_pair *out)
@@ -1783,7 +1784,10 @@ static void test_introspect(void **state)
         auth_introspect(f->a, pair.refresh_token, strlen(pair.refresh_token), false, &in), AUTH_OK);
     assert_true(in.active);
     assert_true(in.refresh);
-    assert_int_equal(auth_introspect(f->a, t.access_token, strlen(t.access_token), true, &in),
+    assert_non_null(t.access_token);
+    assert_int_equal(auth_introspect(f->a, t.access_token,
+                                     t.access_token != NULL ? strlen(t.access_token) : 0, true,
+                                     &in),
                      AUTH_OK);
     assert_true(in.active);
     assert_true(in.client);
