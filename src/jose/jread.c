@@ -234,6 +234,10 @@ static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
 
     *escaped = false;
     for (;;) {
+        /* Values need no length or hash: plain ASCII runs are skipped a byte a step. */
+        while (k == NULL && i < p->len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
+               s[i] != '\\')
+            i++;
         if (i >= p->len)
             return -1;
         unsigned c = s[i];
@@ -623,47 +627,60 @@ static size_t skip_ws_at(const char *b, size_t len, size_t i)
     return i;
 }
 
-/* Member i of d beyond the index, found by walking from d->rest_off. */
-static bool member_scan(const jread_doc *d, size_t i, jread_value *v, const char **key,
-                        size_t *key_len, bool *key_escaped)
+/* The member whose name's opening quote is at d->buf[pos]: *v and its name's raw text; returns
+ * the offset of the next member's opening quote, or 0 after the last. */
+static size_t member_walk(const jread_doc *d, size_t pos, jread_value *v, const char **key,
+                          size_t *key_len, bool *key_escaped)
 {
-    size_t pos = d->rest_off, kend;
+    size_t kend = string_end(d->buf, pos + 1);
 
-    for (size_t m = JREAD_MAX_INDEX;; m++) {
-        kend = string_end(d->buf, pos + 1);
-        *key = d->buf + pos + 1;
-        *key_len = kend - pos - 1;
-        pos = skip_ws_at(d->buf, d->len, kend + 1) + 1; /* past ':' */
-        pos = value_at(d->buf, d->len, skip_ws_at(d->buf, d->len, pos), v);
-        if (m == i) {
-            *key_escaped = memchr(*key, '\\', *key_len) != NULL;
-            return true;
-        }
-        pos = skip_ws_at(d->buf, d->len, pos);
-        if (d->buf[pos] != ',')
-            return false;
-        pos = skip_ws_at(d->buf, d->len, pos + 1);
+    *key = d->buf + pos + 1;
+    *key_len = kend - pos - 1;
+    *key_escaped = memchr(*key, '\\', *key_len) != NULL;
+    pos = skip_ws_at(d->buf, d->len, kend + 1) + 1; /* past ':' */
+    pos = value_at(d->buf, d->len, skip_ws_at(d->buf, d->len, pos), v);
+    pos = skip_ws_at(d->buf, d->len, pos);
+    if (d->buf[pos] != ',')
+        return 0;
+    return skip_ws_at(d->buf, d->len, pos + 1);
+}
+
+bool jread_next(const jread_doc *d, jread_iter *it, jread_value *out, const char **key,
+                size_t *key_len, bool *key_escaped)
+{
+    const jread_member *m;
+
+    if (it->i >= d->n)
+        return false;
+    if (it->i >= JREAD_MAX_INDEX) {
+        it->pos = member_walk(d, it->pos, out, key, key_len, key_escaped);
+    } else {
+        m = &d->idx[it->i];
+        *key = d->buf + m->key_off;
+        *key_len = m->key_len;
+        *key_escaped = m->key_escaped;
+        *out = (jread_value){.type = (jread_type)m->type,
+                             .escaped = m->val_escaped,
+                             .json = d->buf + m->val_off,
+                             .json_len = m->val_len};
+        it->pos = d->rest_off;
     }
+    it->i++;
+    return true;
 }
 
 bool jread_member_at(const jread_doc *d, size_t i, jread_value *out, const char **key,
                      size_t *key_len, bool *key_escaped)
 {
-    const jread_member *m;
+    jread_iter it = {i < JREAD_MAX_INDEX ? i : JREAD_MAX_INDEX, d->rest_off};
 
     if (i >= d->n)
         return false;
-    if (i >= JREAD_MAX_INDEX)
-        return member_scan(d, i, out, key, key_len, key_escaped);
-    m = &d->idx[i];
-    *key = d->buf + m->key_off;
-    *key_len = m->key_len;
-    *key_escaped = m->key_escaped;
-    *out = (jread_value){.type = (jread_type)m->type,
-                         .escaped = m->val_escaped,
-                         .json = d->buf + m->val_off,
-                         .json_len = m->val_len};
-    return true;
+    while (jread_next(d, &it, out, key, key_len, key_escaped)) {
+        if (it.i == i + 1)
+            return true;
+    }
+    return false;
 }
 
 /* True when the raw name text key[0..key_len) unescapes to name[0..n). */
@@ -677,16 +694,12 @@ static bool key_is(const char *key, size_t key_len, bool escaped, const char *na
 bool jread_get(const jread_doc *d, const char *name, jread_value *out)
 {
     size_t n = strlen(name), key_len;
+    jread_iter it = {0, 0};
     const char *key;
     bool esc;
 
-    for (size_t i = 0; i < d->n && i < JREAD_MAX_INDEX; i++) {
-        const jread_member *m = &d->idx[i];
-        if (key_is(d->buf + m->key_off, m->key_len, m->key_escaped, name, n))
-            return jread_member_at(d, i, out, &key, &key_len, &esc);
-    }
-    for (size_t i = JREAD_MAX_INDEX; i < d->n; i++) {
-        if (member_scan(d, i, out, &key, &key_len, &esc) && key_is(key, key_len, esc, name, n))
+    while (jread_next(d, &it, out, &key, &key_len, &esc)) {
+        if (key_is(key, key_len, esc, name, n))
             return true;
     }
     return false;

@@ -11,12 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JREAD_MAX_INDEX 32          /* top-level members indexed; later ones are found by a scan */
-#define JREAD_KEY_STACK 128         /* open member names checked without allocating */
-#define JREAD_PARSER_MAX_DEPTH 2048 /* jansson's own nesting bound, kept whatever the caller asks  \
-                                     */
-#define JREAD_MAX_BYTES (UINT32_C(1) << 30) /* larger documents are refused (offsets are 32-bit)   \
-                                             */
+#define JREAD_MAX_INDEX 32  /* top-level members indexed; later ones are found by a scan */
+#define JREAD_KEY_STACK 128 /* open member names checked without allocating */
+#define JREAD_PARSER_MAX_DEPTH                                                                     \
+    2048 /* jansson's own nesting bound, kept whatever the caller asks                             \
+          */
+#define JREAD_MAX_BYTES                                                                            \
+    (UINT32_C(1) << 30) /* larger documents are refused (offsets are 32-bit)                       \
+                         */
 
 typedef enum jread_type {
     JREAD_NONE = 0, /* absent */
@@ -61,8 +63,16 @@ int jread_check(const char *buf, size_t len, size_t max_depth);
 /* The same check, for a top-level object, and the index of its members: 0 or -1. */
 int jread_parse(jread_doc *d, const char *buf, size_t len, size_t max_depth);
 
+/* A walk over the members of a document in order: start with {0, 0}. */
+typedef struct jread_iter {
+    size_t i, pos;
+} jread_iter;
+
 /* The member called name (compared after unescaping): true and *out filled, or false. */
 bool jread_get(const jread_doc *d, const char *name, jread_value *out);
+/* The next member of the walk: its value and its name's raw text; false after the last. */
+bool jread_next(const jread_doc *d, jread_iter *it, jread_value *out, const char **key,
+                size_t *key_len, bool *key_escaped);
 /* Member i (0 <= i < d->n) in document order: its value, and its name's raw text. */
 bool jread_member_at(const jread_doc *d, size_t i, jread_value *out, const char **key,
                      size_t *key_len, bool *key_escaped);

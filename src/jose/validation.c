@@ -249,25 +249,25 @@ typedef struct numeric_date {
 } numeric_date;
 
 /* Reads name if present: a JSON number in [0, 2^63). */
-static jwtd_err numeric_date_get(const json_t *claims, const char *name, numeric_date *out,
+static jwtd_err numeric_date_get(const jread_doc *claims, const char *name, numeric_date *out,
                                  jwtd_error *err)
 {
-    json_t *v = json_object_get(claims, name);
+    jread_value v;
 
     memset(out, 0, sizeof *out);
-    if (v == NULL)
+    if (!jread_get(claims, name, &v))
         return JWTD_OK;
     out->present = true;
-    if (json_is_integer(v)) {
+    if (v.type == JREAD_INTEGER) {
         out->is_int = true;
-        out->i = (int64_t)json_integer_value(v);
+        out->i = jread_int(&v);
         if (out->i < 0)
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
         return JWTD_OK;
     }
-    if (!json_is_real(v))
+    if (v.type != JREAD_REAL)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
-    out->d = json_real_value(v);
+    out->d = jread_real(&v);
     if (!isfinite(out->d) || out->d < 0 || out->d >= NUMERIC_DATE_LIMIT)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
     return JWTD_OK;
@@ -280,58 +280,72 @@ static bool date_at_or_before(const numeric_date *nd, int64_t t)
 }
 
 /* aud is a string or an array of strings (RFC 7519 §4.1.3). */
-static bool aud_well_formed(const json_t *aud)
+static bool aud_well_formed(const jread_value *aud)
 {
-    json_t *item;
-    size_t i;
+    jread_value item;
+    size_t pos = 0;
 
-    if (json_is_string(aud))
+    if (aud->type == JREAD_STRING)
         return true;
-    if (!json_is_array(aud))
+    if (aud->type != JREAD_ARRAY)
         return false;
-    json_array_foreach(aud, i, item) {
-        if (!json_is_string(item))
+    while (jread_array_next(aud, &pos, &item)) {
+        if (item.type != JREAD_STRING)
             return false;
     }
     return true;
 }
 
-static bool string_in(const json_t *s, const jose_strlist *allowed)
+/* s is a string that unescapes to one of allowed's items. */
+static bool string_in(const jread_value *s, const jose_strlist *allowed)
 {
-    return json_is_string(s) &&
-           jose_strlist_has(allowed, json_string_value(s), json_string_length(s));
-}
-
-static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
-{
-    json_t *item;
-    size_t i;
-
-    if (json_is_string(aud))
-        return string_in(aud, allowed);
-    json_array_foreach(aud, i, item) {
-        if (string_in(item, allowed))
+    if (s->type != JREAD_STRING)
+        return false;
+    for (size_t i = 0; i < allowed->n; i++) {
+        if (jread_string_eq(s, allowed->items[i], strlen(allowed->items[i])))
             return true;
     }
     return false;
 }
 
-jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+/* The claim name is present and is a string in allowed. */
+static bool claim_in(const jread_doc *claims, const char *name, const jose_strlist *allowed)
+{
+    jread_value s;
+
+    return jread_get(claims, name, &s) && string_in(&s, allowed);
+}
+
+static bool aud_accepted(const jread_value *aud, const jose_strlist *allowed)
+{
+    jread_value item;
+    size_t pos = 0;
+
+    if (aud->type == JREAD_STRING)
+        return string_in(aud, allowed);
+    while (jread_array_next(aud, &pos, &item)) {
+        if (string_in(&item, allowed))
+            return true;
+    }
+    return false;
+}
+
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const jread_doc *claims,
                                       jwtd_error *err)
 {
     static const char *const string_claims[] = {"iss", "sub", "jti"};
     numeric_date exp, nbf, iat;
-    json_t *aud = json_object_get(claims, "aud");
+    jread_value aud, s;
+    bool has_aud = jread_get(claims, "aud", &aud);
     int64_t now;
     jwtd_err rc;
 
     for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
-        json_t *s = json_object_get(claims, string_claims[i]);
-        if (s != NULL && !json_is_string(s))
+        if (jread_get(claims, string_claims[i], &s) && s.type != JREAD_STRING)
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, string_claims[i],
                              "claim must be a string");
     }
-    if (aud != NULL && !aud_well_formed(aud))
+    if (has_aud && !aud_well_formed(&aud))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
     if ((rc = numeric_date_get(claims, "exp", &exp, err)) != JWTD_OK ||
         (rc = numeric_date_get(claims, "nbf", &nbf, err)) != JWTD_OK ||
@@ -341,7 +355,7 @@ jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *cl
     if (v->require_exp && !exp.present)
         return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
     for (size_t i = 0; i < v->required.n; i++) {
-        if (json_object_get(claims, v->required.items[i]) == NULL)
+        if (!jread_get(claims, v->required.items[i], &s))
             return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, v->required.items[i],
                              "required claim missing");
     }
@@ -353,11 +367,11 @@ jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *cl
         return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
     if (nbf.present && !date_at_or_before(&nbf, now + v->leeway))
         return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
-    if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
+    if (v->issuers.n > 0 && !claim_in(claims, "iss", &v->issuers))
         return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
-    if (v->subjects.n > 0 && !string_in(json_object_get(claims, "sub"), &v->subjects))
+    if (v->subjects.n > 0 && !claim_in(claims, "sub", &v->subjects))
         return jose_fail(err, JWTD_ERR_INVALID_SUBJECT, "sub", "subject not accepted");
-    if (v->audiences.n > 0 && (aud == NULL || !aud_accepted(aud, &v->audiences)))
+    if (v->audiences.n > 0 && (!has_aud || !aud_accepted(&aud, &v->audiences)))
         return jose_fail(err, JWTD_ERR_INVALID_AUDIENCE, "aud", "audience not accepted");
     return JWTD_OK;
 }
