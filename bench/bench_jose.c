@@ -513,12 +513,17 @@ static int jwtd_sign_with(alg_case *c, jwtd_cache *cache)
     return 0;
 }
 
+/* A full verify as a service does it: the token, then one claim read from it (sub). */
 static int jwtd_verify_with(alg_case *c, jwtd_cache *cache)
 {
     jwtd_token *t = NULL;
+    const char *sub = NULL;
     if (jwtd_verify_cached(cache, c->token, c->token_len, c->verify_set, c->validation, &t, NULL) !=
-        JWTD_OK)
+            JWTD_OK ||
+        jwtd_token_claim_string(t, "sub", &sub) != JWTD_OK || sub[0] != 'u') {
+        jwtd_token_free(t);
         return -1;
+    }
     jwtd_token_free(t);
     return 0;
 }

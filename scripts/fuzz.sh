@@ -10,7 +10,7 @@ secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_src="$root/tests/fuzz"
 work="$build/fuzz"
-harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_request fuzz_config fuzz_framing)
+harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_json fuzz_request fuzz_config fuzz_framing)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -29,6 +29,9 @@ for h in "${harnesses[@]}"; do
     # New inputs go to the first directory (in the build tree); seeds and regressions are only read.
     dirs=("$corpus" "$fuzz_src/seeds/$h")
     [[ -d "$fuzz_src/regressions/$h" ]] && dirs+=("$fuzz_src/regressions/$h")
+    # fuzz_json also starts from JSONTestSuite's files when the shared vectors are there.
+    suite="$root/../shared/vectors/jsontestsuite/test_parsing"
+    [[ $h == fuzz_json && -d "$suite" ]] && dirs+=("$suite")
     # A harness's own dictionary (tests/fuzz/<harness>.dict), else the JOSE one.
     dict="$fuzz_src/$h.dict"
     [[ -f "$dict" ]] || dict="$fuzz_src/jose.dict"

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <stdatomic.h>
 
+#include "jread.h"
 #include "jwtd/jwtd.h"
 
 /* ---- Algorithm table (alg.c) ---- */
@@ -99,8 +100,8 @@ bool jose_header_is_registered(const char *name);
 /* Seconds since the epoch per the validation's clock. */
 int64_t jose_validation_now(const jwtd_validation *v);
 /* The claims rules (types of the registered claims, exp, nbf, required claims, iss, sub,
- * aud), run only after the signature verified. */
-jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+ * aud), run only after the signature verified, on the claims as jread checked them. */
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const jread_doc *claims,
                                       jwtd_error *err);
 
 /* ---- Protected headers (jws.c) and the caller's cache of them (cache.c) ---- */
@@ -135,14 +136,26 @@ void jose_sign_cache_put(jwtd_cache *c, const char *key, size_t key_len, const c
                          size_t b64_len);
 
 /* ---- Verified tokens (token.c) ---- */
+/* One allocation: the struct, then the payload (NUL-terminated), then a copy of it in which
+ * every top-level string and every string item of a top-level array is unescaped in place and
+ * NUL-terminated (strs), which the getters hand out. Claims are read in place with jread; a
+ * caller who wants them as JSON gets jansson's reading of the payload, built on demand. */
 struct jwtd_token {
     jwtd_alg alg;
     jwtd_key *key; /* the key that verified (one reference held) */
     json_t *header;
-    json_t *claims; /* NULL for a raw JWS whose payload is not a JSON object */
+    bool has_claims;  /* false for a raw JWS whose payload is not a JSON object */
+    jread_doc claims; /* claims.buf == payload */
+    const char *strs;
     unsigned char *payload;
     size_t payload_len;
 };
+
+/* A token taking a reference to key and header, copying payload; claims may be NULL (then
+ * the payload is read as claims if it is a JSON object). NULL when out of memory. */
+jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, json_t *header,
+                           const unsigned char *payload, size_t payload_len,
+                           const jread_doc *claims, size_t max_depth);
 
 /* ---- base64url (b64.c), canonical only: no padding, no '+' '/', zero trailing bits ---- */
 /* Decoded length for an encoded length (upper bound, exact for canonical input). */

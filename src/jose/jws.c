@@ -12,8 +12,9 @@
 
 #include "internal.h"
 
-#define JWS_MAX_SIG_BYTES 2048  /* RSA-16384; anything longer cannot be a valid signature */
-#define JWS_HDR_STACK_BYTES 512 /* typical protected headers fit on the stack */
+#define JWS_MAX_SIG_BYTES 2048       /* RSA-16384; anything longer cannot be a valid signature */
+#define JWS_HDR_STACK_BYTES 512      /* typical protected headers fit on the stack */
+#define JWS_STACK_PAYLOAD_BYTES 2048 /* typical JWT claims decode on the stack */
 #define JWS_INSECURE_MAX_BYTES (8u * JWTD_DEFAULT_MAX_TOKEN_BYTES)
 
 /* Views into a compact serialization. */
@@ -245,9 +246,9 @@ typedef struct jws_parts {
     size_t input_len;
     const char *sig_b64;
     size_t sig_b64_len;
-    unsigned char *payload; /* decoded; the token takes it on success (then NULL here) */
+    unsigned char *payload; /* decoded; the token copies it */
     size_t payload_len;
-    json_t *claims; /* a JWT's claims, already parsed: checked; NULL for a raw JWS */
+    const jread_doc *claims; /* a JWT's claims, already read: checked; NULL for a raw JWS */
 } jws_parts;
 
 static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_validation *v,
@@ -263,39 +264,21 @@ static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_
 }
 
 /* The verified token: the header (protected and unprotected members merged), the claims (a
- * raw JWS's payload only if it is a JSON object) and the payload, which it takes. */
+ * raw JWS's payload only if it is a JSON object) and a copy of the payload. */
 static jwtd_err token_new(jws_parts *p, jwtd_key *key, const jwtd_validation *v, jwtd_token **out)
 {
     json_t *header = p->unprot == NULL ? json_incref((json_t *)p->prot) : json_deep_copy(p->prot);
-    json_t *claims = json_incref(p->claims);
-    jwtd_token *t = NULL;
 
     if (header != NULL && p->unprot != NULL &&
         json_object_update(header, (json_t *)p->unprot) != 0) {
         json_decref(header);
         header = NULL;
     }
-    if (p->claims == NULL) {
-        claims = jose_json_parse((const char *)p->payload, p->payload_len, v->max_json_depth);
-        if (!json_is_object(claims)) {
-            json_decref(claims);
-            claims = NULL;
-        }
-    }
-    if (header == NULL || (t = malloc(sizeof *t)) == NULL) {
-        json_decref(header);
-        json_decref(claims);
+    if (header == NULL)
         return JWTD_ERR_NO_MEMORY;
-    }
-    t->alg = p->h->alg;
-    t->key = jwtd_key_ref(key);
-    t->header = header;
-    t->claims = claims;
-    t->payload = p->payload;
-    t->payload_len = p->payload_len;
-    p->payload = NULL;
-    *out = t;
-    return JWTD_OK;
+    *out = jose_token_new(p->h->alg, key, header, p->payload, p->payload_len, p->claims,
+                          v->max_json_depth);
+    return *out != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
 }
 
 /* The signature, then typ, then (JWT) the claims, then the token: the same for every path. */
@@ -350,10 +333,13 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
                             const jwtd_keyset *keys, const jwtd_validation *v, jwtd_token **out,
                             jwtd_error *err)
 {
+    unsigned char stack_payload[JWS_STACK_PAYLOAD_BYTES], *heap_payload = NULL;
     jws_parts p = {0};
     json_t *hdr = NULL;
+    jread_doc claims;
     jws_compact c;
     jose_header h;
+    size_t cap;
     jwtd_err rc;
 
     if ((rc = verify_args(token, keys, v, out, err)) != JWTD_OK)
@@ -385,19 +371,24 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
                     .input_len = c.input_len,
                     .sig_b64 = c.sig,
                     .sig_b64_len = c.sig_len};
-    p.payload = jose_b64url_decode_public_alloc(c.pay, c.pay_len, &p.payload_len);
-    p.claims = p.payload != NULL
-                   ? jose_json_parse((char *)p.payload, p.payload_len, v->max_json_depth)
-                   : NULL;
-    if (!json_is_object(p.claims)) {
+    /* The claims decode on the stack when they fit, and are read in place: no allocation
+     * before the token's own. */
+    cap = jose_b64url_decoded_len(c.pay_len);
+    p.payload = cap <= sizeof stack_payload ? stack_payload : (heap_payload = malloc(cap));
+    if (p.payload == NULL) {
+        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+        goto out;
+    }
+    if (jose_b64url_decode_public(c.pay, c.pay_len, p.payload, cap, &p.payload_len) != 0 ||
+        jread_parse(&claims, (const char *)p.payload, p.payload_len, v->max_json_depth) != 0) {
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "claims are not a valid JSON object");
         goto out;
     }
+    p.claims = &claims;
     rc = verify_finish(&p, keys, v, out, err);
 out:
     json_decref(hdr);
-    json_decref(p.claims);
-    free(p.payload);
+    free(heap_payload);
     if (rc == JWTD_OK)
         jose_set_error(err, JWTD_OK, NULL, NULL);
     return rc;

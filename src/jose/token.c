@@ -1,17 +1,85 @@
-/* A verified token and its typed getters. Everything here runs after verification. */
+/* A verified token and its typed getters. Everything here runs after verification. The claims
+ * are read in place (jread) from the token's own copy of the payload; the strings the getters
+ * return live in the token, unescaped once when it is built. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* The string v of the claims ends as a C string in strs, at the offset of its first byte. */
+static void unescape_in_place(const jread_doc *d, const jread_value *v, char *strs)
+{
+    size_t off = (size_t)(v->json - d->buf);
+
+    if (!v->escaped)
+        strs[off + v->json_len - 1] = '\0'; /* the closing quote */
+    else
+        (void)jread_unescape(v->json + 1, v->json_len - 2, strs + off + 1);
+}
+
+/* Every top-level string and every string item of a top-level array, as C strings in strs. */
+static void unescape_strings(const jread_doc *d, char *strs)
+{
+    jread_iter it = {0, 0};
+    jread_value v, item;
+    const char *key;
+    size_t key_len, pos;
+    bool key_escaped;
+
+    while (jread_next(d, &it, &v, &key, &key_len, &key_escaped)) {
+        if (v.type == JREAD_STRING)
+            unescape_in_place(d, &v, strs);
+        for (pos = 0; v.type == JREAD_ARRAY && jread_array_next(&v, &pos, &item);) {
+            if (item.type == JREAD_STRING)
+                unescape_in_place(d, &item, strs);
+        }
+    }
+}
+
+jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, json_t *header,
+                           const unsigned char *payload, size_t payload_len,
+                           const jread_doc *claims, size_t max_depth)
+{
+    jwtd_token *t = NULL;
+    char *pay, *strs;
+
+    if (payload_len < (SIZE_MAX - sizeof *t) / 2 - 2)
+        t = malloc(sizeof *t + 2 * (payload_len + 1));
+    if (t == NULL) {
+        json_decref(header);
+        return NULL;
+    }
+    pay = (char *)(t + 1);
+    strs = pay + payload_len + 1;
+    if (payload_len > 0)
+        memcpy(pay, payload, payload_len);
+    pay[payload_len] = '\0';
+    t->alg = alg;
+    t->key = jwtd_key_ref(key);
+    t->header = header;
+    t->payload = (unsigned char *)pay;
+    t->payload_len = payload_len;
+    if (claims != NULL) {
+        t->claims = *claims;
+        t->claims.buf = pay;
+        t->has_claims = true;
+    } else {
+        t->has_claims = jread_parse(&t->claims, pay, payload_len, max_depth) == 0;
+    }
+    memcpy(strs, pay, payload_len + 1);
+    t->strs = strs;
+    if (t->has_claims)
+        unescape_strings(&t->claims, strs);
+    return t;
+}
 
 void jwtd_token_free(jwtd_token *t)
 {
     if (t == NULL)
         return;
     json_decref(t->header);
-    json_decref(t->claims);
-    free(t->payload);
     jwtd_key_free(t->key);
     free(t);
 }
@@ -48,9 +116,23 @@ jwtd_err jwtd_token_header_json(const jwtd_token *t, char **json_out)
     return dump_to(t != NULL ? t->header : NULL, json_out);
 }
 
+/* Arbitrary JSON on demand: jansson reads the payload jread accepted (the same decision,
+ * tests/fuzz/fuzz_json.c) and writes it as it always has. */
 jwtd_err jwtd_token_claims_json(const jwtd_token *t, char **json_out)
 {
-    return dump_to(t != NULL ? t->claims : NULL, json_out);
+    json_t *claims = NULL;
+    jwtd_err rc;
+
+    if (t != NULL && t->has_claims &&
+        (claims = jose_json_parse((const char *)t->payload, t->payload_len,
+                                  JREAD_PARSER_MAX_DEPTH)) == NULL &&
+        json_out != NULL) {
+        *json_out = NULL;
+        return JWTD_ERR_NO_MEMORY;
+    }
+    rc = dump_to(claims, json_out);
+    json_decref(claims);
+    return rc;
 }
 
 /* The member, or NULL with *rc set (MissingRequiredClaim / InvalidArgument). */
@@ -67,10 +149,45 @@ static json_t *member(const json_t *obj, const char *name, jwtd_err *rc)
     return v;
 }
 
-static jwtd_err string_of(const json_t *obj, const char *name, const char **out)
+/* The claim called name: JWTD_OK and *v, else MissingRequiredClaim / InvalidArgument. */
+static jwtd_err claim(const jwtd_token *t, const char *name, jread_value *v)
+{
+    if (name == NULL)
+        return JWTD_ERR_INVALID_ARGUMENT;
+    if (t == NULL || !t->has_claims || !jread_get(&t->claims, name, v))
+        return JWTD_ERR_MISSING_REQUIRED_CLAIM;
+    return JWTD_OK;
+}
+
+/* claim() for a getter whose output is out: InvalidArgument when out is NULL. */
+static jwtd_err claim_for(const jwtd_token *t, const char *name, const void *out, jread_value *v)
+{
+    return out == NULL ? JWTD_ERR_INVALID_ARGUMENT : claim(t, name, v);
+}
+
+/* The C string of the claims string v, inside the token. */
+static const char *claim_cstr(const jwtd_token *t, const jread_value *v)
+{
+    return t->strs + (v->json - t->claims.buf) + 1;
+}
+
+jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const char **out)
+{
+    jread_value v;
+    jwtd_err rc = claim_for(t, name, out, &v);
+
+    if (rc != JWTD_OK)
+        return rc;
+    if (v.type != JREAD_STRING)
+        return JWTD_ERR_INVALID_TOKEN;
+    *out = claim_cstr(t, &v);
+    return JWTD_OK;
+}
+
+jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out)
 {
     jwtd_err rc;
-    json_t *v = member(obj, name, &rc);
+    json_t *v = member(t != NULL ? t->header : NULL, name, &rc);
 
     if (out == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
@@ -82,32 +199,20 @@ static jwtd_err string_of(const json_t *obj, const char *name, const char **out)
     return JWTD_OK;
 }
 
-jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const char **out)
-{
-    return string_of(t != NULL ? t->claims : NULL, name, out);
-}
-
-jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out)
-{
-    return string_of(t != NULL ? t->header : NULL, name, out);
-}
-
 jwtd_err jwtd_token_claim_int(const jwtd_token *t, const char *name, int64_t *out)
 {
-    jwtd_err rc;
-    json_t *v = member(t != NULL ? t->claims : NULL, name, &rc);
+    jread_value v;
+    jwtd_err rc = claim_for(t, name, out, &v);
     double d;
 
-    if (out == NULL)
-        return JWTD_ERR_INVALID_ARGUMENT;
-    if (v == NULL)
+    if (rc != JWTD_OK)
         return rc;
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
+    if (v.type == JREAD_INTEGER) {
+        *out = jread_int(&v);
         return JWTD_OK;
     }
     /* NumericDate may carry a fraction (RFC 7519 §2): take the whole seconds. */
-    d = json_is_real(v) ? json_real_value(v) : NAN;
+    d = v.type == JREAD_REAL ? jread_real(&v) : NAN;
     if (!isfinite(d) || d <= -9223372036854775808.0 || d >= 9223372036854775808.0)
         return JWTD_ERR_INVALID_TOKEN;
     *out = (int64_t)d;
@@ -116,67 +221,60 @@ jwtd_err jwtd_token_claim_int(const jwtd_token *t, const char *name, int64_t *ou
 
 jwtd_err jwtd_token_claim_bool(const jwtd_token *t, const char *name, bool *out)
 {
-    jwtd_err rc;
-    json_t *v = member(t != NULL ? t->claims : NULL, name, &rc);
+    jread_value v;
+    jwtd_err rc = claim_for(t, name, out, &v);
 
-    if (out == NULL)
-        return JWTD_ERR_INVALID_ARGUMENT;
-    if (v == NULL)
+    if (rc != JWTD_OK)
         return rc;
-    if (!json_is_boolean(v))
+    if (v.type != JREAD_TRUE && v.type != JREAD_FALSE)
         return JWTD_ERR_INVALID_TOKEN;
-    *out = json_is_true(v);
+    *out = v.type == JREAD_TRUE;
     return JWTD_OK;
 }
 
 jwtd_err jwtd_token_claim_strings(const jwtd_token *t, const char *name, const char **out,
                                   size_t max, size_t *n)
 {
+    jread_value v, item;
     jwtd_err rc;
-    json_t *v = member(t != NULL ? t->claims : NULL, name, &rc), *item;
-    size_t i;
+    size_t pos = 0, i = 0;
 
     if (n == NULL || (out == NULL && max > 0))
         return JWTD_ERR_INVALID_ARGUMENT;
     *n = 0;
-    if (v == NULL)
+    if ((rc = claim(t, name, &v)) != JWTD_OK)
         return rc;
-    if (json_is_string(v)) {
+    if (v.type == JREAD_STRING) {
         if (max > 0)
-            out[0] = json_string_value(v);
+            out[0] = claim_cstr(t, &v);
         *n = 1;
         return JWTD_OK;
     }
-    if (!json_is_array(v))
+    if (v.type != JREAD_ARRAY)
         return JWTD_ERR_INVALID_TOKEN;
-    json_array_foreach(v, i, item) {
-        if (!json_is_string(item))
+    while (jread_array_next(&v, &pos, &item)) {
+        if (item.type != JREAD_STRING)
             return JWTD_ERR_INVALID_TOKEN;
     }
-    json_array_foreach(v, i, item) {
+    for (pos = 0; jread_array_next(&v, &pos, &item); i++) {
         if (i < max)
-            out[i] = json_string_value(item);
+            out[i] = claim_cstr(t, &item);
     }
-    *n = json_array_size(v);
+    *n = i;
     return JWTD_OK;
-}
-
-static bool string_is(const json_t *s, const char *value)
-{
-    return json_is_string(s) && strcmp(json_string_value(s), value) == 0;
 }
 
 bool jwtd_token_claim_has_string(const jwtd_token *t, const char *name, const char *value)
 {
-    json_t *v, *item;
-    size_t i;
+    jread_value v, item;
+    size_t pos = 0, len;
 
-    if (t == NULL || name == NULL || value == NULL ||
-        (v = json_object_get(t->claims, name)) == NULL)
+    if (value == NULL || claim(t, name, &v) != JWTD_OK)
         return false;
-    json_array_foreach(v, i, item) {
-        if (string_is(item, value))
+    len = strlen(value);
+    while (jread_array_next(&v, &pos, &item)) {
+        if (item.type == JREAD_STRING && jread_string_eq(&item, value, len))
             return true;
     }
-    return string_is(v, value);
+    return v.type == JREAD_STRING && jread_string_eq(&v, value, len);
 }

@@ -248,26 +248,61 @@ typedef struct numeric_date {
     double d;
 } numeric_date;
 
-/* Reads name if present: a JSON number in [0, 2^63). */
-static jwtd_err numeric_date_get(const json_t *claims, const char *name, numeric_date *out,
+/* The registered claims the rules read (RFC 7519 §4.1), found in one walk over the members. */
+enum { REG_ISS, REG_SUB, REG_JTI, REG_AUD, REG_EXP, REG_NBF, REG_IAT, REG_COUNT };
+static const char reg_names[REG_COUNT][4] = {"iss", "sub", "jti", "aud", "exp", "nbf", "iat"};
+#define REG_NAME_LEN 3
+#define REG_ESCAPED_MAX 18 /* "\u0069\u0073\u0073": a 3-letter name, every letter escaped */
+
+/* reg[i] is the claim reg_names[i] (names compared after unescaping), type JREAD_NONE when
+ * absent. */
+static void registered_claims(const jread_doc *claims, jread_value reg[REG_COUNT])
+{
+    char name[REG_ESCAPED_MAX + 1];
+    jread_iter it = {0, 0};
+    const char *key;
+    size_t key_len;
+    jread_value v;
+    bool escaped;
+
+    for (int i = 0; i < REG_COUNT; i++)
+        reg[i] = (jread_value){.type = JREAD_NONE};
+    while (jread_next(claims, &it, &v, &key, &key_len, &escaped)) {
+        if (escaped && key_len > REG_ESCAPED_MAX)
+            continue;
+        if (escaped) {
+            key_len = jread_unescape(key, key_len, name);
+            key = name;
+        }
+        for (int i = 0; key_len == REG_NAME_LEN && i < REG_COUNT; i++) {
+            if (memcmp(key, reg_names[i], REG_NAME_LEN) == 0) {
+                reg[i] = v;
+                break;
+            }
+        }
+    }
+}
+
+/* Reads the claim v (called name) if present: a JSON number in [0, 2^63). */
+static jwtd_err numeric_date_get(const jread_value *vp, const char *name, numeric_date *out,
                                  jwtd_error *err)
 {
-    json_t *v = json_object_get(claims, name);
+    jread_value v = *vp;
 
     memset(out, 0, sizeof *out);
-    if (v == NULL)
+    if (v.type == JREAD_NONE)
         return JWTD_OK;
     out->present = true;
-    if (json_is_integer(v)) {
+    if (v.type == JREAD_INTEGER) {
         out->is_int = true;
-        out->i = (int64_t)json_integer_value(v);
+        out->i = jread_int(&v);
         if (out->i < 0)
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
         return JWTD_OK;
     }
-    if (!json_is_real(v))
+    if (v.type != JREAD_REAL)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim must be a number");
-    out->d = json_real_value(v);
+    out->d = jread_real(&v);
     if (!isfinite(out->d) || out->d < 0 || out->d >= NUMERIC_DATE_LIMIT)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, name, "date claim out of range");
     return JWTD_OK;
@@ -280,68 +315,75 @@ static bool date_at_or_before(const numeric_date *nd, int64_t t)
 }
 
 /* aud is a string or an array of strings (RFC 7519 §4.1.3). */
-static bool aud_well_formed(const json_t *aud)
+static bool aud_well_formed(const jread_value *aud)
 {
-    json_t *item;
-    size_t i;
+    jread_value item;
+    size_t pos = 0;
 
-    if (json_is_string(aud))
+    if (aud->type == JREAD_STRING)
         return true;
-    if (!json_is_array(aud))
+    if (aud->type != JREAD_ARRAY)
         return false;
-    json_array_foreach(aud, i, item) {
-        if (!json_is_string(item))
+    while (jread_array_next(aud, &pos, &item)) {
+        if (item.type != JREAD_STRING)
             return false;
     }
     return true;
 }
 
-static bool string_in(const json_t *s, const jose_strlist *allowed)
+/* s is a string that unescapes to one of allowed's items. */
+static bool string_in(const jread_value *s, const jose_strlist *allowed)
 {
-    return json_is_string(s) &&
-           jose_strlist_has(allowed, json_string_value(s), json_string_length(s));
-}
-
-static bool aud_accepted(const json_t *aud, const jose_strlist *allowed)
-{
-    json_t *item;
-    size_t i;
-
-    if (json_is_string(aud))
-        return string_in(aud, allowed);
-    json_array_foreach(aud, i, item) {
-        if (string_in(item, allowed))
+    if (s->type != JREAD_STRING)
+        return false;
+    for (size_t i = 0; i < allowed->n; i++) {
+        if (jread_string_eq(s, allowed->items[i], strlen(allowed->items[i])))
             return true;
     }
     return false;
 }
 
-jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *claims,
+static bool aud_accepted(const jread_value *aud, const jose_strlist *allowed)
+{
+    jread_value item;
+    size_t pos = 0;
+
+    if (aud->type == JREAD_STRING)
+        return string_in(aud, allowed);
+    while (jread_array_next(aud, &pos, &item)) {
+        if (string_in(&item, allowed))
+            return true;
+    }
+    return false;
+}
+
+jwtd_err jose_validation_check_claims(const jwtd_validation *v, const jread_doc *claims,
                                       jwtd_error *err)
 {
-    static const char *const string_claims[] = {"iss", "sub", "jti"};
+    static const int string_claims[] = {REG_ISS, REG_SUB, REG_JTI};
     numeric_date exp, nbf, iat;
-    json_t *aud = json_object_get(claims, "aud");
+    jread_value reg[REG_COUNT], s;
+    const jread_value *aud = &reg[REG_AUD];
     int64_t now;
     jwtd_err rc;
 
+    registered_claims(claims, reg);
     for (size_t i = 0; i < sizeof string_claims / sizeof string_claims[0]; i++) {
-        json_t *s = json_object_get(claims, string_claims[i]);
-        if (s != NULL && !json_is_string(s))
-            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, string_claims[i],
-                             "claim must be a string");
+        int r = string_claims[i];
+        if (reg[r].type != JREAD_NONE && reg[r].type != JREAD_STRING)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, reg_names[r], "claim must be a string");
     }
-    if (aud != NULL && !aud_well_formed(aud))
+    if (aud->type != JREAD_NONE && !aud_well_formed(aud))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, "aud", "aud must be string or strings");
-    if ((rc = numeric_date_get(claims, "exp", &exp, err)) != JWTD_OK ||
-        (rc = numeric_date_get(claims, "nbf", &nbf, err)) != JWTD_OK ||
-        (rc = numeric_date_get(claims, "iat", &iat, err)) != JWTD_OK)
+    if ((rc = numeric_date_get(&reg[REG_EXP], "exp", &exp, err)) != JWTD_OK ||
+        (rc = numeric_date_get(&reg[REG_NBF], "nbf", &nbf, err)) != JWTD_OK ||
+        (rc = numeric_date_get(&reg[REG_IAT], "iat", &iat, err)) != JWTD_OK)
         return rc;
 
     if (v->require_exp && !exp.present)
         return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, "exp", "exp is required");
     for (size_t i = 0; i < v->required.n; i++) {
-        if (json_object_get(claims, v->required.items[i]) == NULL)
+        if (!jread_get(claims, v->required.items[i], &s))
             return jose_fail(err, JWTD_ERR_MISSING_REQUIRED_CLAIM, v->required.items[i],
                              "required claim missing");
     }
@@ -353,11 +395,11 @@ jwtd_err jose_validation_check_claims(const jwtd_validation *v, const json_t *cl
         return jose_fail(err, JWTD_ERR_EXPIRED_SIGNATURE, "exp", "token expired");
     if (nbf.present && !date_at_or_before(&nbf, now + v->leeway))
         return jose_fail(err, JWTD_ERR_IMMATURE_SIGNATURE, "nbf", "token not valid yet");
-    if (v->issuers.n > 0 && !string_in(json_object_get(claims, "iss"), &v->issuers))
+    if (v->issuers.n > 0 && !string_in(&reg[REG_ISS], &v->issuers))
         return jose_fail(err, JWTD_ERR_INVALID_ISSUER, "iss", "issuer not accepted");
-    if (v->subjects.n > 0 && !string_in(json_object_get(claims, "sub"), &v->subjects))
+    if (v->subjects.n > 0 && !string_in(&reg[REG_SUB], &v->subjects))
         return jose_fail(err, JWTD_ERR_INVALID_SUBJECT, "sub", "subject not accepted");
-    if (v->audiences.n > 0 && (aud == NULL || !aud_accepted(aud, &v->audiences)))
+    if (v->audiences.n > 0 && (aud->type == JREAD_NONE || !aud_accepted(aud, &v->audiences)))
         return jose_fail(err, JWTD_ERR_INVALID_AUDIENCE, "aud", "audience not accepted");
     return JWTD_OK;
 }

@@ -790,6 +790,61 @@ static void test_getters(void **state)
     jwtd_key_free(key);
 }
 
+/* The getters read the claims in place (jread): escaped strings come back unescaped and
+ * NUL-terminated, in arrays too; members past the 32 indexed ones are found; the claims as
+ * JSON are jansson's writing of the payload, as before. */
+static void test_getters_escaped_and_many(void **state)
+{
+    char claims_json[2048];
+    size_t k = (size_t)snprintf(claims_json, sizeof claims_json,
+                                "{\"exp\":1700003600,\"q\":\"a\\\"b\\\\c\\n\\u0001\","
+                                "\"list\":[\"x\\ty\",\"plain\"]");
+    jwtd_key *key = hs_key();
+    jwtd_keyset *set = tu_set1(key);
+    jwtd_validation *v = tu_validation(JWTD_ALG_HS256);
+    jwtd_header hdr = {"JWT", NULL, NULL};
+    jwtd_claims *c = NULL;
+    char *tok = NULL, *cjson = NULL, *expected = NULL;
+    const char *s = NULL, *items[2] = {NULL, NULL};
+    int64_t i64 = 0;
+    size_t n = 0;
+    jwtd_token *t = NULL;
+
+    (void)state;
+    for (int i = 0; i < 40; i++)
+        k += (size_t)snprintf(claims_json + k, sizeof claims_json - k, ",\"k%d\":%d", i, i);
+    snprintf(claims_json + k, sizeof claims_json - k, ",\"sub\":\"last\"}");
+    assert_int_equal(jwtd_claims_from_json(claims_json, strlen(claims_json), &c), JWTD_OK);
+    assert_int_equal(jwtd_claims_json(c, &expected), JWTD_OK);
+    assert_int_equal(jwtd_sign(key, JWTD_ALG_HS256, &hdr, c, &tok), JWTD_OK);
+    assert_int_equal(jwtd_verify(tok, strlen(tok), set, v, &t, NULL), JWTD_OK);
+
+    assert_int_equal(jwtd_token_claim_string(t, "q", &s), JWTD_OK);
+    assert_string_equal(s, "a\"b\\c\n\x01");
+    assert_int_equal(jwtd_token_claim_strings(t, "list", items, 2, &n), JWTD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0], "x\ty");
+    assert_string_equal(items[1], "plain");
+    assert_true(jwtd_token_claim_has_string(t, "list", "x\ty"));
+    assert_false(jwtd_token_claim_has_string(t, "list", "x\\ty"));
+    assert_int_equal(jwtd_token_claim_int(t, "k39", &i64), JWTD_OK);
+    assert_int_equal(i64, 39);
+    assert_int_equal(jwtd_token_claim_string(t, "sub", &s), JWTD_OK);
+    assert_string_equal(s, "last");
+    assert_int_equal(jwtd_token_claim_int(t, "k40", &i64), JWTD_ERR_MISSING_REQUIRED_CLAIM);
+    assert_int_equal(jwtd_token_claims_json(t, &cjson), JWTD_OK);
+    assert_string_equal(cjson, expected);
+
+    jwtd_free(cjson);
+    jwtd_free(expected);
+    jwtd_free(tok);
+    jwtd_token_free(t);
+    jwtd_claims_free(c);
+    jwtd_validation_free(v);
+    jwtd_keyset_free(set);
+    jwtd_key_free(key);
+}
+
 /* The insecure calls read any well-formed token, verified or not, and nothing else. */
 static void test_insecure(void **state)
 {
@@ -1102,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_issuer_subject_sets),
         cmocka_unit_test(test_leeway),
         cmocka_unit_test(test_getters),
+        cmocka_unit_test(test_getters_escaped_and_many),
         cmocka_unit_test(test_insecure),
         cmocka_unit_test(test_jws_serializations),
         cmocka_unit_test(test_threads),
