@@ -4,8 +4,9 @@
  * that answers 200 and echoes the X-Auth-* headers it received. Through nginx, as a client
  * would: no token (401, Bearer realm, the app never reached), garbage (401 invalid_token), a
  * user (200, the app sees alice and her roles, not the X-Auth-User she forged), an admin-only
- * location for her (403) and for root (200), and a token revoked by logout-all (401 "the
- * token was revoked" at once: the same in-memory set /me uses).
+ * location for her (403) and for root (200), a token revoked by logout-all (401 "the token
+ * was revoked" at once: the same in-memory set /me uses), and a machine client (200 as
+ * svc.cron with its role; 403 at the admin-only location).
  * Usage: forward --jwtd PATH --tmp DIR --nginx PATH --conf docs/forward-auth/nginx.conf
  *        [--serve-arg ARG]... */
 #include <jansson.h>
@@ -20,6 +21,7 @@
 
 #define ROOT_PW "root's password"
 #define ALICE_PW "alice's password"
+#define CLIENT_SECRET "a cron job's long secret 0123456789"
 
 /* One request through nginx (Connection: close); the answer in *r (raw_response_free). */
 static bool send_req(int port, const char *method, const char *path, const char *token,
@@ -42,12 +44,15 @@ static bool send_req(int port, const char *method, const char *path, const char 
     return ok;
 }
 
-/* POST /login through nginx: the access token (malloc'ed), or NULL. */
-static char *login(int port, const char *user, const char *password)
+/* POST /login through nginx with a user's ({"username","password"}) or a machine client's
+ * ({"client_id","client_secret"}) credentials: the access token (malloc'ed), or NULL. */
+static char *login_as(int port, const char *id_member, const char *secret_member, const char *id,
+                      const char *secret)
 {
     char body[256];
     raw_response r;
-    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+    snprintf(body, sizeof body, "{\"%s\":\"%s\",\"%s\":\"%s\"}", id_member, id, secret_member,
+             secret);
     if (!send_req(port, "POST", "/login", NULL, NULL, body, &r))
         return NULL;
     json_t *doc = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
@@ -56,6 +61,11 @@ static char *login(int port, const char *user, const char *password)
     json_decref(doc);
     raw_response_free(&r);
     return copy;
+}
+
+static char *login(int port, const char *user, const char *password)
+{
+    return login_as(port, "username", "password", user, password);
 }
 
 /* Whether the body holds text (the app's echo line). */
@@ -121,6 +131,10 @@ int main(int argc, char **argv)
                        testutil_user_add(a.jwtd, db, "alice", "user", ALICE_PW, out, sizeof out) ==
                            0,
                    "users root (admin) and alice (user) created");
+    const char *add[] = {a.jwtd,    "client",         "add",  "svc.cron", "--role",
+                         "reports", "--secret-stdin", "--db", db,         NULL};
+    testutil_check(testserver_run(add, CLIENT_SECRET "\n", out, sizeof out) == 0,
+                   "machine client svc.cron (role reports) registered: %.200s", out);
     testserver ts;
     if (!testserver_start(&ts, a.jwtd, db, log, a.serve, a.nserve, err, sizeof err)) {
         testutil_check(false, "jwtd serve starts: %s", err);
@@ -172,6 +186,16 @@ int main(int argc, char **argv)
              "Bearer realm=\"jwtd\", error=\"invalid_token\", error_description=\"the token was "
              "revoked\"");
         step(ng.port, "root is untouched", "/app/hello", root, NULL, 200, "user=root", NULL);
+        /* A machine client (client credentials through POST /login, as the tutorial does). */
+        char *svc = login_as(ng.port, "client_id", "client_secret", "svc.cron", CLIENT_SECRET);
+        testutil_check(svc != NULL, "the machine client svc.cron gets a token through nginx");
+        if (svc != NULL) {
+            step(ng.port, "the machine client", "/app/hello", svc, NULL, 200,
+                 "app /app/hello user=svc.cron sub=client:svc.cron roles=reports", NULL);
+            step(ng.port, "the machine client at the admin-only location", "/app/admin/panel", svc,
+                 NULL, 403, NULL, NULL);
+        }
+        free(svc);
     }
     free(alice);
     free(root);
