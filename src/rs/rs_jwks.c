@@ -81,6 +81,16 @@ static bool options_valid(const jwtd_rs_jwks_options *o)
            o->max_keys <= JWTD_MAX_JWKS_KEYS;
 }
 
+/* The caller's options (o NULL: the defaults) into *opt, when they and url are acceptable. */
+static bool options_take(const jwtd_rs_jwks_options *o, const char *url, jwtd_rs_jwks_options *opt)
+{
+    if (o != NULL)
+        *opt = *o;
+    else
+        jwtd_rs_jwks_options_init(opt);
+    return options_valid(opt) && rs_url_allowed(url, opt->allow_http);
+}
+
 jwtd_rs_err jwtd_rs_jwks_new(const char *jwks_url, const jwtd_rs_jwks_options *o,
                              jwtd_rs_jwks **out)
 {
@@ -88,11 +98,7 @@ jwtd_rs_err jwtd_rs_jwks_new(const char *jwks_url, const jwtd_rs_jwks_options *o
         return JWTD_RS_ERR_INVALID_ARGUMENT;
     *out = NULL;
     jwtd_rs_jwks_options opt;
-    if (o != NULL)
-        opt = *o;
-    else
-        jwtd_rs_jwks_options_init(&opt);
-    if (!options_valid(&opt) || !rs_url_allowed(jwks_url, opt.allow_http))
+    if (!options_take(o, jwks_url, &opt))
         return JWTD_RS_ERR_INVALID_ARGUMENT;
     if (opt.clock == NULL)
         opt.clock = monotonic_ms;
@@ -301,11 +307,7 @@ jwtd_rs_err jwtd_rs_jwks_from_metadata(const char *metadata_url, const char *exp
         return JWTD_RS_ERR_INVALID_ARGUMENT;
     *out = NULL;
     jwtd_rs_jwks_options opt;
-    if (o != NULL)
-        opt = *o;
-    else
-        jwtd_rs_jwks_options_init(&opt);
-    if (!options_valid(&opt) || !rs_url_allowed(metadata_url, opt.allow_http))
+    if (!options_take(o, metadata_url, &opt))
         return JWTD_RS_ERR_INVALID_ARGUMENT;
     rs_response resp;
     jwtd_rs_err err = rs_fetch(metadata_url, &opt, JWTD_RS_MAX_METADATA_BYTES, &resp);
