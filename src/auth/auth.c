@@ -417,6 +417,8 @@ void auth_stats_get(auth *a, auth_stats *out)
     out->refreshes = atomic_load(&a->refreshes);
     out->refresh_reuse = atomic_load(&a->refresh_reuse);
     out->logouts = atomic_load(&a->logouts);
+    for (size_t i = 0; i < AUTH_REV_COUNT; i++)
+        out->revocations[i] = atomic_load(&a->revocations[i]);
     auth_threads_stats(a, &out->verify_ok, &out->verify_failed, &out->verify_cache_hits);
     k = auth_keys_acquire(a, NULL);
     out->signing_keys = jwtd_keyset_count(k->set);

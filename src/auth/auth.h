@@ -387,11 +387,27 @@ auth_err auth_keys_list(auth *a, auth_key_cb cb, void *ctx);
 #define AUTH_PW_BUCKETS 10
 extern const double auth_pw_bucket_bounds[AUTH_PW_BUCKETS];
 
+/* Why this instance revoked tokens (jwtd_revocations_total{reason}): a logout ends one refresh
+ * family, a detected reuse another; logout-all, a disable, a role change and a client's removal
+ * or new secret revoke every access token of the principal. */
+typedef enum auth_revocation_reason {
+    AUTH_REV_LOGOUT,
+    AUTH_REV_REUSE,
+    AUTH_REV_LOGOUT_ALL,
+    AUTH_REV_DISABLED,
+    AUTH_REV_ROLES,
+    AUTH_REV_CLIENT,
+    AUTH_REV_COUNT
+} auth_revocation_reason;
+/* "logout", "reuse", "logout_all", "disabled", "roles", "client". */
+const char *auth_revocation_reason_name(auth_revocation_reason r);
+
 typedef struct auth_stats {
     uint64_t pw_hashes[AUTH_PW_BUCKETS + 1]; /* per bucket (not cumulative); last: above all */
     uint64_t pw_hash_us;                     /* their total time, microseconds */
     uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
         verify_failed, verify_cache_hits;
+    uint64_t revocations[AUTH_REV_COUNT]; /* made by this instance, by reason */
     size_t revoked_jtis, revoked_users, signing_keys;
 } auth_stats;
 void auth_stats_get(auth *a, auth_stats *out);

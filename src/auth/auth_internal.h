@@ -107,6 +107,7 @@ struct auth {
     size_t grace_next;
 
     atomic_uint_fast64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
+    atomic_uint_fast64_t revocations[AUTH_REV_COUNT];
     atomic_uint_fast64_t pw_hashes[AUTH_PW_BUCKETS + 1], pw_hash_us; /* auth_stats */
 
     /* The sync thread (sync.c) and what it knows of the store. */
@@ -186,8 +187,11 @@ void auth_revs_release(auth_revs *r);
 bool auth_revs_is_revoked(const auth *a, const auth_revs *r, const auth_principal *p);
 /* The user's "revoked before" time, 0 when none. */
 int64_t auth_revs_user_before(const auth *a, const auth_revs *r, int64_t user_id);
-/* Revokes every access token of the user issued up to now, in the store and in memory. */
-auth_err auth_revoke_user_access(auth *a, int64_t user_id);
+/* Revokes every access token of the user issued up to now, in the store and in memory, and
+ * counts it under reason. */
+auth_err auth_revoke_user_access(auth *a, int64_t user_id, auth_revocation_reason reason);
+/* Ends every refresh family and access token of a user (logout-all, disable). */
+auth_err auth_revoke_user(auth *a, int64_t user_id, auth_revocation_reason reason);
 
 /* shared.c */
 /* A random key of len bytes (<= crypto_generichash_KEYBYTES_MAX) kept in the database as

@@ -224,7 +224,8 @@ auth_err auth_client_remove(auth *a, const char *name)
     if ((rc = auth_from_store(store_client_delete(a->s, name))) != AUTH_OK)
         return rc;
     client_audit(a, "client.removed", name);
-    return auth_revoke_user_access(a, auth_client_revocation_key(name, strlen(name)));
+    return auth_revoke_user_access(a, auth_client_revocation_key(name, strlen(name)),
+                                   AUTH_REV_CLIENT);
 }
 
 auth_err auth_client_rotate_secret(auth *a, const char *name,
@@ -246,7 +247,8 @@ auth_err auth_client_rotate_secret(auth *a, const char *name,
     sodium_memzero(hash, sizeof hash);
     if (rc == AUTH_OK) {
         client_audit(a, "client.secret_rotated", name);
-        rc = auth_revoke_user_access(a, auth_client_revocation_key(name, strlen(name)));
+        rc = auth_revoke_user_access(a, auth_client_revocation_key(name, strlen(name)),
+                                     AUTH_REV_CLIENT);
     }
     if (rc == AUTH_OK)
         memcpy(secret, made, sizeof made);

@@ -260,7 +260,16 @@ auth_err auth_revs_init(auth *a)
     return auth_revs_sync(a);
 }
 
-auth_err auth_revoke_user_access(auth *a, int64_t user_id)
+const char *auth_revocation_reason_name(auth_revocation_reason r)
+{
+    static const char *const names[AUTH_REV_COUNT] = {
+        [AUTH_REV_LOGOUT] = "logout",         [AUTH_REV_REUSE] = "reuse",
+        [AUTH_REV_LOGOUT_ALL] = "logout_all", [AUTH_REV_DISABLED] = "disabled",
+        [AUTH_REV_ROLES] = "roles",           [AUTH_REV_CLIENT] = "client"};
+    return (unsigned)r < AUTH_REV_COUNT ? names[r] : "unknown";
+}
+
+auth_err auth_revoke_user_access(auth *a, int64_t user_id, auth_revocation_reason reason)
 {
     store_revocation rec;
     auth_revs *r;
@@ -281,7 +290,20 @@ auth_err auth_revoke_user_access(auth *a, int64_t user_id)
     rec.expires = rec.before + a->cfg.access_ttl + 1;
     if ((rc = auth_from_store(store_revocation_add(a->s, &rec))) != AUTH_OK)
         return rc;
+    atomic_fetch_add(&a->revocations[reason], 1);
     return revs_update(a, &rec, 1);
+}
+
+auth_err auth_revoke_user(auth *a, int64_t user_id, auth_revocation_reason reason)
+{
+    auth_err rc;
+
+    /* A machine client's key (negative, auth_principal.user_id): it has access tokens only. */
+    if (user_id < 0)
+        return auth_revoke_user_access(a, user_id, reason);
+    if ((rc = auth_from_store(store_user_families_revoke(a->s, user_id))) != AUTH_OK)
+        return rc;
+    return auth_revoke_user_access(a, user_id, reason);
 }
 
 auth_err auth_logout_all(auth *a, int64_t user_id)
@@ -292,13 +314,9 @@ auth_err auth_logout_all(auth *a, int64_t user_id)
         return AUTH_INTERNAL;
     if (a == NULL || user_id == 0)
         return AUTH_INVALID_INPUT;
-    /* A machine client's key (negative, auth_principal.user_id): it has access tokens only. */
-    if (user_id < 0)
-        return auth_revoke_user_access(a, user_id);
-    if ((rc = auth_from_store(store_user_families_revoke(a->s, user_id))) != AUTH_OK)
+    if ((rc = auth_revoke_user(a, user_id, AUTH_REV_LOGOUT_ALL)) != AUTH_OK)
         return rc;
-    if ((rc = auth_revoke_user_access(a, user_id)) != AUTH_OK)
-        return rc;
-    (void)store_audit_add(a->s, "user.logout_all", user_id, "{}");
+    if (user_id > 0)
+        (void)store_audit_add(a->s, "user.logout_all", user_id, "{}");
     return AUTH_OK;
 }

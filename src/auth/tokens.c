@@ -336,6 +336,8 @@ static auth_err refresh_conflict(auth *a, const refresh_claims *claims, const st
     /* Reuse outside the grace window: the token was copied. Kill the whole family so the
      * thief's (or the victim's) newer tokens stop working too. */
     se = store_family_revoke(a->s, cur->family);
+    if (se == STORE_OK)
+        atomic_fetch_add(&a->revocations[AUTH_REV_REUSE], 1);
     snprintf(detail, sizeof detail, "{\"family\":\"%s\"}", cur->family); /* base64url */
     (void)store_audit_add(a->s, "refresh.reuse", cur->user_id, detail);
     atomic_fetch_add(&a->refresh_reuse, 1);
@@ -431,6 +433,8 @@ auth_err auth_logout(auth *a, const char *refresh_token, size_t len)
     atomic_fetch_add(&a->logouts, 1);
     /* A store that cannot write now is reported: the family would otherwise live on. */
     se = store_family_revoke(a->s, family);
+    if (se == STORE_OK)
+        atomic_fetch_add(&a->revocations[AUTH_REV_LOGOUT], 1);
     return se == STORE_NOT_FOUND ? AUTH_OK : auth_from_store(se);
 }
 

@@ -319,7 +319,7 @@ auth_err auth_set_roles(auth *a, int64_t user_id, const char *const *roles, size
     (void)store_audit_add(a->s, "user.roles", user_id, "{}");
     /* Access tokens carry roles: the old ones must not outlive a demotion. Refresh
      * families survive, so the next refresh issues tokens with the new roles. */
-    return auth_revoke_user_access(a, user_id);
+    return auth_revoke_user_access(a, user_id, AUTH_REV_ROLES);
 }
 
 auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled)
@@ -334,7 +334,7 @@ auth_err auth_set_disabled(auth *a, int64_t user_id, bool disabled)
     if (rc != AUTH_OK)
         return rc;
     (void)store_audit_add(a->s, disabled ? "user.disabled" : "user.enabled", user_id, "{}");
-    return disabled ? auth_logout_all(a, user_id) : AUTH_OK;
+    return disabled ? auth_revoke_user(a, user_id, AUTH_REV_DISABLED) : AUTH_OK;
 }
 
 /* ---- Reads (also in AUTH_OPEN_LOOKUP) ---- */

@@ -19,12 +19,13 @@ typedef struct metrics_snap {
     int64_t verify_ok, verify_failed, verify_cache_hits, revoked_jtis, revoked_users;
     int64_t signing_keys, limited_ip, limited_lockout, refused[HTTP_REFUSED_COUNT];
     int64_t store_up, store_syncs, store_sync_failures, store_wakeups, store_last_sync;
-    int64_t store_errors, store_warnings;
+    int64_t store_errors, store_warnings, revocations[AUTH_REV_COUNT];
 } metrics_snap;
 
-/* How many samples a row has: one, or one per status class or per refusal reason, each
- * named by its class ("2xx") or reason ("content_length") as label value and JSON key. */
-enum metric_each { EACH_ONE, EACH_CLASS, EACH_REFUSAL };
+/* How many samples a row has: one, or one per status class, refusal reason or revocation
+ * reason, each named by its class ("2xx") or reason ("content_length", "logout") as label
+ * value and JSON key. */
+enum metric_each { EACH_ONE, EACH_CLASS, EACH_REFUSAL, EACH_REVOCATION };
 
 /* A row: one sample, or a family's samples with `each`. HELP and TYPE come before a row with
  * help. name NULL: only in the JSON; key NULL (and EACH_ONE): only in the text. */
@@ -56,6 +57,10 @@ static const metric metrics[] = {
     {"jwtd_refresh_reuse_total", "Spent refresh tokens presented again.", C, NULL, NULL, NULL,
      "refresh_reuse", AT(refresh_reuse), EACH_ONE},
     {"jwtd_logouts_total", "Logouts.", C, NULL, NULL, NULL, "logouts", AT(logouts), EACH_ONE},
+    {"jwtd_revocations_total",
+     "Revocations this instance made, by reason (logout and reuse: one refresh family; "
+     "logout_all, disabled, roles, client: every access token of the user or client).",
+     C, "reason", NULL, "revocations", NULL, AT(revocations), EACH_REVOCATION},
     {"jwtd_access_verifications_total", "Access-token checks by result.", C, "result", "ok", NULL,
      "verify_ok", AT(verify_ok), EACH_ONE},
     {"jwtd_access_verifications_total", NULL, NULL, "result", "failed", NULL, "verify_failed",
@@ -130,6 +135,8 @@ static void snap_read(srv_app *app, metrics_snap *s)
         .store_errors = load(&app->store_errors[0]),
         .store_warnings = load(&app->store_errors[1]),
     };
+    for (size_t r = 0; r < AUTH_REV_COUNT; r++)
+        s->revocations[r] = (int64_t)a.revocations[r];
     for (size_t c = 0; c < 5; c++) {
         s->responses[c] = load(&app->responses[c + 1]);
         s->requests += s->responses[c];
@@ -140,7 +147,13 @@ static void snap_read(srv_app *app, metrics_snap *s)
 
 static size_t samples(const metric *m)
 {
-    return m->each == EACH_CLASS ? 5 : m->each == EACH_REFUSAL ? HTTP_REFUSED_COUNT : 1;
+    switch (m->each) {
+    case EACH_CLASS: return 5;
+    case EACH_REFUSAL: return HTTP_REFUSED_COUNT;
+    case EACH_REVOCATION: return AUTH_REV_COUNT;
+    case EACH_ONE: break;
+    }
+    return 1;
 }
 
 /* The i-th sample's name: label value, and JSON key too for an `each` row. */
@@ -150,6 +163,7 @@ static const char *sample_name(const metric *m, size_t i)
     switch (m->each) {
     case EACH_CLASS: return classes[i];
     case EACH_REFUSAL: return http_refusal_name((http_refusal)i);
+    case EACH_REVOCATION: return auth_revocation_reason_name((auth_revocation_reason)i);
     case EACH_ONE: break;
     }
     return m->value;
