@@ -63,6 +63,7 @@ static const route routes[] = {
     {"GET", "/healthz", false, false, srv_handle_healthz, LIMIT_NONE, SRV_CLASS_OPS},
     {"GET", "/readyz", false, false, srv_handle_readyz, LIMIT_NONE, SRV_CLASS_OPS},
     {"GET", "/metrics", false, false, srv_handle_metrics, LIMIT_NONE, SRV_CLASS_OPS},
+    {"GET", "/openapi.json", false, false, srv_handle_openapi, LIMIT_NONE, SRV_CLASS_OPS},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

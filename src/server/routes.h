@@ -23,6 +23,9 @@ void srv_handle_healthz(srv_app *app, const http_request *req, http_response *re
 void srv_handle_readyz(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_metrics(srv_app *app, const http_request *req, http_response *resp);
 
+/* openapi.c: GET /openapi.json, the document embedded at build time. */
+void srv_handle_openapi(srv_app *app, const http_request *req, http_response *resp);
+
 /* routes_oauth.c: OAuth 2.0 clients. */
 void srv_handle_token(srv_app *app, const http_request *req, http_response *resp);
 void srv_handle_introspect(srv_app *app, const http_request *req, http_response *resp);

@@ -2,7 +2,10 @@
  * starts a fresh server on 127.0.0.1:0 with its own SQLite file, creates the case's users
  * with `jwtd user add`, and runs its requests with libcurl, checking status, headers and JSON
  * fields (in the manner of curl's tests/data). The case format is in tests/http/README.md.
- * Usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... CASE... */
+ * With --record FILE it also writes every exchange to FILE as JSON lines (what
+ * tests/openapi checks against docs/openapi.json).
+ * Usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... [--scan-secrets]
+ *                    [--record FILE] CASE... */
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -36,6 +39,7 @@
 #define REQUEST_TIMEOUT_S 30
 #define SHOW_BODY_BYTES 1500
 #define SHOW_LOG_BYTES 6000
+#define MAX_RECORD_REQUEST_BODY (64u * 1024u) /* --record: larger request bodies are left out */
 
 typedef struct test_case {
     const char *path;
@@ -69,6 +73,7 @@ typedef struct options {
     const char *serve_args[MAX_EXTRA_ARGS];
     size_t n_serve_args;
     bool scan_secrets; /* search the server's log for every password and token used */
+    FILE *record;      /* --record: every exchange as a JSON line, or NULL */
 } options;
 
 /* A password or token the case used or received, searched for in the server's log. */
@@ -90,6 +95,7 @@ typedef struct run {
     size_t why_len;
     secret secrets[MAX_SECRETS];
     size_t nsecrets;
+    const char *label; /* of the request step running, for --record */
 } run;
 
 /* ---- Small helpers ---- */
@@ -450,6 +456,64 @@ static void secrets_scan_log(run *r)
     step_end(r, title);
 }
 
+/* ---- --record: every exchange as one JSON line ---- */
+
+/* Text as a JSON string, or null when it is not UTF-8 (jansson checks) or longer than max. */
+static json_t *record_text(const char *text, size_t len, size_t max)
+{
+    json_t *s = text != NULL && len <= max ? json_stringn(text, len) : NULL;
+    return s != NULL ? s : json_null();
+}
+
+/* The header lines of a request ("Name: value\n..."), as [[name, value], ...]. */
+static json_t *record_request_headers(const char *lines)
+{
+    json_t *a = json_array();
+    for (const char *h = lines; a != NULL && h != NULL && *h != '\0';) {
+        const char *eol = strchr(h, '\n');
+        size_t n = eol != NULL ? (size_t)(eol - h) : strlen(h);
+        const char *colon = memchr(h, ':', n);
+        if (colon != NULL) {
+            const char *v = colon + 1, *end = h + n;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            json_array_append_new(
+                a, json_pack("[s%, s%]", h, (size_t)(colon - h), v, (size_t)(end - v)));
+        }
+        h = eol != NULL ? eol + 1 : NULL;
+    }
+    return a;
+}
+
+/* One exchange: the case, the step, what was sent and the answer (status, headers in order,
+ * body; a body that is not UTF-8 is null, with its length). */
+static void record_exchange(run *r, const char *method, const char *target, const char *headers,
+                            const char *payload, size_t payload_len, const response *res)
+{
+    if (r->opt->record == NULL)
+        return;
+    const char *q = strchr(target, '?');
+    size_t path_len = q != NULL ? (size_t)(q - target) : strlen(target);
+    json_t *rh = json_array();
+    for (size_t i = 0; rh != NULL && i < res->nh; i++)
+        json_array_append_new(rh, json_pack("[s, s]", res->h[i].name, res->h[i].value));
+    json_t *line = json_pack(
+        "{s:s, s:i, s:s, s:s, s:s%, s:o, s:o, s:o, s:I, s:i, s:o, s:o, s:I}", "case", r->tc->id,
+        "step", r->step + 1, "label", r->label != NULL ? r->label : "", "method", method, "path",
+        target, path_len, "query",
+        q != NULL ? record_text(q + 1, strlen(q + 1), MAX_BODY_BYTES) : json_null(),
+        "request_headers", record_request_headers(headers), "request_body",
+        record_text(payload, payload_len, MAX_RECORD_REQUEST_BODY), "request_body_bytes",
+        (json_int_t)payload_len, "status", (int)res->status, "headers",
+        rh != NULL ? rh : json_null(), "body", record_text(res->body, res->len, MAX_BODY_BYTES),
+        "body_bytes", (json_int_t)res->len);
+    char *text = line != NULL ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL || fprintf(r->opt->record, "%s\n", text) < 0)
+        why(r, "--record: cannot write the exchange");
+    free(text);
+    json_decref(line);
+}
+
 /* Sends "METHOD PATH\nHeader: v\n...\n\nbody" (already substituted). Returns false with a
  * reason recorded when no HTTP response came back. */
 static bool http_request(run *r, const char *req, size_t body_bytes, response *res)
@@ -493,6 +557,8 @@ static bool http_request(run *r, const char *req, size_t body_bytes, response *r
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
     bool has_ctype = false;
+    /* The header lines as sent, for the secrets and the record: strtok_r cuts the original. */
+    char *headers = xstrdup(nl != NULL ? nl + 1 : "");
     for (char *save = NULL, *h = nl != NULL ? strtok_r(nl + 1, "\n", &save) : NULL; h;
          h = strtok_r(NULL, "\n", &save)) {
         if (strncasecmp(h, "Content-Type:", 13) == 0)
@@ -527,7 +593,9 @@ static bool http_request(run *r, const char *req, size_t body_bytes, response *r
     }
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-    secrets_collect(r, payload, payload_len, nl != NULL ? nl + 1 : NULL, res);
+    secrets_collect(r, payload, payload_len, headers, res);
+    if (res->status != 0)
+        record_exchange(r, method, path, headers, payload, payload_len, res);
     bool ok = true;
     if (rc != CURLE_OK && res->status == 0) {
         why(r, "%s %s: no response: %s", method, path, curl_easy_strerror(rc));
@@ -538,6 +606,7 @@ static bool http_request(run *r, const char *req, size_t body_bytes, response *r
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(headers);
     free(fill);
     free(copy);
     return ok;
@@ -804,6 +873,7 @@ static void do_request(run *r, const casefile_section *req, const casefile_secti
     }
     char *text = NULL;
     response res = {0};
+    r->label = label;
     for (unsigned long i = 1; i <= repeat && r->why_len == 0; i++) {
         char rep[24];
         snprintf(rep, sizeof rep, "%lu", i);
@@ -1016,6 +1086,19 @@ static void run_case(const options *opt, const char *path, int *passed, int *fai
         fflush(stdout);
         testserver_print_log(&r->server, stdout, SHOW_LOG_BYTES);
     }
+    if (opt->record != NULL) {
+        /* The last line says the case ran to its end, and how: a record without it (a driver
+         * that died) or with failures is not a record of what the cases expect. */
+        json_t *end = json_pack("{s:s, s:b, s:i, s:i}", "case", tc->id, "end", 1, "passed",
+                                r->passed, "failed", r->failed);
+        char *text = end != NULL ? json_dumps(end, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (text == NULL || fprintf(opt->record, "%s\n", text) < 0 || fflush(opt->record) != 0) {
+            printf("FAIL --record: cannot write the end of %s\n", tc->id);
+            (*failed)++;
+        }
+        free(text);
+        json_decref(end);
+    }
     *passed += r->passed;
     *failed += r->failed;
     for (size_t i = 0; i < r->nvars; i++)
@@ -1031,13 +1114,14 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: http_driver --jwtd BIN --tmp DIR [--serve-arg ARG]... [--scan-secrets]\n"
-            "                   CASE...\n");
+            "                   [--record FILE] CASE...\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     options opt = {0};
+    const char *record = NULL;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--scan-secrets") == 0) {
@@ -1047,6 +1131,8 @@ int main(int argc, char **argv)
             opt.jwtd = argv[i + 1];
         else if (strcmp(argv[i], "--tmp") == 0)
             opt.tmp = argv[i + 1];
+        else if (strcmp(argv[i], "--record") == 0)
+            record = argv[i + 1];
         else if (strcmp(argv[i], "--serve-arg") == 0 && opt.n_serve_args < MAX_EXTRA_ARGS)
             opt.serve_args[opt.n_serve_args++] = argv[i + 1];
         else
@@ -1054,12 +1140,21 @@ int main(int argc, char **argv)
     }
     if (opt.jwtd == NULL || opt.tmp == NULL || i >= argc)
         usage();
+    /* Written anew for this run: a record is never what an earlier run saw. */
+    if (record != NULL && (opt.record = fopen(record, "w")) == NULL) {
+        fprintf(stderr, "http_driver: cannot write %s: %s\n", record, strerror(errno));
+        return 2;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 2;
     int passed = 0, failed = 0;
     for (; i < argc; i++)
         run_case(&opt, argv[i], &passed, &failed);
     curl_global_cleanup();
+    if (opt.record != NULL && fclose(opt.record) != 0) {
+        printf("FAIL --record: cannot write %s\n", record);
+        failed++;
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
