@@ -223,7 +223,8 @@ typedef struct hist_family {
 static const hist_family hist_families[] = {
     {"jwtd_http_request_duration_seconds",
      "Time in the handler of answered requests, by route class (password: register and login; "
-     "token: refresh and logouts; verify: /me and the JWKS; admin; ops: health and metrics; "
+     "token: refresh and logouts; verify: /me and the JWKS; admin; ops: health, metrics and "
+     "/openapi.json; "
      "static: the demo page; other: 404, 405 and per-IP refusals).",
      "route_class", "request_duration"},
     {"jwtd_password_hash_duration_seconds",
