@@ -129,7 +129,15 @@ signals)
         -d '{"username":"slow","password":"correct horse battery staple"}' \
         "http://$addr/register" >"$scratch/status" &
     curl_pid=$!
-    sleep 0.2
+    # In flight means hashing: wait (at most 10 s) until the server has spent 0.1 s of CPU more
+    # than when idle, so that a loaded machine cannot send SIGTERM before the request arrived.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+    idle=$(cpu_ticks) hz=$(getconf CLK_TCK)
+    for _ in $(seq 200); do
+        (($(cpu_ticks) - idle >= hz / 10)) && break
+        sleep 0.05
+    done
+    (($(cpu_ticks) - idle >= hz / 10)) || fail "the registration never started hashing"
     kill -TERM "$server_pid"
     wait "$curl_pid" || fail "the request in flight failed: $(cat "$scratch/err")"
     rc=0
