@@ -135,6 +135,111 @@ void srv_no_store(http_response *resp)
     http_response_header(resp, "Pragma", "no-cache");
 }
 
+/* ---- The flat JSON writer (replies.h) ---- */
+
+/* Whether JSON writes s between quotes as it is: printable ASCII but '"' and '\\'. */
+static bool jflat_plain(const char *s, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p != '\0'; p++)
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+            return false;
+    *len = (size_t)(p - (const unsigned char *)s);
+    return true;
+}
+
+static void jflat_put(srv_jflat *w, const char *s, size_t n)
+{
+    if (!w->ok || n > sizeof w->buf - w->len) {
+        w->ok = false;
+        return;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+static void jflat_quoted(srv_jflat *w, const char *s)
+{
+    size_t n = 0;
+    if (!jflat_plain(s, &n)) {
+        w->ok = false;
+        return;
+    }
+    jflat_put(w, "\"", 1);
+    jflat_put(w, s, n);
+    jflat_put(w, "\"", 1);
+}
+
+/* ,"key": (no comma after the opening brace). */
+static void jflat_key(srv_jflat *w, const char *key)
+{
+    if (w->len > 1)
+        jflat_put(w, ",", 1);
+    jflat_quoted(w, key);
+    jflat_put(w, ":", 1);
+}
+
+void srv_jflat_init(srv_jflat *w)
+{
+    w->buf[0] = '{';
+    w->len = 1;
+    w->ok = true;
+}
+
+void srv_jflat_str(srv_jflat *w, const char *key, const char *value)
+{
+    jflat_key(w, key);
+    jflat_quoted(w, value);
+}
+
+void srv_jflat_null(srv_jflat *w, const char *key)
+{
+    jflat_key(w, key);
+    jflat_put(w, "null", 4);
+}
+
+void srv_jflat_int(srv_jflat *w, const char *key, int64_t value)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    /* The magnitude as unsigned, so that INT64_MIN has one too. */
+    uint64_t u = value < 0 ? 0u - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[--at] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u != 0);
+    if (value < 0)
+        digits[--at] = '-';
+    jflat_key(w, key);
+    jflat_put(w, digits + at, sizeof digits - at);
+}
+
+void srv_jflat_strs(srv_jflat *w, const char *key, const char values[][AUTH_MAX_ROLE + 1], size_t n)
+{
+    jflat_key(w, key);
+    jflat_put(w, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            jflat_put(w, ",", 1);
+        jflat_quoted(w, values[i]);
+    }
+    jflat_put(w, "]", 1);
+}
+
+bool srv_jflat_reply(srv_jflat *w, http_response *resp, int status)
+{
+    jflat_put(w, "}", 1);
+    if (!w->ok)
+        return false;
+    char *body = malloc(w->len + 1);
+    if (body == NULL)
+        return false;
+    memcpy(body, w->buf, w->len);
+    body[w->len] = '\0';
+    http_response_json(resp, status, body);
+    return true;
+}
+
 json_t *srv_roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n)
 {
     json_t *a = json_array();
