@@ -74,10 +74,17 @@ static int add_header(http_response *resp, const char *name, const char *value, 
         return -1;
     if (resp->nheaders >= HTTP_MAX_RESPONSE_HEADERS || !header_value_is_safe(value))
         return -1;
-    const char *kept = value;
-    if (copy && (kept = strdup(value)) == NULL)
-        return -1;
-    resp->headers[resp->nheaders] = (http_header_kv){name, kept, copy};
+    http_header_kv *h = &resp->headers[resp->nheaders];
+    if (copy) {
+        char *dup = strdup(value);
+        if (dup == NULL)
+            return -1;
+        h->value = dup;
+    } else {
+        h->value = value;
+    }
+    h->name = name;
+    h->owned = copy;
     resp->nheaders++;
     return 0;
 }

@@ -108,7 +108,7 @@ static void test_refuses_what_json_escapes(void **state)
         assert_null(resp.body);
         /* A bad role in the array as well. */
         char roles[1][AUTH_MAX_ROLE + 1] = {""};
-        strcpy(roles[0], bad[i]);
+        snprintf(roles[0], sizeof roles[0], "%s", bad[i]);
         srv_jflat_init(&w);
         srv_jflat_strs(&w, "roles", roles, 1);
         assert_null(reply_of(&w, &resp));
