@@ -11,17 +11,10 @@ DUR=${DUR:-5s}
 PORT_BASE=${PORT_BASE:-18700}
 BENCH_NICE=${BENCH_NICE:--10}
 die() { echo "bench-floor: $*" >&2; exit 1; }
-# A session of our own whose priority is raised, as scripts/bench-server.sh does.
-if [[ -z ${BENCH_FLOOR_SESSION:-} && $BENCH_NICE != 0 && -w /proc/self/autogroup ]] \
-    && command -v setsid >/dev/null; then
-    BENCH_FLOOR_SESSION=1 setsid bash "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null' INT TERM
-    while :; do
-        wait "$child" && exit 0
-        rc=$?; kill -0 "$child" 2>/dev/null || exit "$rc"
-    done
-fi
+# A session of our own whose priority is raised (scripts/bench-session.sh).
+# shellcheck source=scripts/bench-session.sh
+source "$(dirname "$0")/bench-session.sh"
+bench_own_session "$0" "$@"
 [[ $# -eq 1 && -d $1 ]] || die "usage: scripts/bench-floor.sh BUILD_DIR"
 [[ $DUR =~ ^[1-9][0-9]*s$ && $RUNS =~ ^[1-9][0-9]?$ ]] || die "DUR must be whole seconds (5s), RUNS 1..99"
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +25,6 @@ peers=${PEERS_DIR:-$root/../shared/bench}
 [[ -f $peers/nginx/nginx.conf.in ]] || die "no nginx peer at $peers (set PEERS_DIR)"
 for t in wrk nginx taskset curl cc pkg-config python3; do command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"; done
 [[ $(nice -n "$BENCH_NICE" nice 2>/dev/null) = "$BENCH_NICE" ]] || BENCH_NICE=0
-if [[ -n ${BENCH_FLOOR_SESSION:-} ]]; then echo "$BENCH_NICE" 2>/dev/null >/proc/self/autogroup || true; fi
 PIN=(nice -n "$BENCH_NICE" taskset -c)
 HZ=$(getconf CLK_TCK)
 work=$build/bench-floor

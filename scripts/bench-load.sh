@@ -25,18 +25,10 @@ ARGON2_M_KIB=${ARGON2_M_KIB:-19456}
 BENCH_NICE=${BENCH_NICE:--10}
 
 die() { echo "bench-load: $*" >&2; exit 1; }
-# As scripts/bench-server.sh: a session of our own whose priority is raised, to keep other work
-# on a shared machine off the measured cores.
-if [[ -z ${BENCH_LOAD_SESSION:-} && $BENCH_NICE != 0 && -w /proc/self/autogroup ]] \
-    && command -v setsid >/dev/null; then
-    BENCH_LOAD_SESSION=1 setsid bash "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null' INT TERM
-    while :; do
-        wait "$child" && exit 0
-        rc=$?; kill -0 "$child" 2>/dev/null || exit "$rc"
-    done
-fi
+# A session of our own whose priority is raised (scripts/bench-session.sh).
+# shellcheck source=scripts/bench-session.sh
+source "$(dirname "$0")/bench-session.sh"
+bench_own_session "$0" "$@"
 [[ $# -eq 1 && -d $1 ]] || die "usage: scripts/bench-load.sh BUILD_DIR"
 [[ $DUR =~ ^[1-9][0-9]*s$ && $WARM =~ ^[1-9][0-9]*s$ ]] || die "DUR and WARM must be whole seconds, e.g. 5s"
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || die "RUNS must be 1..99"
@@ -49,7 +41,6 @@ for t in wrk taskset curl node cc bc; do
     command -v "$t" >/dev/null || die "$t not found (run scripts/deps.sh)"
 done
 [[ $(nice -n "$BENCH_NICE" nice 2>/dev/null) = "$BENCH_NICE" ]] || BENCH_NICE=0
-if [[ -n ${BENCH_LOAD_SESSION:-} ]]; then echo "$BENCH_NICE" 2>/dev/null >/proc/self/autogroup || true; fi
 cores=$(nproc)
 CLIENT_CPU=$(( cores > 1 ? cores - 1 : 0 ))
 NICE=(nice -n "$BENCH_NICE")
