@@ -34,9 +34,14 @@ test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
+# bench-floor.sh: GET /me's CPU per request beside nginx and a minimal h2o server; bench-load.sh:
+# logins against the Argon2 bound, GET /me p99 under login load, RSS at 10,000 idle connections
+# (issue 11).
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+	scripts/bench-floor.sh $(BUILD)
+	scripts/bench-load.sh $(BUILD)
 	scripts/bench-pg.sh $(BUILD)
 
 # The long soak of jwtd serve (tests/soak): mixed traffic for SOAK_SECONDS on loopback, then

@@ -59,8 +59,9 @@ const char *http_header(const http_request *req, const char *name, size_t *len, 
 long http_header_join(const http_request *req, const char *name, char *buf, size_t size);
 
 typedef struct http_header_kv {
-    const char *name; /* static */
-    char *value;      /* owned by the response */
+    const char *name;  /* static */
+    const char *value; /* owned by the response when owned, else static */
+    bool owned;
 } http_header_kv;
 
 typedef struct http_response {
@@ -74,6 +75,9 @@ typedef struct http_response {
 
 /* Adds a header (copies value). 0 on success, -1 when full or out of memory. */
 int http_response_header(http_response *resp, const char *name, const char *value);
+/* The same for a value in static storage (a literal): neither copied nor freed, here or when
+ * it is sent. */
+int http_response_header_static(http_response *resp, const char *name, const char *value);
 /* Sets status and a JSON body (takes ownership of body, which may be NULL = empty). */
 void http_response_json(http_response *resp, int status, char *body);
 /* {"error": message} with the status; message must be a static, stable string. */

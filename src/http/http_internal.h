@@ -15,8 +15,13 @@
 
 #include "http/http.h"
 
-#define HTTP_MAX_THREADS 256u        /* event loops or workers, whatever the core count says */
-#define HTTP_QUEUE_PER_WORKER 64u    /* blocking jobs waiting per worker before 503 */
+#define HTTP_MAX_THREADS 256u     /* event loops or workers, whatever the core count says */
+#define HTTP_QUEUE_PER_WORKER 64u /* blocking jobs waiting per worker before 503 */
+/* Workers run this much nicer than the event loops (per thread, Linux): an Argon2id check is
+ * ~15 ms of CPU, and with every worker hashing, a loop woken by a request must not wait for a
+ * worker's time slice. The workers still take all CPU the loops leave (docs/BENCHMARKS.md,
+ * issue 11). */
+#define HTTP_WORKER_NICE 10
 #define HTTP_ACCEPT_BATCH 16         /* accept() calls per readiness event, to stay fair */
 #define HTTP_SHUTDOWN_GRACE_MS 5000u /* after a stop, connections still open are cut */
 #define HTTP_ADDRESS_MAX 64          /* "[" IPv6 "]:" port */

@@ -68,19 +68,35 @@ static bool header_value_is_safe(const char *value)
     return true;
 }
 
-int http_response_header(http_response *resp, const char *name, const char *value)
+static int add_header(http_response *resp, const char *name, const char *value, bool copy)
 {
     if (resp == NULL || name == NULL || value == NULL || name[0] == '\0')
         return -1;
     if (resp->nheaders >= HTTP_MAX_RESPONSE_HEADERS || !header_value_is_safe(value))
         return -1;
-    char *copy = strdup(value);
-    if (copy == NULL)
-        return -1;
-    resp->headers[resp->nheaders].name = name;
-    resp->headers[resp->nheaders].value = copy;
+    http_header_kv *h = &resp->headers[resp->nheaders];
+    if (copy) {
+        char *dup = strdup(value);
+        if (dup == NULL)
+            return -1;
+        h->value = dup;
+    } else {
+        h->value = value;
+    }
+    h->name = name;
+    h->owned = copy;
     resp->nheaders++;
     return 0;
+}
+
+int http_response_header(http_response *resp, const char *name, const char *value)
+{
+    return add_header(resp, name, value, true);
+}
+
+int http_response_header_static(http_response *resp, const char *name, const char *value)
+{
+    return add_header(resp, name, value, false);
 }
 
 void http_response_json(http_response *resp, int status, char *body)
@@ -117,7 +133,8 @@ void http_response_clear(http_response *resp)
 {
     free(resp->body);
     for (size_t i = 0; i < resp->nheaders && i < HTTP_MAX_RESPONSE_HEADERS; i++)
-        free(resp->headers[i].value);
+        if (resp->headers[i].owned)
+            free((void *)resp->headers[i].value);
     memset(resp, 0, sizeof(*resp));
 }
 
@@ -145,10 +162,13 @@ void http_send_response(h2o_req_t *req, const http_response *resp)
     req->res.status = status;
     req->res.reason = http_reason(status);
     /* h2o's evloop may keep pointers to what it writes until the write completes, so every
-     * value is copied into the request's pool; names are static by contract. */
+     * value the response owns is copied into the request's pool; names and static values
+     * outlive it. */
     for (size_t i = 0; i < resp->nheaders && i < HTTP_MAX_RESPONSE_HEADERS; i++) {
         const http_header_kv *h = &resp->headers[i];
-        h2o_iovec_t value = h2o_strdup(&req->pool, h->value, strlen(h->value));
+        h2o_iovec_t value = h2o_iovec_init(h->value, strlen(h->value));
+        if (h->owned)
+            value = h2o_strdup(&req->pool, value.base, value.len);
         h2o_add_header_by_str(&req->pool, &req->res.headers, h->name, strlen(h->name), 1, NULL,
                               value.base, value.len);
     }

@@ -1,8 +1,11 @@
 /* The blocking path: a handler that may block (password hashing, store writes) runs on a
  * worker thread on a private copy of the request, and its answer goes back to the event
  * loop the request came from, which sends it. The loop never waits for a worker. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "http/http_internal.h"
 
@@ -71,10 +74,25 @@ static int workers_push(struct http_workers *w, http_job *job)
     return rc;
 }
 
+/* Lowers the calling thread's priority by HTTP_WORKER_NICE. On Linux the nice value is a
+ * per-thread attribute, which setpriority reaches through the thread id; best effort (raising
+ * a nice value needs no privilege, and a failure leaves the worker as it was). */
+static void worker_lower_priority(void)
+{
+    pid_t tid = gettid();
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (nice_now == -1 && errno != 0)
+        return;
+    int want = nice_now + HTTP_WORKER_NICE;
+    setpriority(PRIO_PROCESS, (id_t)tid, want > 19 ? 19 : want);
+}
+
 static void *worker_main(void *arg)
 {
     struct http_workers *w = arg;
     http_thread_block_signals();
+    worker_lower_priority();
     http_job *job;
     while ((job = workers_pop(w)) != NULL) {
         job->route.handler(job->app, &job->req, &job->resp);

@@ -131,10 +131,10 @@ void srv_cors_decorate(const srv_app *app, const http_request *req, http_respons
     if (app->origins.n == 0)
         return;
     /* Caches must not hand one origin's answer to another. */
-    http_response_header(resp, "Vary", "Origin");
+    http_response_header_static(resp, "Vary", "Origin");
     const char *origin = listed_origin(app, req);
     if (origin == NULL)
         return;
     http_response_header(resp, "Access-Control-Allow-Origin", origin);
-    http_response_header(resp, "Access-Control-Allow-Credentials", "true");
+    http_response_header_static(resp, "Access-Control-Allow-Credentials", "true");
 }

@@ -47,6 +47,28 @@ void srv_reply_tokens(http_response *resp, int status, const auth_pair *pair,
 void srv_set_refresh_cookie(http_response *resp, const char *token, int64_t max_age);
 /* Cache-Control: no-store and Pragma: no-cache. */
 void srv_no_store(http_response *resp);
+/* A flat JSON object written straight into a buffer, for the answers of the hot path (GET
+ * /me): no tree, and no allocation but the body's. A string goes in only when JSON writes it
+ * as it is (printable ASCII but '"' and '\\': user and role names, ids and jtis are checked
+ * to be that before they are ever issued); anything else, or a body over the buffer, fails
+ * the writer, and the caller answers with jansson instead. Nothing here escapes anything. */
+#define SRV_JFLAT_MAX 1024
+typedef struct srv_jflat {
+    char buf[SRV_JFLAT_MAX];
+    size_t len;
+    bool ok;
+} srv_jflat;
+void srv_jflat_init(srv_jflat *w);
+void srv_jflat_str(srv_jflat *w, const char *key, const char *value);
+void srv_jflat_null(srv_jflat *w, const char *key);
+void srv_jflat_int(srv_jflat *w, const char *key, int64_t value);
+/* The integer in decimal as a JSON string ("42"), as a user's sub. */
+void srv_jflat_int_string(srv_jflat *w, const char *key, int64_t value);
+void srv_jflat_strs(srv_jflat *w, const char *key, const char values[][AUTH_MAX_ROLE + 1],
+                    size_t n);
+/* Closes the object and answers it with the status; false (nothing answered) when the writer
+ * failed or memory ran out: the caller then answers another way. */
+bool srv_jflat_reply(srv_jflat *w, http_response *resp, int status);
 /* A JSON array of role names. */
 json_t *srv_roles_json(const char roles[][AUTH_MAX_ROLE + 1], size_t n);
 /* A user as the API shows it; the admin view adds state and times. Never the hash. */

@@ -3,6 +3,7 @@
  * paths may be served. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -212,12 +213,29 @@ static void test_web_paths(void **state)
     assert_null(srv_web_content_type(longpath, sizeof longpath));
 }
 
+/* Every byte against the b64token grammar (RFC 6750 2.1): A-Z a-z 0-9 - . _ ~ + / and
+ * trailing '='. */
+static void test_b64token_bytes(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        bool want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        char s[3] = {'a', (char)c, 'b'};
+        if (srv_is_b64token(s, sizeof s) != want)
+            fail_msg("byte %d: %s", c, want ? "refused" : "taken");
+    }
+    assert_true(srv_is_b64token("ab==", 4));
+    assert_false(srv_is_b64token("a=b", 3));
+    assert_false(srv_is_b64token("==", 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bearer),       cmocka_unit_test(test_cookie),
         cmocka_unit_test(test_content_type), cmocka_unit_test(test_query),
-        cmocka_unit_test(test_web_paths),
+        cmocka_unit_test(test_web_paths),    cmocka_unit_test(test_b64token_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
