@@ -33,9 +33,11 @@ run: deps build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# bench-algs.sh: the default key-alg's figures beside Node, Python and Rust verifiers (issue 11).
 # bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
 bench: deps build
 	scripts/bench.sh $(BUILD)
+	scripts/bench-algs.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
 	scripts/bench-pg.sh $(BUILD)
 
