@@ -799,7 +799,7 @@ static void bench_ed25519(void)
     setup_case(&e.c, JWTD_ALG_EDDSA, NULL);
     if (EVP_PKEY_get_raw_private_key(e.c.priv, seed, &seed_len) != 1 ||
         EVP_PKEY_get_raw_public_key(e.c.pub, pk, &pk_len) != 1 ||
-        crypto_sign_ed25519_seed_keypair(e.pk, e.sk, seed) != 0 || memcmp(pk, e.pk, sizeof pk))
+        crypto_sign_ed25519_seed_keypair(e.pk, e.sk, seed) != 0 || memcmp(pk, e.pk, sizeof pk) != 0)
         die("Ed25519 keys for libsodium");
     sodium_memzero(seed, sizeof seed);
     measured m[] = {{.op = op_floor_sign, .out = &os},    {.op = op_sodium_sign, .out = &ss},
