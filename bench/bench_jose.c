@@ -794,7 +794,7 @@ static void bench_ed25519(void)
     ed_case e;
     unsigned char seed[crypto_sign_ed25519_SEEDBYTES], pk[crypto_sign_ed25519_PUBLICKEYBYTES];
     size_t seed_len = sizeof seed, pk_len = sizeof pk;
-    timing js, jv, os, ov, ss, sv;
+    timing js = {0}, jv = {0}, os = {0}, ov = {0}, ss = {0}, sv = {0};
 
     setup_case(&e.c, JWTD_ALG_EDDSA, NULL);
     if (EVP_PKEY_get_raw_private_key(e.c.priv, seed, &seed_len) != 1 ||
@@ -844,7 +844,7 @@ static void bench_default_alg(void)
     static const bench_op verify_ops[DEF_N] = {op_def_verify_0, op_def_verify_1, op_def_verify_2,
                                                op_def_verify_3};
     static def_cases d;
-    timing sign[DEF_N], verify[DEF_N];
+    timing sign[DEF_N] = {{0}}, verify[DEF_N] = {{0}};
     measured m[2 * DEF_N];
 
     for (int i = 0; i < DEF_N; i++) {

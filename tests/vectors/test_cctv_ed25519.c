@@ -29,6 +29,7 @@
  *    equation holds for them, and neither library checks the prime-order subgroup.
  * A non-canonical S (S + L) is refused by both; no CCTV vector has one, so one is made here
  * from RFC 8032's test 1, beside that vector itself, which all three accept. */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <sodium.h>
@@ -140,7 +141,7 @@ static int table[CCTV_MAX][NVERIFIERS];
 static void read_table(const char *path)
 {
     FILE *f = fopen(path, "r");
-    char line[128], w[NVERIFIERS][16];
+    char line[128], w[NVERIFIERS][16], *end;
     unsigned long number;
 
     if (f == NULL)
@@ -149,8 +150,10 @@ static void read_table(const char *path)
     while (fgets(line, sizeof line, f) != NULL) {
         if (line[0] == '#' || line[0] == '\n')
             continue;
-        if (sscanf(line, "%lu %15s %15s %15s", &number, w[0], w[1], w[2]) != 4 ||
-            number >= CCTV_MAX)
+        errno = 0;
+        number = strtoul(line, &end, 10);
+        if (end == line || errno != 0 || number >= CCTV_MAX ||
+            sscanf(end, "%15s %15s %15s", w[0], w[1], w[2]) != 3)
             fail_msg("%s: bad line: %s", path, line);
         for (int v = 0; v < NVERIFIERS; v++) {
             if (strcmp(w[v], "accept") != 0 && strcmp(w[v], "reject") != 0)
