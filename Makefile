@@ -33,12 +33,14 @@ run: deps build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# bench-algs.sh: the default key-alg's figures beside Node, Python and Rust verifiers (issue 11).
 # bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
 # bench-floor.sh: GET /me's CPU per request beside nginx and a minimal h2o server; bench-load.sh:
 # logins against the Argon2 bound, GET /me p99 under login load, RSS at 10,000 idle connections
 # (issue 11).
 bench: deps build
 	scripts/bench.sh $(BUILD)
+	scripts/bench-algs.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
 	scripts/bench-floor.sh $(BUILD)
 	scripts/bench-load.sh $(BUILD)

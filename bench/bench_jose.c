@@ -752,6 +752,123 @@ static int profile(const char *alg_name, const char *which, const char *seconds)
     return 0;
 }
 
+/* ---- Ed25519: libsodium beside OpenSSL (issue 11) ----
+ * The floor of an algorithm is the fastest correct implementation among the libraries jwtd
+ * uses. For Ed25519 that is libsodium (libjwtd's backend since issue 11), so this block measures
+ * jwtd beside both OpenSSL 3's EVP and libsodium on the same token, interleaved in one group. */
+typedef struct ed_case {
+    alg_case c; /* first: the OpenSSL floor and jwtd ops take it */
+    unsigned char pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    unsigned char sk[crypto_sign_ed25519_SECRETKEYBYTES];
+} ed_case;
+
+static int op_sodium_sign(void *ctx)
+{
+    ed_case *e = ctx;
+    unsigned char sig[crypto_sign_ed25519_BYTES];
+    return crypto_sign_ed25519_detached(sig, NULL, e->c.tbs, e->c.tbs_len, e->sk);
+}
+
+static int op_sodium_verify(void *ctx)
+{
+    ed_case *e = ctx;
+    return crypto_sign_ed25519_verify_detached(e->c.sig, e->c.tbs, e->c.tbs_len, e->pk);
+}
+
+static void print_ed_row(const char *op, timing j, timing ossl, timing sod)
+{
+    char tj[40], to[40], ts[40], rf[32], ro[32];
+    timing fastest = ossl.ok && (!sod.ok || ossl.med < sod.med) ? ossl : sod;
+    fmt_time(tj, sizeof tj, j);
+    fmt_time(to, sizeof to, ossl);
+    fmt_time(ts, sizeof ts, sod);
+    fmt_ratio(rf, sizeof rf, j, fastest);
+    fmt_ratio(ro, sizeof ro, ossl, sod);
+    printf("%-6s %-7s %-17s %-17s %-17s %-15s %-15s %s\n", "EdDSA", op, tj, to, ts, rf, ro,
+           j.ok && fastest.ok ? (j.med / fastest.med <= 1.1 ? "PASS (<= 1.1x)" : "MISS (<= 1.1x)")
+                              : "MISS (not measured)");
+}
+
+static void bench_ed25519(void)
+{
+    ed_case e;
+    unsigned char seed[crypto_sign_ed25519_SEEDBYTES], pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    size_t seed_len = sizeof seed, pk_len = sizeof pk;
+    timing js = {0}, jv = {0}, os = {0}, ov = {0}, ss = {0}, sv = {0};
+
+    setup_case(&e.c, JWTD_ALG_EDDSA, NULL);
+    if (EVP_PKEY_get_raw_private_key(e.c.priv, seed, &seed_len) != 1 ||
+        EVP_PKEY_get_raw_public_key(e.c.pub, pk, &pk_len) != 1 ||
+        crypto_sign_ed25519_seed_keypair(e.pk, e.sk, seed) != 0 || memcmp(pk, e.pk, sizeof pk) != 0)
+        die("Ed25519 keys for libsodium");
+    sodium_memzero(seed, sizeof seed);
+    measured m[] = {{.op = op_floor_sign, .out = &os},    {.op = op_sodium_sign, .out = &ss},
+                    {.op = op_jwtd_sign, .out = &js},     {.op = op_floor_verify, .out = &ov},
+                    {.op = op_sodium_verify, .out = &sv}, {.op = op_jwtd_verify, .out = &jv}};
+    measure_group(m, sizeof m / sizeof m[0], &e);
+    printf("\nEd25519 floors (issue 11): jwtd beside OpenSSL's EVP and libsodium %s on the same "
+           "token; "
+           "ratios of medians (of fastest batches)\n",
+           sodium_version_string());
+    printf("%-6s %-7s %-17s %-17s %-17s %-15s %-15s %s\n", "alg", "op", "jwtd", "OpenSSL EVP",
+           "libsodium", "jwtd/fastest", "OpenSSL/sodium", "target");
+    print_ed_row("sign", js, os, ss);
+    print_ed_row("verify", jv, ov, sv);
+    free_case(&e.c);
+    sodium_memzero(e.sk, sizeof e.sk);
+}
+
+/* ---- Default algorithm of jwtd serve (issue 11) ----
+ * jwtd's sign and verify for each asymmetric algorithm it can generate keys for, all in one
+ * interleaved group (so the load of a shared machine falls on every algorithm alike), with the
+ * token's size: the figures behind the default key-alg (docs/BENCHMARKS.md). */
+enum { DEF_RS256, DEF_PS256, DEF_ES256, DEF_EDDSA, DEF_N };
+typedef struct def_cases {
+    alg_case c[DEF_N];
+} def_cases;
+
+#define DEF_OPS(i)                                                                                 \
+    static int op_def_sign_##i(void *ctx) { return op_jwtd_sign(&((def_cases *)ctx)->c[i]); }      \
+    static int op_def_verify_##i(void *ctx) { return op_jwtd_verify(&((def_cases *)ctx)->c[i]); }
+DEF_OPS(0)
+DEF_OPS(1)
+DEF_OPS(2)
+DEF_OPS(3)
+
+static void bench_default_alg(void)
+{
+    static const jwtd_alg algs[DEF_N] = {JWTD_ALG_RS256, JWTD_ALG_PS256, JWTD_ALG_ES256,
+                                         JWTD_ALG_EDDSA};
+    static const bench_op sign_ops[DEF_N] = {op_def_sign_0, op_def_sign_1, op_def_sign_2,
+                                             op_def_sign_3};
+    static const bench_op verify_ops[DEF_N] = {op_def_verify_0, op_def_verify_1, op_def_verify_2,
+                                               op_def_verify_3};
+    static def_cases d;
+    timing sign[DEF_N] = {{0}}, verify[DEF_N] = {{0}};
+    measured m[2 * DEF_N];
+
+    for (int i = 0; i < DEF_N; i++) {
+        setup_case(&d.c[i], algs[i], algs[i] == JWTD_ALG_EDDSA ? NULL : "SHA256");
+        m[2 * i] = (measured){.op = sign_ops[i], .out = &sign[i]};
+        m[2 * i + 1] = (measured){.op = verify_ops[i], .out = &verify[i]};
+    }
+    measure_group(m, 2 * DEF_N, &d);
+    printf("\nDefault algorithm (issue 11): jwtd per asymmetric algorithm, one interleaved group "
+           "(RSA 2048, P-256, Ed25519)\n");
+    printf("%-6s %-12s %-17s %-17s %-14s %s\n", "alg", "token bytes", "sign", "verify",
+           "verify/EdDSA", "sign/EdDSA");
+    for (int i = 0; i < DEF_N; i++) {
+        char ts[40], tv[40], rv[32], rs[32];
+        fmt_time(ts, sizeof ts, sign[i]);
+        fmt_time(tv, sizeof tv, verify[i]);
+        fmt_ratio(rv, sizeof rv, verify[i], verify[DEF_EDDSA]);
+        fmt_ratio(rs, sizeof rs, sign[i], sign[DEF_EDDSA]);
+        printf("%-6s %-12zu %-17s %-17s %-14s %s\n", d.c[i].name, d.c[i].token_len, ts, tv, rv, rs);
+    }
+    for (int i = 0; i < DEF_N; i++)
+        free_case(&d.c[i]);
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -831,5 +948,7 @@ int main(int argc, char **argv)
     if (minimal.ok && hmac_floor > 0)
         printf(" = %.2fx the HMAC floor", minimal.med / hmac_floor);
     printf("\nfailed = the library returned an error (its set-up, or its sign or verify)\n");
+    bench_ed25519();
+    bench_default_alg();
     return 0;
 }

@@ -12,7 +12,7 @@ int main(int argc, char **argv)
     jwtd_rs_jwks *jwks = NULL;
     jwtd_validation *v = NULL;
     if (jwtd_rs_jwks_new(argv[1], NULL, &jwks) != JWTD_RS_OK || jwtd_validation_new(&v) ||
-        jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA) ||
+        jwtd_validation_allow_alg(v, JWTD_ALG_RS256) ||
         jwtd_validation_add_issuer(v, "https://auth.example.com") ||
         jwtd_validation_add_audience(v, "orders") || jwtd_validation_set_typ(v, "at+jwt"))
         return 1;

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     jwtd_rs_jwks *jwks = NULL;
     jwtd_validation *v = NULL;
     if (jwtd_rs_jwks_new(argv[1], &o, &jwks) != JWTD_RS_OK || jwtd_validation_new(&v) ||
-        jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA) || jwtd_validation_add_issuer(v, argv[2]) ||
+        jwtd_validation_allow_alg(v, JWTD_ALG_RS256) || jwtd_validation_add_issuer(v, argv[2]) ||
         jwtd_validation_add_audience(v, argv[3]) || jwtd_validation_set_typ(v, "at+jwt")) {
         fprintf(stderr, "cannot set up the JWKS or the validation\n");
         jwtd_rs_jwks_free(jwks);

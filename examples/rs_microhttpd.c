@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     service svc = {.jwks = NULL};
     int rc = 1;
     if (jwtd_rs_jwks_new(argv[1], &o, &svc.jwks) != JWTD_RS_OK || jwtd_validation_new(&v) ||
-        jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA) || jwtd_validation_add_issuer(v, argv[2]) ||
+        jwtd_validation_allow_alg(v, JWTD_ALG_RS256) || jwtd_validation_add_issuer(v, argv[2]) ||
         jwtd_validation_add_audience(v, argv[3]) || jwtd_validation_set_typ(v, "at+jwt")) {
         fprintf(stderr, "cannot set up the JWKS or the validation\n");
         goto done;

@@ -55,7 +55,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 t_start=$(date +%s)
-unset JWT_SECRET # EdDSA keys, as bench-server.sh's login server
+unset JWT_SECRET # EdDSA keys, as bench-server.sh's login server (not the default RS256)
+export JWTD_KEY_ALG=EdDSA
 PASSWORD=bench-password-0123
 
 # ---- the PostgreSQL server and its two databases ----

@@ -178,7 +178,8 @@ token_alg() {
 # start_jwtd NAME CPUS WORKERS HS(0|1): a fresh database with alice, the server, and alice's token.
 start_jwtd() {
     local name=$1 cpus=$2 workers=$3 hs=$4 db=$tmp/$1.db
-    local -a envs=(env -u JWT_SECRET)
+    # jwtd-ed: EdDSA keys, named so (the default key-alg is RS256 since issue 11).
+    local -a envs=(env -u JWT_SECRET JWTD_KEY_ALG=EdDSA)
     [[ $hs = 1 ]] && envs=(env "JWT_SECRET=$JWT_SECRET")
     if ! printf '%s\n' "$PASSWORD" | "${envs[@]}" "$JWTD" user add alice --password-stdin --role user \
         --db "$db" >"$tmp/$name-user.log" 2>&1; then

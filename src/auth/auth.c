@@ -36,7 +36,9 @@ void auth_config_defaults(auth_config *cfg)
     cfg->audience = "jwtd";
     cfg->pwhash_opslimit = 2; /* OWASP: Argon2id m=19 MiB, t=2, p=1 */
     cfg->pwhash_memlimit = 19u * 1024 * 1024;
-    cfg->key_alg = JWTD_ALG_EDDSA;
+    /* RS256: every common verifier accepts it and it is the cheapest to verify; EdDSA is not
+     * accepted by several gateways and libraries (docs/BENCHMARKS.md, "Default algorithm"). */
+    cfg->key_alg = JWTD_ALG_RS256;
 }
 
 int64_t auth_now(const auth *a) { return a->cfg.now != NULL ? a->cfg.now() : (int64_t)time(NULL); }
@@ -172,7 +174,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
     a->cfg.jwt_secret = NULL;
     a->cfg.jwt_secret_len = 0;
     if (a->cfg.key_alg == JWTD_ALG_UNKNOWN)
-        a->cfg.key_alg = JWTD_ALG_EDDSA;
+        a->cfg.key_alg = JWTD_ALG_RS256;
     a->s = s;
     a->hs256 = cfg->jwt_secret != NULL;
     a->secret_alg = a->hs256 ? auth_secret_alg(cfg) : JWTD_ALG_UNKNOWN;

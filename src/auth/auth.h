@@ -79,7 +79,7 @@ typedef struct auth_config {
     size_t pwhash_memlimit;             /* bytes; default 19 MiB */
     const unsigned char *jwt_secret;    /* HS256 signing when set (>= AUTH_MIN_SECRET bytes) */
     size_t jwt_secret_len;
-    jwtd_alg key_alg; /* algorithm of generated signing keys, default EdDSA */
+    jwtd_alg key_alg; /* algorithm of generated signing keys, default RS256 */
     /* The clock (Unix seconds); NULL: time(). Tests move it forward. It dates what the
      * service issues and decides rotation, grace, revocation and lockout; the exp check inside
      * libjwtd's verification still reads the real clock, so a test clock must never run

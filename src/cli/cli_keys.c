@@ -17,7 +17,7 @@ static const char keys_usage[] =
     "\n"
     "Commands:\n"
     "  list [--json]       every signing key: kid, alg, created, retired (\"-\": current)\n"
-    "  rotate [--alg ALG]  make a new current signing key (default: key-alg, EdDSA) and\n"
+    "  rotate [--alg ALG]  make a new current signing key (default: key-alg, RS256) and\n"
     "                      retire the previous one; prints the new kid\n"
     "\n"
     "Options of every command:\n" CLI_SERVER_COMMON_USAGE "\n"

@@ -1,7 +1,8 @@
 /* jwtd_key: construction from raw secrets and from EVP_PKEYs with the key policy (sizes,
  * curves, a private half that matches the public one), the reference count, accessors, the
  * key/algorithm fit and key generation. JWK lives in jwk.c, PEM in pem.c, sets in keyset.c.
- * A key is never modified after its constructor returns, so threads share it without locks. */
+ * A key is never modified after its constructor returns, so threads share it without locks.
+ * Ed25519 keys also carry their raw material for libsodium, which signs and verifies them. */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -9,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,9 @@
 #define KEY_MIN_WEAK_RSA_BITS 512u /* OpenSSL's own floor: not even ALLOW_WEAK goes below */
 #define KEY_MAX_RSA_BITS 16384u    /* OpenSSL refuses larger moduli when the key is used... */
 #define KEY_MAX_RSA_E_BITS 64u     /* ...and larger exponents (verification cost, DoS) */
+
+_Static_assert(JOSE_ED25519_PUBLIC_BYTES == crypto_sign_ed25519_PUBLICKEYBYTES, "Ed25519 public");
+_Static_assert(JOSE_ED25519_SECRET_BYTES == crypto_sign_ed25519_SECRETKEYBYTES, "Ed25519 secret");
 
 /* ---- Curves ---- */
 
@@ -71,6 +76,7 @@ static void key_destroy(jwtd_key *key)
         OPENSSL_cleanse(key->secret, key->secret_len);
         free(key->secret);
     }
+    sodium_free(key->ed_sk); /* wipes it; NULL for all but private Ed25519 keys */
     EVP_PKEY_free(key->pkey);
     free(key->kid);
     free(key);
@@ -346,6 +352,46 @@ static jwtd_err key_check(const jwtd_key *key)
     }
 }
 
+/* ---- Ed25519 material for libsodium ---- */
+
+/* Keeps a copy of libsodium's secret key (seed || public key) in guarded memory, read-only. */
+static jwtd_err ed25519_keep_secret(jwtd_key *key, const unsigned char *sk)
+{
+    key->ed_sk = sodium_malloc(JOSE_ED25519_SECRET_BYTES);
+    if (key->ed_sk == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    memcpy(key->ed_sk, sk, JOSE_ED25519_SECRET_BYTES);
+    return sodium_mprotect_readonly(key->ed_sk) == 0 ? JWTD_OK : JWTD_ERR_CRYPTO;
+}
+
+/* The raw public key OpenSSL parsed and, for a private key, libsodium's secret key expanded
+ * from the 32-byte seed; the public key libsodium derives from the seed must be the same. */
+static jwtd_err ed25519_load(jwtd_key *key)
+{
+    unsigned char seed[crypto_sign_ed25519_SEEDBYTES], sk[crypto_sign_ed25519_SECRETKEYBYTES];
+    unsigned char derived[crypto_sign_ed25519_PUBLICKEYBYTES];
+    size_t len = sizeof key->ed_pk;
+    jwtd_err rc = JWTD_ERR_INVALID_KEY_FORMAT;
+
+    if (sodium_init() < 0) /* idempotent and thread-safe; sodium_malloc needs it */
+        return JWTD_ERR_CRYPTO;
+    if (EVP_PKEY_get_raw_public_key(key->pkey, key->ed_pk, &len) != 1 || len != sizeof key->ed_pk)
+        return JWTD_ERR_INVALID_KEY_FORMAT;
+    key->ed25519 = true;
+    if (!key->is_private)
+        return JWTD_OK;
+    len = sizeof seed;
+    if (EVP_PKEY_get_raw_private_key(key->pkey, seed, &len) == 1 && len == sizeof seed) {
+        if (crypto_sign_ed25519_seed_keypair(derived, sk, seed) != 0)
+            rc = JWTD_ERR_CRYPTO;
+        else if (memcmp(derived, key->ed_pk, sizeof derived) == 0) /* public bytes */
+            rc = ed25519_keep_secret(key, sk);
+    }
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(sk, sizeof sk);
+    return rc;
+}
+
 static jwtd_err key_default_kid(jwtd_key *key)
 {
     char thp[JWTD_THUMBPRINT_B64_LEN + 1];
@@ -377,6 +423,8 @@ jwtd_err jose_key_from_pkey(EVP_PKEY *pkey, bool is_private, unsigned flags, jwt
     rc = key_classify(key);
     if (rc == JWTD_OK)
         rc = key_check(key);
+    if (rc == JWTD_OK && key->curve_nid == EVP_PKEY_ED25519)
+        rc = ed25519_load(key);
     if (rc == JWTD_OK)
         rc = key_default_kid(key);
     if (rc != JWTD_OK) {
@@ -439,6 +487,15 @@ static jwtd_err key_clone_pkey(const jwtd_key *key, jwtd_key **out)
     copy->bits = key->bits;
     copy->curve_nid = key->curve_nid;
     copy->curve = key->curve;
+    copy->ed25519 = key->ed25519;
+    memcpy(copy->ed_pk, key->ed_pk, sizeof copy->ed_pk);
+    if (key->ed_sk != NULL) {
+        jwtd_err rc = ed25519_keep_secret(copy, key->ed_sk);
+        if (rc != JWTD_OK) {
+            jwtd_key_free(copy);
+            return rc;
+        }
+    }
     *out = copy;
     return JWTD_OK;
 }

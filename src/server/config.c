@@ -70,7 +70,7 @@ const srv_option srv_options[] = {
      "Argon2id passes (opslimit) of new password hashes"},
     {"argon2-m-kib", "JWTD_ARGON2_M_KIB", SRV_OPT_COUNT, "KIB", "19456", NULL, 8, 4 * 1024 * 1024,
      OFF(argon2_m_kib), "Argon2id memory in KiB of new password hashes"},
-    {"key-alg", "JWTD_KEY_ALG", SRV_OPT_ENUM, NULL, "EdDSA", key_algs, 0, 0, OFF(key_alg),
+    {"key-alg", "JWTD_KEY_ALG", SRV_OPT_ENUM, NULL, "RS256", key_algs, 0, 0, OFF(key_alg),
      "algorithm of generated signing keys (asymmetric), or with jwt-secret HS256 (the default "
      "then), HS384 or HS512"},
     {"key-rotation", "JWTD_KEY_ROTATION", SRV_OPT_DAYS, "DAYS", "0", NULL, 0, 3660 * DAY,

@@ -42,12 +42,15 @@ typedef struct fixture {
     auth_config cfg;
 } fixture;
 
-/* Argon2id at libsodium's minimum cost: the tests check behaviour, not hardness. */
+/* Argon2id at libsodium's minimum cost: the tests check behaviour, not hardness. Ed25519 keys,
+ * made in microseconds where an RSA key (the default, test_default_key) takes from 0.1 s to
+ * seconds, and far longer under valgrind: the tests generate many keys. */
 static void config_fast(auth_config *cfg)
 {
     auth_config_defaults(cfg);
     cfg->pwhash_opslimit = 1;
     cfg->pwhash_memlimit = 8192;
+    cfg->key_alg = JWTD_ALG_EDDSA;
     cfg->now = test_now;
 }
 
@@ -167,8 +170,8 @@ static auth_stats stats(auth *a)
     return st;
 }
 
-/* Verifies as an outside client would: the published JWKS, EdDSA pinned, the given typ. */
-static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
+/* Verifies as an outside client would: the published JWKS, alg pinned, the given typ. */
+static jwtd_token *verify_outside_alg(auth *a, const char *token, const char *typ, jwtd_alg alg)
 {
     jwtd_validation *v = NULL;
     jwtd_keyset *set = NULL;
@@ -178,13 +181,19 @@ static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
     assert_int_equal(jwtd_validation_new(&v), JWTD_OK);
     assert_int_equal(auth_jwks_copy(a, &jwks), AUTH_OK);
     assert_int_equal(jwtd_keyset_from_jwks(jwks, strlen(jwks), 0, &set), JWTD_OK);
-    assert_int_equal(jwtd_validation_allow_alg(v, JWTD_ALG_EDDSA), JWTD_OK);
+    assert_int_equal(jwtd_validation_allow_alg(v, alg), JWTD_OK);
     assert_int_equal(jwtd_validation_set_typ(v, typ), JWTD_OK);
     assert_int_equal(jwtd_verify(token, strlen(token), set, v, &t, NULL), JWTD_OK);
     jwtd_keyset_free(set);
     jwtd_validation_free(v);
     free(jwks);
     return t;
+}
+
+/* The same with EdDSA pinned: the key-alg of the fixtures (config_fast). */
+static jwtd_token *verify_outside(auth *a, const char *token, const char *typ)
+{
+    return verify_outside_alg(a, token, typ, JWTD_ALG_EDDSA);
 }
 
 static const char *header_kid(const char *token)
@@ -239,7 +248,7 @@ static void test_config_and_messages(void **state)
     assert_string_equal(cfg.audience, "jwtd");
     assert_int_equal(cfg.pwhash_opslimit, 2);
     assert_int_equal(cfg.pwhash_memlimit, 19u * 1024 * 1024);
-    assert_int_equal(cfg.key_alg, JWTD_ALG_EDDSA);
+    assert_int_equal(cfg.key_alg, JWTD_ALG_RS256);
     assert_null(cfg.jwt_secret);
     assert_null(cfg.now);
     for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
@@ -1409,6 +1418,32 @@ static void test_keys_list(void **state)
     assert_int_equal(auth_keys_list(f->a, NULL, NULL), AUTH_INVALID_INPUT);
 }
 
+/* The default key-alg (RS256, docs/BENCHMARKS.md "Default algorithm"): the first key a
+ * service generates, its public JWK, and a token that verifies from outside with RS256 pinned. */
+static void test_default_key(void **state)
+{
+    fixture *f = *state; /* unstarted */
+    auth_config dflt;
+    auth_key_info keys[2];
+    auth_pair pair = {0};
+    char *jwks = NULL;
+
+    auth_config_defaults(&dflt);
+    f->cfg.key_alg = dflt.key_alg;
+    fixture_start(f);
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(auth_keys_list(f->a, collect_key, keys), AUTH_OK);
+    assert_string_equal(keys[0].alg, "RS256");
+    assert_int_equal(keys[1].kid[0], '\0');
+    assert_int_equal(auth_jwks_copy(f->a, &jwks), AUTH_OK);
+    assert_non_null(strstr(jwks, "\"kty\":\"RSA\""));
+    assert_null(strstr(jwks, "\"d\""));
+    free(jwks);
+    register_user(f, "alice", "correct horse", &pair);
+    jwtd_token_free(verify_outside_alg(f->a, pair.access_token, "at+jwt", JWTD_ALG_RS256));
+    auth_pair_clear(&pair);
+}
+
 typedef struct log_lines {
     int n;
     char last[256];
@@ -1867,6 +1902,7 @@ int main(int argc, char **argv)
         T(test_input_faults),
         T(test_foreign_key_refused),
         T(test_keys_list),
+        T_CFG(test_default_key),
     };
     const struct CMUnitTest sync[] = {
         T_CFG(test_auto_rotation_prepublished),

@@ -2,7 +2,8 @@
  *
  * Starts a real `jwtd serve --log-level debug` (its stdout and stderr into a log file, a real
  * SQLite file) in one of two modes: `hs256` (JWT_SECRET set to a random 48-byte secret) or
- * `eddsa` (no secret: the server generates and stores an Ed25519 signing key). It then walks
+ * `keys` (no secret: the server generates and stores a signing key of its key-alg, RS256 unless
+ * a --serve-arg says otherwise). It then walks
  * every route and its error paths over real HTTP (libcurl): register (ok, taken, short
  * password, missing fields, invalid JSON, wrong content type), login (ok by username and by
  * email, wrong password, unknown user, disabled user, invalid JSON), refresh (body, Bearer,
@@ -30,7 +31,7 @@
  * debug lines, a key forged from the secret it read from the store is accepted by /me (so what
  * it searches for is the real signing key), and there is at least one hash and one key.
  *
- * Usage: secrets_scan --jwtd PATH --tmp DIR --mode hs256|eddsa [--serve-arg ARG]... */
+ * Usage: secrets_scan --jwtd PATH --tmp DIR --mode hs256|keys [--serve-arg ARG]... */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -447,7 +448,7 @@ static void run_cli(const char *const *args, const char *stdin_data, const char 
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: secrets_scan --jwtd PATH --tmp DIR --mode hs256|eddsa "
+    fprintf(stderr, "usage: secrets_scan --jwtd PATH --tmp DIR --mode hs256|keys "
                     "[--serve-arg ARG]...\n");
     return 2;
 }
@@ -466,7 +467,7 @@ int main(int argc, char **argv)
     const char *jwtd = opt.jwtd, *tmp = opt.dir, *const *serve_args = opt.serve;
     size_t nserve = opt.nserve;
     if (jwtd == NULL || tmp == NULL || mode == NULL ||
-        (strcmp(mode, "hs256") != 0 && strcmp(mode, "eddsa") != 0))
+        (strcmp(mode, "hs256") != 0 && strcmp(mode, "keys") != 0))
         return usage();
     snprintf(fail_prefix, sizeof fail_prefix, "secrets[%s]", mode);
     bool hs = strcmp(mode, "hs256") == 0;
@@ -646,7 +647,9 @@ int main(int argc, char **argv)
         testutil_fail(fail_prefix, "no signing key in the store");
     }
     if (key != NULL) {
-        jwtd_alg alg = hs ? JWTD_ALG_HS256 : JWTD_ALG_EDDSA;
+        jwtd_alg alg = hs                                  ? JWTD_ALG_HS256
+                       : jwtd_key_kty(key) == JWTD_KTY_OKP ? JWTD_ALG_EDDSA
+                                                           : JWTD_ALG_RS256;
         char *good = forge(a_access, key, alg, 600), *old = forge(a_access, key, alg, -120);
         if (good == NULL || old == NULL) {
             testutil_fail(fail_prefix, "cannot forge tokens with the stored key");

@@ -62,7 +62,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.request_timeout, 10);
     assert_int_equal(cfg.log_level, SRV_LOG_INFO);
     assert_int_equal(cfg.registration, SRV_REG_OPEN);
-    assert_int_equal(srv_config_key_alg(&cfg), JWTD_ALG_EDDSA);
+    assert_int_equal(srv_config_key_alg(&cfg), JWTD_ALG_RS256);
     assert_string_equal(cfg.issuer, "jwtd");
     assert_string_equal(cfg.jwt_secret, "");
     assert_int_equal(srv_config_finish(&cfg, err, sizeof err), 0);
