@@ -37,6 +37,7 @@ void auth_config_defaults(auth_config *cfg)
     cfg->pwhash_opslimit = 2; /* OWASP: Argon2id m=19 MiB, t=2, p=1 */
     cfg->pwhash_memlimit = 19u * 1024 * 1024;
     cfg->key_alg = JWTD_ALG_EDDSA;
+    cfg->token_cache = AUTH_TOKEN_CACHE_DEFAULT;
 }
 
 int64_t auth_now(const auth *a) { return a->cfg.now != NULL ? a->cfg.now() : (int64_t)time(NULL); }
@@ -127,6 +128,8 @@ static const char *config_problem(const auth_config *cfg)
         return "key_prepublish must be at least 0 and shorter than key_rotation";
     if (cfg->key_rotation > 0 && cfg->jwt_secret != NULL)
         return "key rotation needs generated keys: JWT_SECRET cannot rotate";
+    if (cfg->token_cache > AUTH_TOKEN_CACHE_MAX)
+        return "token_cache must be between 0 (off) and 262144 slots";
     return NULL;
 }
 
@@ -178,6 +181,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
     a->secret_alg = a->hs256 ? auth_secret_alg(cfg) : JWTD_ALG_UNKNOWN;
     atomic_init(&a->keys_next_event, INT64_MAX);
     randombytes_buf(a->hash_key, sizeof a->hash_key);
+    randombytes_buf(a->cache_key, sizeof a->cache_key);
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->keys_mu, NULL);
     pthread_mutex_init(&a->revs_mu, NULL);
@@ -417,7 +421,7 @@ void auth_stats_get(auth *a, auth_stats *out)
     out->refreshes = atomic_load(&a->refreshes);
     out->refresh_reuse = atomic_load(&a->refresh_reuse);
     out->logouts = atomic_load(&a->logouts);
-    auth_threads_stats(a, &out->verify_ok, &out->verify_failed, &out->verify_cache_hits);
+    auth_threads_stats(a, out);
     k = auth_keys_acquire(a, NULL);
     out->signing_keys = jwtd_keyset_count(k->set);
     auth_keys_release(k);
