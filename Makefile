@@ -33,10 +33,13 @@ run: deps build
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
+# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9);
+# bench-charts.sh: the PNG charts of docs/bench from the first two (issue 11).
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+	scripts/bench-charts.sh $(BUILD)
+	$(BUILD)/bench/bench_cache
 	scripts/bench-pg.sh $(BUILD)
 
 # The long soak of jwtd serve (tests/soak): mixed traffic for SOAK_SECONDS on loopback, then

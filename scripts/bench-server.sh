@@ -358,7 +358,7 @@ if [[ $MANY = 1 ]]; then
             hit=-
             if [[ $s = jwtd-* ]]; then
                 read -r -a h1 < <(cache_counts "$s")
-                hit=$(awk -v h=$(( h1[0] - h0[0] )) -v m=$(( h1[1] - h0[1] )) 'BEGIN { printf "%.1f", h + m > 0 ? h / (h + m) * 100 : 0 }')
+                hit=$(awk -v h=$(( h1[0] - h0[0] )) -v m=$(( h1[1] - h0[1] )) 'BEGIN { printf "%.1f", (h + m > 0) ? h / (h + m) * 100 : 0 }')
                 HITS_MANY[$s]+="$hit "
             fi
             RPS_MANY[$s]+="$rps "; CPU_MANY[$s]+="$cpu "; P99_MANY[$s]+="$p99 "; ERR_MANY[$s]=$(( ${ERR_MANY[$s]:-0} + err ))

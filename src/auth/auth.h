@@ -98,7 +98,7 @@ typedef struct auth_config {
     size_t token_cache;
 } auth_config;
 
-#define AUTH_TOKEN_CACHE_DEFAULT 4096u /* docs/BENCHMARKS.md, "Many distinct tokens" */
+#define AUTH_TOKEN_CACHE_DEFAULT 8192u /* docs/BENCHMARKS.md, "Many distinct tokens" */
 #define AUTH_TOKEN_CACHE_MAX 262144u
 #define AUTH_TOKEN_CACHE_WAYS 4u
 /* The bytes one slot of the verified-token cache takes. */

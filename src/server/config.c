@@ -39,7 +39,7 @@ const srv_option srv_options[] = {
      "event-loop threads (0: one per core)"},
     {"workers", "JWTD_WORKERS", SRV_OPT_COUNT, "N", "0", NULL, 0, 256, OFF(workers),
      "worker threads for password hashing and store writes (0: one per core)"},
-    {"token-cache", "JWTD_TOKEN_CACHE", SRV_OPT_COUNT, "N", "4096", NULL, 0, 262144,
+    {"token-cache", "JWTD_TOKEN_CACHE", SRV_OPT_COUNT, "N", "8192", NULL, 0, 262144,
      OFF(token_cache),
      "verified access tokens remembered per event loop, about 600 bytes each (0: off; rounded "
      "up to a multiple of 4)"},
