@@ -282,12 +282,11 @@ int main(int argc, char **argv)
     free(tk.t);
     free(tk.len);
     store_close(s);
-    snprintf(path, sizeof path, "%s/jwtd.db", dir);
-    unlink(path);
-    strcat(path, "-wal");
-    unlink(path);
-    snprintf(path, sizeof path, "%s/jwtd.db-shm", dir);
-    unlink(path);
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const suffix[] = {"", "-wal", "-shm"};
+        snprintf(path, sizeof path, "%s/jwtd.db%s", dir, suffix[i]);
+        unlink(path);
+    }
     rmdir(dir);
     return 0;
 }
