@@ -121,7 +121,7 @@ void auth_threads_stats(auth *a, auth_stats *out)
         out->token_cache_misses += atomic_load(&t->cache_misses);
     }
     pthread_mutex_unlock(&a->threads_mu);
-    out->token_cache_slots = a->cfg.token_cache;
+    out->token_cache_slots = (a->cfg.token_cache + WAYS - 1) / WAYS * WAYS; /* as allocated */
 }
 
 static auth_thread *thread_get(auth *a)
