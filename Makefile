@@ -34,14 +34,18 @@ test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # bench-algs.sh: the default key-alg's figures beside Node, Python and Rust verifiers (issue 11).
-# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
+# bench-charts.sh: the PNG charts of docs/bench from bench.sh's and bench-server.sh's figures, and
+# bench_cache the verified-token cache's hit rate against its memory (issue 11).
 # bench-floor.sh: GET /me's CPU per request beside nginx and a minimal h2o server; bench-load.sh:
 # logins against the Argon2 bound, GET /me p99 under login load, RSS at 10,000 idle connections
 # (issue 11).
+# bench-pg.sh: PostgreSQL beside SQLite and the revocation propagation delay (issue 9).
 bench: deps build
 	scripts/bench.sh $(BUILD)
 	scripts/bench-algs.sh $(BUILD)
 	scripts/bench-server.sh $(BUILD)
+	scripts/bench-charts.sh $(BUILD)
+	$(BUILD)/bench/bench_cache
 	scripts/bench-floor.sh $(BUILD)
 	scripts/bench-load.sh $(BUILD)
 	scripts/bench-pg.sh $(BUILD)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks `jwtd serve` (GET /me with HS256 and EdDSA tokens, POST /login) beside nginx and the peers in
-# ../shared/bench (Rust hyper, Go net/http, Express) in one run, as issue 3 asks. Figures only: a missed
-# target is printed as MISS, never an error. Usage: scripts/bench-server.sh BUILD_DIR (env: see below).
+# ../shared/bench (Rust hyper, Go net/http, Express) in one run, as issue 3 asks; GET /me over many distinct
+# tokens in rotation and req/s and p99 against connections (issue 11; the data of scripts/bench-charts.sh).
+# Figures only: a missed target is printed as MISS, never an error.
+# Usage: scripts/bench-server.sh BUILD_DIR (env: see below).
 set -euo pipefail
 
 DUR=${DUR:-5s}              # length of each measured wrk run (whole seconds)
@@ -9,7 +11,11 @@ WARM=${WARM:-2s}            # length of the warm-up run of each server
 RUNS=${RUNS:-3}             # measured runs per server, alternating servers; the table shows medians
 CONNS=${CONNS:-64}          # wrk connections for GET /me (the issue: wrk -t1 -c64)
 LOGIN_CONNS=${LOGIN_CONNS:-8}  # wrk connections for POST /login (enough to keep every worker busy)
-SERVERS=${SERVERS:-nginx rust go express-str express-key jwtd-hs jwtd-ed}
+SERVERS=${SERVERS:-nginx rust go express-str express-key jwtd-hs jwtd-hs0 jwtd-ed}  # jwtd-hs0: --token-cache 0
+MANY=${MANY:-1}             # 0 skips GET /me over many distinct tokens (issue 11)
+MANY_HS=${MANY_HS:-10000}   # distinct HS256 tokens (jwtd-hs, jwtd-hs0, rust)
+MANY_ED=${MANY_ED:-2000}    # distinct EdDSA tokens (jwtd-ed, the default configuration)
+SWEEP_CONNS=${SWEEP_CONNS:-16 256}  # GET /me also at these wrk connections (beside CONNS); "" skips
 LOGIN=${LOGIN:-1}           # 0 skips the POST /login phase
 PORT_BASE=${PORT_BASE:-18300}
 ARGON2_T=${ARGON2_T:-2}     # jwtd's defaults (OWASP minimum): passed to jwtd and to argon2_time alike
@@ -35,6 +41,8 @@ fi
 [[ -d $1 ]] || die "no build directory $1"
 [[ $DUR =~ ^[1-9][0-9]*s$ && $WARM =~ ^[1-9][0-9]*s$ ]] || die "DUR and WARM must be whole seconds, e.g. 5s"
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || die "RUNS must be 1..99"
+[[ $MANY_HS =~ ^[1-9][0-9]*$ && $MANY_ED =~ ^[1-9][0-9]*$ ]] || die "MANY_HS and MANY_ED must be counts"
+for c in $CONNS $SWEEP_CONNS; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "CONNS and SWEEP_CONNS: counts"; done
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
 peers=${PEERS_DIR:-$root/../shared/bench}
@@ -116,7 +124,7 @@ else
     jwtd_missing=""
 fi
 if [[ -n $jwtd_missing ]]; then
-    why_not[jwtd-hs]=$jwtd_missing; why_not[jwtd-ed]=$jwtd_missing
+    why_not[jwtd-hs]=$jwtd_missing; why_not[jwtd-hs0]=$jwtd_missing; why_not[jwtd-ed]=$jwtd_missing
 fi
 
 # ---- start the servers ----
@@ -175,10 +183,12 @@ login_token() {
 token_alg() {
     node -e 'try{process.stdout.write(JSON.parse(Buffer.from(process.argv[1].split(".")[0],"base64url")).alg)}catch(e){process.stdout.write("?")}' "$1"
 }
-# start_jwtd NAME CPUS WORKERS HS(0|1): a fresh database with alice, the server, and alice's token.
+# start_jwtd NAME CPUS WORKERS HS(0|1) [ARG...]: a fresh database with alice, the server (with the extra
+# ARGs), and alice's token.
 start_jwtd() {
     local name=$1 cpus=$2 workers=$3 hs=$4 db=$tmp/$1.db
     # jwtd-ed: EdDSA keys, named so (the default key-alg is RS256 since issue 11).
+    shift 4
     local -a envs=(env -u JWT_SECRET JWTD_KEY_ALG=EdDSA)
     [[ $hs = 1 ]] && envs=(env "JWT_SECRET=$JWT_SECRET")
     if ! printf '%s\n' "$PASSWORD" | "${envs[@]}" "$JWTD" user add alice --password-stdin --role user \
@@ -190,7 +200,7 @@ start_jwtd() {
     # per address would turn the login load into 429s (the limits are measured by tests).
     launch "$name" "$cpus" "${envs[@]}" "$JWTD" serve --listen "127.0.0.1:${port_of[$name]}" --db "$db" \
         --threads 1 --workers "$workers" --log-level warn --argon2-t "$ARGON2_T" --argon2-m-kib "$ARGON2_M_KIB" \
-        --rate-limit off
+        --rate-limit off "$@"
     ready "$name" /healthz || return 0
     token_of[$name]=$(login_token "$name")
     [[ -n ${token_of[$name]} ]] || why_not[$name]="POST /login gave no access_token"
@@ -211,8 +221,9 @@ for s in $SERVERS; do
     express-str) launch "$s" $SERVER_CPU env MODE=jwt node "$EXPRESS_DIR/server.js" "${port_of[$s]}" ;;
     express-key) launch "$s" $SERVER_CPU env MODE=jwt KEYOBJ=1 node "$EXPRESS_DIR/server.js" "${port_of[$s]}" ;;
     jwtd-hs) start_jwtd jwtd-hs $SERVER_CPU 1 1 ;;
+    jwtd-hs0) start_jwtd jwtd-hs0 $SERVER_CPU 1 1 --token-cache 0 ;;
     jwtd-ed) start_jwtd jwtd-ed $SERVER_CPU 1 0 ;;
-    *) die "unknown server $s (known: nginx rust go express-str express-key jwtd-hs jwtd-ed)" ;;
+    *) die "unknown server $s (known: nginx rust go express-str express-key jwtd-hs jwtd-hs0 jwtd-ed)" ;;
     esac
 done
 measured=()
@@ -224,9 +235,11 @@ for s in $SERVERS; do
     if [[ $code != 200 ]]; then why_not[$s]="GET /me with its token answered $code"; continue; fi
     measured+=("$s")
 done
-if [[ -n ${pid_of[jwtd-hs]:-} && -z ${why_not[jwtd-hs]:-} ]]; then
-    [[ $(token_alg "${token_of[jwtd-hs]}") = HS256 ]] || why_not[jwtd-hs]="token alg is $(token_alg "${token_of[jwtd-hs]}"), not HS256"
-fi
+for s in jwtd-hs jwtd-hs0; do
+    if [[ -n ${pid_of[$s]:-} && -z ${why_not[$s]:-} ]]; then
+        [[ $(token_alg "${token_of[$s]}") = HS256 ]] || why_not[$s]="token alg is $(token_alg "${token_of[$s]}"), not HS256"
+    fi
+done
 if [[ -n ${pid_of[jwtd-ed]:-} && -z ${why_not[jwtd-ed]:-} ]]; then
     [[ $(token_alg "${token_of[jwtd-ed]}") = EdDSA ]] || why_not[jwtd-ed]="token alg is $(token_alg "${token_of[jwtd-ed]}"), not EdDSA"
 fi
@@ -245,14 +258,17 @@ parse_wrk() {
         /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
         END { printf "%.0f %d %.0f %.0f %d\n", rps, req, p50, p99, err }' "$1"
 }
-# measure_me NAME DUR -> "req/s p50_us p99_us cpu_us_per_request server% errors other0% other1%":
-# server% is the server's CPU over the run, other0% and other1% what everything but the server (resp. wrk)
-# took of the server's (resp. wrk's) core meanwhile.
+# measure_me NAME DUR [CONNS [TOKENS_FILE]] -> "req/s p50_us p99_us cpu_us_per_request server% errors other0%
+# other1%": server% is the server's CPU over the run, other0% and other1% what everything but the server
+# (resp. wrk) took of the server's (resp. wrk's) core meanwhile. With TOKENS_FILE, each request carries the
+# next token of the file (bench/server/many.lua), else every request NAME's one token.
 measure_me() {
     local pid=${pid_of[$1]} a b s0 s1 w0 w1 wrk_s out=$tmp/wrk-me.out TIMEFORMAT='%U %S'
+    local -a how=(-H "Authorization: Bearer ${token_of[$1]}") after=()
+    [[ -n ${4:-} ]] && { how=(-s "$root/bench/server/many.lua"); after=(-- "$4"); }
     a=$(ticks "$pid"); s0=$(core_busy $SERVER_CPU); w0=$(core_busy $CLIENT_CPU)
-    { time "${PIN[@]}" $CLIENT_CPU wrk -t1 -c"$CONNS" -d"$2" --timeout 10s --latency \
-        -H "Authorization: Bearer ${token_of[$1]}" "http://127.0.0.1:${port_of[$1]}/me" >"$out"; } 2>"$out.time"
+    { time "${PIN[@]}" $CLIENT_CPU wrk -t1 -c"${3:-$CONNS}" -d"$2" --timeout 10s --latency \
+        "${how[@]}" "http://127.0.0.1:${port_of[$1]}/me" "${after[@]}" >"$out"; } 2>"$out.time"
     b=$(ticks "$pid"); s1=$(core_busy $SERVER_CPU); w1=$(core_busy $CLIENT_CPU)
     wrk_s=$(awk '{ print $1 + $2 }' "$out.time")
     parse_wrk "$out" | awk -v t=$((b - a)) -v o0=$((s1 - s0 - (b - a))) -v o1=$((w1 - w0)) -v ws="$wrk_s" \
@@ -295,6 +311,82 @@ for r in $(seq "$RUNS"); do
             "$r" "$s" "$rps" "$p50" "$p99" "$cpu" "$core" "$o0" "$o1" "$([[ $err = 0 ]] || echo "  ERRORS $err")"
     done
 done
+
+# ---- GET /me over many distinct tokens in rotation (issue 11) ----
+# The HS256 tokens are minted here with JWT_SECRET from jwtd's own (the header, iss, aud, sub of alice;
+# each its jti, and a "role" claim for the Rust peer), so jwtd-hs, jwtd-hs0 and rust verify the same
+# file; the EdDSA ones are jwtd-ed's own, a login and then a chain of refreshes.
+# cache_counts NAME -> "hits misses" of the server's verified-token cache (GET /metrics)
+cache_counts() {
+    curl -s "http://127.0.0.1:${port_of[$1]}/metrics" |
+        awk '$1 == "jwtd_token_cache_hits_total" { h = $2 } $1 == "jwtd_token_cache_misses_total" { m = $2 }
+            END { printf "%d %d\n", h, m }'
+}
+declare -A MANY_FILE MANY_N M_RPS_MANY M_CPU_MANY M_P99_MANY HIT_MANY ERR_MANY
+many=()
+if [[ $MANY = 1 ]]; then
+    hs_src=""
+    for s in jwtd-hs jwtd-hs0; do
+        [[ " ${measured[*]} " = *" $s "* ]] && { hs_src=$s; break; }
+    done
+    if [[ -n $hs_src ]] && node "$root/bench/server/tokens.js" hs "${token_of[$hs_src]}" "$MANY_HS" >"$tmp/many-hs.txt"; then
+        for s in jwtd-hs jwtd-hs0 rust; do MANY_FILE[$s]=$tmp/many-hs.txt; MANY_N[$s]=$MANY_HS; done
+    fi
+    if [[ " ${measured[*]} " = *" jwtd-ed "* ]] &&
+        node "$root/bench/server/tokens.js" refresh "${port_of[jwtd-ed]}" alice "$PASSWORD" "$MANY_ED" >"$tmp/many-ed.txt"; then
+        MANY_FILE[jwtd-ed]=$tmp/many-ed.txt; MANY_N[jwtd-ed]=$MANY_ED
+    fi
+    for s in jwtd-hs jwtd-hs0 rust jwtd-ed; do
+        [[ " ${measured[*]} " = *" $s "* && -n ${MANY_FILE[$s]:-} ]] || continue
+        f=${MANY_FILE[$s]}
+        # the first, the middle and the last token must be accepted
+        bad=0
+        for l in 1 $(( (MANY_N[$s] + 1) / 2 )) "${MANY_N[$s]}"; do
+            code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(sed -n "${l}p" "$f")" \
+                "http://127.0.0.1:${port_of[$s]}/me")
+            [[ $code = 200 ]] || bad=$code
+        done
+        if [[ $bad != 0 ]]; then why_not[many-$s]="GET /me with a minted token answered $bad"; continue; fi
+        many+=("$s")
+    done
+    echo "# GET /me over distinct tokens in rotation: ${many[*]:-none}; warm-up $WARM, then $RUNS x $DUR alternating"
+    for s in "${many[@]}"; do measure_me "$s" "$WARM" "$CONNS" "${MANY_FILE[$s]}" >/dev/null; done
+    declare -A RPS_MANY CPU_MANY P99_MANY HITS_MANY
+    for r in $(seq "$RUNS"); do
+        for s in "${many[@]}"; do
+            h0=(0 0); [[ $s = jwtd-* ]] && read -r -a h0 < <(cache_counts "$s")
+            read -r rps _ p99 cpu core err o0 o1 < <(measure_me "$s" "$DUR" "$CONNS" "${MANY_FILE[$s]}")
+            hit=-
+            if [[ $s = jwtd-* ]]; then
+                read -r -a h1 < <(cache_counts "$s")
+                hit=$(awk -v h=$(( h1[0] - h0[0] )) -v m=$(( h1[1] - h0[1] )) 'BEGIN { printf "%.1f", (h + m > 0) ? h / (h + m) * 100 : 0 }')
+                HITS_MANY[$s]+="$hit "
+            fi
+            RPS_MANY[$s]+="$rps "; CPU_MANY[$s]+="$cpu "; P99_MANY[$s]+="$p99 "; ERR_MANY[$s]=$(( ${ERR_MANY[$s]:-0} + err ))
+            printf 'run %d %-9s %5s tokens %7s req/s  p99 %7s us  %7s us CPU/req  server %3s%%  other %3s%%/%3s%%  cache hits %s%%%s\n' \
+                "$r" "$s" "${MANY_N[$s]}" "$rps" "$p99" "$cpu" "$core" "$o0" "$o1" "$hit" "$([[ $err = 0 ]] || echo "  ERRORS $err")"
+        done
+    done
+    for s in "${many[@]}"; do
+        M_RPS_MANY[$s]=$(med <<<"${RPS_MANY[$s]}"); M_CPU_MANY[$s]=$(med <<<"${CPU_MANY[$s]}")
+        M_P99_MANY[$s]=$(med <<<"${P99_MANY[$s]}"); HIT_MANY[$s]=$([[ $s = jwtd-* ]] && med <<<"${HITS_MANY[$s]}" || echo -)
+    done
+fi
+
+# ---- GET /me against connections: the chart's other points (CONNS is the table above) ----
+declare -A SW_RPS SW_P99
+if [[ -n ${SWEEP_CONNS// /} ]]; then
+    echo "# GET /me at wrk -c$(tr ' ' '/' <<<"$SWEEP_CONNS"): $RUNS x $DUR each, alternating servers"
+    for c in $SWEEP_CONNS; do
+        for s in "${measured[@]}"; do measure_me "$s" "$WARM" "$c" >/dev/null; done
+        for r in $(seq "$RUNS"); do
+            for s in "${measured[@]}"; do
+                read -r rps _ p99 _ _ err _ _ < <(measure_me "$s" "$DUR" "$c")
+                SW_RPS[$s,$c]+="$rps "; SW_P99[$s,$c]+="$p99 "; ERR[$s]=$(( ${ERR[$s]:-0} + err ))
+            done
+        done
+    done
+fi
 
 # ---- POST /login, and GET /me under that load ----
 login_done=0
@@ -366,6 +458,48 @@ done
 echo "(req/s, p50, p99, CPU/req: medians; best: the highest req/s of the runs; CPU/req: server utime+stime"
 echo " over the run / requests, in us; server%: the server's CPU over the run; other%: what everything else"
 echo " (other processes, interrupts) took of the server's core / of wrk's core meanwhile: the noise)"
+if [[ $MANY = 1 ]]; then
+    echo
+    echo "GET /me over distinct tokens in rotation (issue 11), medians of $RUNS runs of $DUR (wrk -t1 -c$CONNS -s bench/server/many.lua)"
+    printf '%-10s %7s %8s %9s %9s %10s %8s %8s %8s %6s\n' server tokens 'req/s' 'p99 us' 'CPU/req' \
+        'one token' 'x one' 'x rust' 'cache%' errors
+    for s in jwtd-hs jwtd-hs0 rust jwtd-ed; do
+        [[ " $SERVERS " = *" $s "* ]] || continue
+        if [[ -z ${M_CPU_MANY[$s]:-} ]]; then
+            printf '%-10s not measured: %s\n' "$s" "${why_not[many-$s]:-${why_not[$s]:-no tokens}}"; continue
+        fi
+        xr=-; [[ $s != jwtd-ed && -n ${M_CPU_MANY[rust]:-} ]] && xr=$(ratio "${M_CPU_MANY[$s]}" "${M_CPU_MANY[rust]}")
+        printf '%-10s %7s %8s %9s %9s %10s %8s %8s %8s %6s\n' "$s" "${MANY_N[$s]}" "$(f0 "${M_RPS_MANY[$s]}")" \
+            "$(f0 "${M_P99_MANY[$s]}")" "$(f2 "${M_CPU_MANY[$s]}")" "$(f2 "${M_CPU[$s]:-0}")" \
+            "$(ratio "${M_CPU_MANY[$s]}" "${M_CPU[$s]:-}")" "$xr" "${HIT_MANY[$s]}" "${ERR_MANY[$s]:-0}"
+    done
+    echo "(CPU/req: server CPU per request in us, as above; one token: the same server's CPU/req in the first"
+    echo " table; x one: many / one token; x rust: CPU/req / the Rust peer's over the same tokens; cache%: hits of"
+    echo " jwtd's verified-token cache over the runs, from /metrics; jwtd-hs0 runs with --token-cache 0)"
+fi
+if [[ -n ${SWEEP_CONNS// /} ]]; then
+    sweep=$(tr ' ' '\n' <<<"$SWEEP_CONNS $CONNS" | sort -gu | tr '\n' ' ')
+    echo
+    echo "GET /me req/s and p99 (us) against wrk connections, medians of $RUNS runs of $DUR"
+    printf '%-12s' server; for c in $sweep; do printf ' %16s' "c$c req/s p99"; done; echo
+    # the chart data (scripts/bench-charts.sh): server connections req/s p99_us
+    dat=$work/conns.dat
+    echo "# server conns rps p99_us ($(date -u +%FT%TZ), $RUNS x $DUR medians)" >"$dat"
+    for s in "${measured[@]}"; do
+        printf '%-12s' "$s"
+        for c in $sweep; do
+            if [[ $c = "$CONNS" ]]; then
+                r=${M_RPS[$s]}; p=$(med <<<"${P99[$s]}")
+            else
+                r=$(med <<<"${SW_RPS[$s,$c]}"); p=$(med <<<"${SW_P99[$s,$c]}")
+            fi
+            printf ' %8s %7s' "$(f0 "$r")" "$(f0 "$p")"
+            echo "$s $c $(f0 "$r") $(f0 "$p")" >>"$dat"
+        done
+        echo
+    done
+    echo "(data for the charts in $dat)"
+fi
 echo
 echo "Targets (issue 3; figures only, never a failure)"
 target_row() { printf '  %-58s %-22s %s\n' "$1" "$2" "$3"; }
@@ -386,6 +520,18 @@ for j in jwtd-hs jwtd-ed; do
         target_row "GET /me $label vs Rust peer" "rust not measured" MISS
     fi
 done
+if [[ -n ${M_CPU_MANY[jwtd-hs]:-} && -n ${M_CPU_MANY[rust]:-} ]]; then
+    x=$(ratio "${M_CPU_MANY[jwtd-hs]}" "${M_CPU_MANY[rust]}")
+    target_row "GET /me $MANY_HS HS256 tokens CPU/req <= 0.8x Rust (issue 11)" "${x}x" "$(mark "$x <= 0.8")"
+fi
+if [[ -n ${M_CPU_MANY[jwtd-hs0]:-} && -n ${M_CPU_MANY[rust]:-} ]]; then
+    x=$(ratio "${M_CPU_MANY[jwtd-hs0]}" "${M_CPU_MANY[rust]}")
+    target_row "  the same, jwtd --token-cache 0 (every request verifies)" "${x}x" "$(mark "$x <= 0.8")"
+fi
+if [[ -n ${M_CPU_MANY[jwtd-ed]:-} && -n ${M_CPU[jwtd-ed]:-} ]]; then
+    x=$(ratio "${M_CPU_MANY[jwtd-ed]}" "${M_CPU[jwtd-ed]}")
+    target_row "GET /me EdDSA $MANY_ED tokens <= 1.5x one token (issue 11)" "${x}x" "$(mark "$x <= 1.5")"
+fi
 if [[ $login_done = 1 ]]; then
     lm=$(printf '%s\n' "${L_RPS[@]}" | med); x=$(ratio "$lm" "$bound")
     target_row "POST /login req/s within 10% of $cores cores / hash ($(f0 "$bound")/s)" "$(printf '%.1f/s = %sx' "$lm" "$x")" "$(mark "$x >= 0.9")"
@@ -406,6 +552,7 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); wall time $(( $(d
 status=0
 for s in $SERVERS; do [[ -n ${why_not[$s]:-} ]] && status=1; done
 for s in "${measured[@]}"; do (( ${ERR[$s]:-0} == 0 )) || status=1; done
+for s in "${many[@]}"; do (( ${ERR_MANY[$s]:-0} == 0 )) || status=1; done
 [[ $LOGIN = 1 && $login_done = 0 ]] && status=1
 [[ $login_done = 1 ]] && (( login_err > 0 )) && status=1
 exit $status

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the library benchmark (bench/bench_jose.c) pinned to one core and prints its table.
+# Runs the library benchmark (bench/bench_jose.c) pinned to one core and prints its table, also kept in
+# BUILD_DIR/bench-jose.txt for scripts/bench-charts.sh.
 # Usage: scripts/bench.sh BUILD_DIR   (env: BENCH_CPU, BENCH_BATCHES, BENCH_BATCH_MS)
 # Figures only: it never fails on a timing, only when the benchmark cannot be built or run.
 set -euo pipefail
@@ -17,8 +18,9 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "note: this machine may be shared with other work; figures are noisy, compare within one run."
 echo "command: taskset -c $cpu $bin"
 echo
-if command -v taskset >/dev/null 2>&1; then
-    exec taskset -c "$cpu" "$bin"
+pin=(taskset -c "$cpu")
+if ! command -v taskset >/dev/null 2>&1; then
+    echo "bench: taskset not found, running unpinned" >&2
+    pin=()
 fi
-echo "bench: taskset not found, running unpinned" >&2
-exec "$bin"
+"${pin[@]}" "$bin" | tee "$build/bench-jose.txt"

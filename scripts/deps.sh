@@ -26,8 +26,9 @@ PACKAGES=(
     valgrind
     # interop peers, run with /usr/bin/python3
     python3 python3-jwt python3-jwcrypto python3-cryptography
-    # benchmark peers: C libraries, and the HTTP load generator and ceiling for make bench
-    libjwt-dev libcjose-dev wrk nginx-light
+    # benchmark peers: C libraries, and the HTTP load generator and ceiling for make bench;
+    # gnuplot draws its charts (docs/bench, scripts/bench-charts.sh)
+    libjwt-dev libcjose-dev wrk nginx-light gnuplot-nox
     # make lint
     cppcheck clang-tidy
     # the browser test of the demo page (tests/browser): Debian's Chromium, run headless by

@@ -39,6 +39,7 @@ void auth_config_defaults(auth_config *cfg)
     /* RS256: every common verifier accepts it and it is the cheapest to verify; EdDSA is not
      * accepted by several gateways and libraries (docs/BENCHMARKS.md, "Default algorithm"). */
     cfg->key_alg = JWTD_ALG_RS256;
+    cfg->token_cache = AUTH_TOKEN_CACHE_DEFAULT;
 }
 
 int64_t auth_now(const auth *a) { return a->cfg.now != NULL ? a->cfg.now() : (int64_t)time(NULL); }
@@ -129,6 +130,8 @@ static const char *config_problem(const auth_config *cfg)
         return "key_prepublish must be at least 0 and shorter than key_rotation";
     if (cfg->key_rotation > 0 && cfg->jwt_secret != NULL)
         return "key rotation needs generated keys: JWT_SECRET cannot rotate";
+    if (cfg->token_cache > AUTH_TOKEN_CACHE_MAX)
+        return "token_cache must be between 0 (off) and 262144 slots";
     return NULL;
 }
 
@@ -180,6 +183,7 @@ auth_err auth_new(const auth_config *cfg, store *s, auth **out, const char **why
     a->secret_alg = a->hs256 ? auth_secret_alg(cfg) : JWTD_ALG_UNKNOWN;
     atomic_init(&a->keys_next_event, INT64_MAX);
     randombytes_buf(a->hash_key, sizeof a->hash_key);
+    randombytes_buf(a->cache_key, sizeof a->cache_key);
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->keys_mu, NULL);
     pthread_mutex_init(&a->revs_mu, NULL);
@@ -421,7 +425,7 @@ void auth_stats_get(auth *a, auth_stats *out)
     out->logouts = atomic_load(&a->logouts);
     for (size_t i = 0; i < AUTH_REV_COUNT; i++)
         out->revocations[i] = atomic_load(&a->revocations[i]);
-    auth_threads_stats(a, &out->verify_ok, &out->verify_failed, &out->verify_cache_hits);
+    auth_threads_stats(a, out);
     k = auth_keys_acquire(a, NULL);
     out->signing_keys = jwtd_keyset_count(k->set);
     auth_keys_release(k);

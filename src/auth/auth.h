@@ -92,7 +92,17 @@ typedef struct auth_config {
     int64_t key_rotation;
     int64_t key_prepublish;
     unsigned store_pool; /* database connections (PostgreSQL); 0: the store's default */
+    /* Verified access tokens remembered per verifying thread (0: no cache), at most
+     * AUTH_TOKEN_CACHE_MAX; rounded up to a multiple of AUTH_TOKEN_CACHE_WAYS. Each slot takes
+     * auth_token_cache_slot_bytes() of memory, allocated on a thread's first verify. */
+    size_t token_cache;
 } auth_config;
+
+#define AUTH_TOKEN_CACHE_DEFAULT 8192u /* docs/BENCHMARKS.md, "Many distinct tokens" */
+#define AUTH_TOKEN_CACHE_MAX 262144u
+#define AUTH_TOKEN_CACHE_WAYS 4u
+/* The bytes one slot of the verified-token cache takes. */
+size_t auth_token_cache_slot_bytes(void);
 
 /* Defaults above. */
 void auth_config_defaults(auth_config *cfg);
@@ -408,6 +418,10 @@ typedef struct auth_stats {
     uint64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts, verify_ok,
         verify_failed, verify_cache_hits;
     uint64_t revocations[AUTH_REV_COUNT]; /* made by this instance, by reason */
+    /* The verified-token cache: lookups that found the token (whatever expiry and revocation
+     * then said), and verifications that ran the signature check (every one when it is off). */
+    uint64_t token_cache_hits, token_cache_misses;
+    size_t token_cache_slots; /* per verifying thread */
     size_t revoked_jtis, revoked_users, signing_keys;
 } auth_stats;
 void auth_stats_get(auth *a, auth_stats *out);

@@ -26,8 +26,7 @@ _Static_assert((int)AUTH_LOG_ERROR == (int)STORE_LOG_ERROR &&
 
 #define AUTH_TYP_ACCESS "at+jwt"
 #define AUTH_TYP_REFRESH "refresh+jwt"
-#define AUTH_CACHE_SLOTS 256u  /* verified tokens remembered per thread (a power of two) */
-#define AUTH_GRACE_SLOTS 1024u /* rotations remembered for the grace window */
+#define AUTH_GRACE_SLOTS 1024u                   /* rotations remembered for the grace window */
 #define AUTH_MAX_TTL (INT64_C(10) * 366 * 86400) /* bounds every TTL: no overflow near 2^63 */
 #define AUTH_JTI_CHARS 22u                       /* 128 random bits as base64url without padding */
 
@@ -100,7 +99,10 @@ struct auth {
     pthread_key_t tkey; /* this auth's per-thread state (auth_thread) */
     pthread_mutex_t threads_mu;
     auth_thread *threads; /* every live per-thread state, for stats and auth_free */
-    uint64_t gone_ok, gone_failed, gone_hits; /* counters of exited threads (threads_mu) */
+    /* counters of exited threads (threads_mu) */
+    uint64_t gone_ok, gone_failed, gone_hits, gone_cache_hits, gone_cache_misses;
+    /* The verified-token cache's key: a keyed BLAKE2b-256 of a token stands for its bytes. */
+    unsigned char cache_key[crypto_generichash_KEYBYTES];
 
     pthread_mutex_t grace_mu;
     auth_grace_entry *grace; /* AUTH_GRACE_SLOTS, a ring */
@@ -221,7 +223,7 @@ void auth_grace_prune(auth *a);
 /* verify.c */
 auth_err auth_threads_init(auth *a);
 void auth_threads_free(auth *a);
-void auth_threads_stats(auth *a, uint64_t *ok, uint64_t *failed, uint64_t *hits);
+void auth_threads_stats(auth *a, auth_stats *out);
 /* The calling thread's libjwtd cache (made on first use), for signing and verifying on
  * this thread only; NULL when it could not be made (calls then run uncached). */
 jwtd_cache *auth_thread_jwtd_cache(auth *a);

@@ -1,9 +1,16 @@
 /* Access-token verification, the server's hot path: each thread keeps its own reference
  * to the key and revocation snapshots (refreshed only when a generation counter moves),
- * its own cache of verified tokens keyed by their exact bytes, so a repeated token costs a
- * keyed hash and a constant-time compare instead of a signature check, and its own libjwtd
- * header cache (jwtd_cache, also used to sign on that thread). Expiry and revocation are
- * checked on every call, hit or miss. */
+ * its own cache of verified tokens, so a repeated token costs a keyed hash and a
+ * constant-time compare instead of a signature check, and its own libjwtd header cache
+ * (jwtd_cache, also used to sign on that thread). Expiry and revocation are checked on every
+ * call, hit or miss.
+ *
+ * The cache (issue 11, sized in docs/BENCHMARKS.md): cfg.token_cache slots in sets of
+ * AUTH_TOKEN_CACHE_WAYS, one allocation per thread, no copy of the token. A token stands as
+ * its BLAKE2b-256 under a random key of this process: a hit needs the same 256-bit keyed
+ * hash, which nobody without the key can aim at (a forgery would be a second preimage of a
+ * keyed hash), compared in constant time. A new entry takes an empty way, else an expired
+ * one, else the least recently used. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +18,18 @@
 
 #include "auth_internal.h"
 
-/* The cache index hashes the token's tail: signature bytes, unpredictable per token. */
-#define CACHE_KEY_BYTES 32u
+#define CACHE_MAC_BYTES 32u
+#define WAYS AUTH_TOKEN_CACHE_WAYS
+_Static_assert(CACHE_MAC_BYTES >= crypto_generichash_BYTES_MIN &&
+                   CACHE_MAC_BYTES <= crypto_generichash_BYTES_MAX,
+               "BLAKE2b output size");
+_Static_assert(AUTH_TOKEN_CACHE_MAX % WAYS == 0 && AUTH_TOKEN_CACHE_DEFAULT % WAYS == 0,
+               "whole sets");
 
 typedef struct cache_entry {
-    char *token; /* NULL: empty */
-    size_t len;
-    auth_principal p;
+    unsigned char mac[CACHE_MAC_BYTES]; /* keyed BLAKE2b-256 of the token's bytes */
+    uint64_t used;                      /* the thread's clock at the last put or hit; */
+    auth_principal p;                   /* <= the thread's floor: an empty way */
 } cache_entry;
 
 struct auth_thread {
@@ -28,23 +40,21 @@ struct auth_thread {
     auth_revs *revs;
     uint64_t revs_gen;
     /* Written by the owning thread only; read by auth_stats_get. */
-    atomic_uint_fast64_t ok, failed, hits;
-    cache_entry cache[AUTH_CACHE_SLOTS];
-    jwtd_cache *jc; /* NULL if it could not be made: libjwtd then simply caches nothing */
+    atomic_uint_fast64_t ok, failed, hits, cache_hits, cache_misses;
+    cache_entry *cache; /* nsets * WAYS entries; NULL: no cache */
+    size_t nsets;
+    uint64_t clock, floor; /* clock: one tick per put or hit; entries used <= floor are empty */
+    jwtd_cache *jc;        /* NULL if it could not be made: libjwtd then simply caches nothing */
 };
 
-static void cache_clear(auth_thread *t)
-{
-    for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
-        free(t->cache[i].token);
-        t->cache[i].token = NULL;
-        t->cache[i].len = 0;
-    }
-}
+size_t auth_token_cache_slot_bytes(void) { return sizeof(cache_entry); }
+
+/* Empties the cache without touching its memory: every entry is now at or below the floor. */
+static void cache_clear(auth_thread *t) { t->floor = t->clock; }
 
 static void thread_free(auth_thread *t)
 {
-    cache_clear(t);
+    free(t->cache);
     jwtd_cache_free(t->jc);
     auth_keys_release(t->keys);
     auth_revs_release(t->revs);
@@ -67,6 +77,8 @@ static void thread_exit(void *p)
     a->gone_ok += atomic_load(&t->ok);
     a->gone_failed += atomic_load(&t->failed);
     a->gone_hits += atomic_load(&t->hits);
+    a->gone_cache_hits += atomic_load(&t->cache_hits);
+    a->gone_cache_misses += atomic_load(&t->cache_misses);
     pthread_mutex_unlock(&a->threads_mu);
     thread_free(t);
 }
@@ -93,18 +105,23 @@ void auth_threads_free(auth *a)
     pthread_mutex_unlock(&a->threads_mu);
 }
 
-void auth_threads_stats(auth *a, uint64_t *ok, uint64_t *failed, uint64_t *hits)
+void auth_threads_stats(auth *a, auth_stats *out)
 {
     pthread_mutex_lock(&a->threads_mu);
-    *ok = a->gone_ok;
-    *failed = a->gone_failed;
-    *hits = a->gone_hits;
+    out->verify_ok = a->gone_ok;
+    out->verify_failed = a->gone_failed;
+    out->verify_cache_hits = a->gone_hits;
+    out->token_cache_hits = a->gone_cache_hits;
+    out->token_cache_misses = a->gone_cache_misses;
     for (const auth_thread *t = a->threads; t != NULL; t = t->next) {
-        *ok += atomic_load(&t->ok);
-        *failed += atomic_load(&t->failed);
-        *hits += atomic_load(&t->hits);
+        out->verify_ok += atomic_load(&t->ok);
+        out->verify_failed += atomic_load(&t->failed);
+        out->verify_cache_hits += atomic_load(&t->hits);
+        out->token_cache_hits += atomic_load(&t->cache_hits);
+        out->token_cache_misses += atomic_load(&t->cache_misses);
     }
     pthread_mutex_unlock(&a->threads_mu);
+    out->token_cache_slots = (a->cfg.token_cache + WAYS - 1) / WAYS * WAYS; /* as allocated */
 }
 
 static auth_thread *thread_get(auth *a)
@@ -118,7 +135,13 @@ static auth_thread *thread_get(auth *a)
     t->a = a;
     if (jwtd_cache_new(&t->jc) != JWTD_OK)
         t->jc = NULL;
+    /* calloc: pages of a large cache stay untouched (not resident) until slots fill. Without
+     * the memory the thread simply verifies every token. */
+    t->nsets = (a->cfg.token_cache + WAYS - 1) / WAYS;
+    if (t->nsets > 0 && (t->cache = calloc(t->nsets * WAYS, sizeof *t->cache)) == NULL)
+        t->nsets = 0;
     if (pthread_setspecific(a->tkey, t) != 0) {
+        free(t->cache);
         jwtd_cache_free(t->jc);
         free(t);
         return NULL;
@@ -224,24 +247,32 @@ static bool principal_from_token(const jwtd_token *tok, auth_principal *p)
     return true;
 }
 
-static cache_entry *cache_slot(const auth *a, auth_thread *t, const char *token, size_t len)
+/* The entry of mac in its set, or NULL and in *victim the way a new entry should take. */
+static cache_entry *cache_find(auth_thread *t, const unsigned char mac[CACHE_MAC_BYTES],
+                               int64_t now, cache_entry **victim)
 {
-    size_t tail = len < CACHE_KEY_BYTES ? len : CACHE_KEY_BYTES;
+    uint64_t h, rank, best = UINT64_MAX;
+    cache_entry *set;
 
-    return &t->cache[auth_hash(a, token + len - tail, tail) & (AUTH_CACHE_SLOTS - 1)];
-}
+    memcpy(&h, mac, sizeof h);
+    set = &t->cache[(size_t)(h % t->nsets) * WAYS];
+    for (size_t i = 0; i < WAYS; i++) {
+        cache_entry *e = &set[i];
 
-static void cache_put(cache_entry *e, const char *token, size_t len, const auth_principal *p)
-{
-    char *copy = malloc(len);
-
-    if (copy == NULL)
-        return; /* only a missed speed-up */
-    memcpy(copy, token, len);
-    free(e->token);
-    e->token = copy;
-    e->len = len;
-    e->p = *p;
+        if (e->used <= t->floor) {
+            rank = 0;
+        } else {
+            /* Constant time: the stored hash stands for a valid token. */
+            if (CRYPTO_memcmp(e->mac, mac, CACHE_MAC_BYTES) == 0)
+                return e;
+            rank = e->p.exp <= now ? 1 : e->used + 1; /* used > floor >= 0: rank >= 2 */
+        }
+        if (rank < best) {
+            best = rank;
+            *victim = e;
+        }
+    }
+    return NULL;
 }
 
 static auth_err verify_fail(auth_thread *t, auth_principal *out, auth_err rc)
@@ -262,10 +293,10 @@ auth_err auth_verify_access(auth *a, const char *token, size_t len, auth_princip
 auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_principal *out,
                                 auth_token_fault *fault)
 {
+    unsigned char mac[CACHE_MAC_BYTES];
     jwtd_token *tok = NULL;
-    bool hit = false;
+    cache_entry *e = NULL, *victim = NULL;
     auth_thread *t;
-    cache_entry *e;
     jwtd_err jrc;
     int64_t now;
 
@@ -281,14 +312,17 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
     thread_refresh(t);
     now = auth_now(a);
 
-    e = cache_slot(a, t, token, len);
-    /* Constant time: the cached bytes are a valid token and must not leak by timing.
-     * CRYPTO_memcmp, not sodium_memcmp: the latter's volatile byte loop took 95% of a
-     * cache hit (~1.4 us for a 400-byte token), OpenSSL's assembly a fraction of it. */
-    if (e->token != NULL && e->len == len && CRYPTO_memcmp(e->token, token, len) == 0) {
+    if (t->cache != NULL) {
+        crypto_generichash(mac, sizeof mac, (const unsigned char *)token, len, a->cache_key,
+                           sizeof a->cache_key);
+        e = cache_find(t, mac, now, &victim);
+    }
+    if (e != NULL) {
         *out = e->p;
-        hit = true;
+        e->used = ++t->clock;
+        bump(&t->cache_hits);
     } else {
+        bump(&t->cache_misses);
         jrc = jwtd_verify_cached(t->jc, token, len, t->keys->set, t->keys->v_access, &tok, NULL);
         /* libjwtd checks exp after the signature and the type: a token it calls expired was
          * signed by one of our keys. */
@@ -302,7 +336,11 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
             return verify_fail(t, out, AUTH_INVALID_TOKEN);
         }
         jwtd_token_free(tok);
-        cache_put(e, token, len, out);
+        if (victim != NULL) {
+            memcpy(victim->mac, mac, sizeof mac);
+            victim->p = *out;
+            victim->used = ++t->clock;
+        }
     }
     /* exp on our clock with no leeway, as jwtd_verify checked it on a miss. */
     if (out->exp <= now || auth_revs_is_revoked(a, t->revs, out)) {
@@ -311,7 +349,7 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
     }
     *fault = AUTH_FAULT_NONE;
     bump(&t->ok);
-    if (hit)
+    if (e != NULL)
         bump(&t->hits);
     return AUTH_OK;
 }

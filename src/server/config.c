@@ -39,6 +39,10 @@ const srv_option srv_options[] = {
      "event-loop threads (0: one per core)"},
     {"workers", "JWTD_WORKERS", SRV_OPT_COUNT, "N", "0", NULL, 0, 256, OFF(workers),
      "worker threads for password hashing and store writes (0: one per core)"},
+    {"token-cache", "JWTD_TOKEN_CACHE", SRV_OPT_COUNT, "N", "8192", NULL, 0, 262144,
+     OFF(token_cache),
+     "verified access tokens remembered per event loop, about 600 bytes each (0: off; rounded "
+     "up to a multiple of 4)"},
     {"access-ttl", "JWTD_ACCESS_TTL", SRV_OPT_SECONDS, "SECONDS", "900", NULL, 1, 366 * DAY,
      OFF(access_ttl), "lifetime of access tokens (also JWT_EXPIRATION_SECONDS/_MINUTES/_HOURS)"},
     {"refresh-ttl", "JWTD_REFRESH_TTL", SRV_OPT_SECONDS, "SECONDS", "604800", NULL, 1, 3660 * DAY,
@@ -670,6 +674,7 @@ void srv_config_auth(const srv_config *cfg, auth_config *out)
     out->key_alg = srv_config_key_alg(cfg);
     out->key_rotation = cfg->key_rotation;
     out->key_prepublish = cfg->key_prepublish;
+    out->token_cache = (size_t)cfg->token_cache;
     if (cfg->db_pool > 0) {
         out->store_pool = (unsigned)cfg->db_pool;
     } else {

@@ -17,6 +17,7 @@ typedef struct metrics_snap {
     int64_t uptime, requests, responses[5]; /* responses: 1xx to 5xx; requests: their sum */
     int64_t logins_ok, logins_failed, registrations, refreshes, refresh_reuse, logouts;
     int64_t verify_ok, verify_failed, verify_cache_hits, revoked_jtis, revoked_users;
+    int64_t token_cache_hits, token_cache_misses, token_cache_slots;
     int64_t signing_keys, limited_ip, limited_lockout, refused[HTTP_REFUSED_COUNT];
     int64_t store_up, store_syncs, store_sync_failures, store_wakeups, store_last_sync;
     int64_t store_errors, store_warnings, revocations[AUTH_REV_COUNT];
@@ -67,6 +68,14 @@ static const metric metrics[] = {
      AT(verify_failed), EACH_ONE},
     {"jwtd_access_verify_cache_hits_total", "Access tokens verified from the cache.", C, NULL, NULL,
      NULL, "verify_cache_hits", AT(verify_cache_hits), EACH_ONE},
+    {"jwtd_token_cache_hits_total",
+     "Access-token checks answered by the verified-token cache (expiry and revocation are "
+     "still checked).",
+     C, NULL, NULL, "token_cache", "hits", AT(token_cache_hits), EACH_ONE},
+    {"jwtd_token_cache_misses_total", "Access-token checks that verified the signature.", C, NULL,
+     NULL, "token_cache", "misses", AT(token_cache_misses), EACH_ONE},
+    {"jwtd_token_cache_slots", "Slots of each event loop's verified-token cache.", G, NULL, NULL,
+     "token_cache", "slots", AT(token_cache_slots), EACH_ONE},
     {"jwtd_revoked_access_tokens", "Access-token revocations held in memory.", G, "kind", "jti",
      NULL, "revoked_jtis", AT(revoked_jtis), EACH_ONE},
     {"jwtd_revoked_access_tokens", NULL, NULL, "kind", "user", NULL, "revoked_users",
@@ -122,6 +131,9 @@ static void snap_read(srv_app *app, metrics_snap *s)
         .verify_ok = (int64_t)a.verify_ok,
         .verify_failed = (int64_t)a.verify_failed,
         .verify_cache_hits = (int64_t)a.verify_cache_hits,
+        .token_cache_hits = (int64_t)a.token_cache_hits,
+        .token_cache_misses = (int64_t)a.token_cache_misses,
+        .token_cache_slots = (int64_t)a.token_cache_slots,
         .revoked_jtis = (int64_t)a.revoked_jtis,
         .revoked_users = (int64_t)a.revoked_users,
         .signing_keys = (int64_t)a.signing_keys,

@@ -91,6 +91,7 @@ typedef struct srv_config {
     int64_t lockout_after, lockout_base, lockout_max;
     int64_t db_pool;                      /* 0: workers + 2 */
     int64_t key_rotation, key_prepublish; /* seconds; key_rotation 0: off */
+    int64_t token_cache;                  /* verified-token cache slots per event loop */
 } srv_config;
 
 typedef enum srv_opt_type {

@@ -721,6 +721,9 @@ static void test_access_expiry_even_when_cached(void **state)
     frozen_now = issued + 60; /* now == exp: expired, no leeway */
     assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_INVALID_TOKEN);
     assert_int_equal(stats(f->a).verify_cache_hits, 2);
+    /* found in the cache, and refused all the same */
+    assert_int_equal(stats(f->a).token_cache_hits, 3);
+    assert_int_equal(stats(f->a).token_cache_misses, 1);
     frozen_now = 0;
     auth_pair_clear(&pair);
 }
@@ -915,8 +918,87 @@ static void test_verify_cache(void **state)
     assert_int_equal(verify(f->a, other.access_token, NULL), AUTH_OK);
     assert_int_equal(stats(f->a).verify_cache_hits, 2); /* a refused hit is not counted */
     assert_int_equal(stats(f->a).verify_failed, 1);
+    /* the revoked token was found in the cache (3 lookups found, 2 verified) and refused */
+    assert_int_equal(stats(f->a).token_cache_hits, 3);
+    assert_int_equal(stats(f->a).token_cache_misses, 2);
     auth_pair_clear(&pair);
     auth_pair_clear(&other);
+}
+
+/* A cache of one set (3 slots asked, rounded up to 4): exact hits and misses, the least
+ * recently used entry goes first, and a token differing in one byte from a cached one is no
+ * hit. */
+static void test_token_cache_counts(void **state)
+{
+    fixture *f = *state;
+    auth_pair pairs[5];
+    char name[16], *tampered;
+    auth_stats st;
+
+    f->cfg.token_cache = 3;
+    fixture_start(f);
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "user%d", i);
+        memset(&pairs[i], 0, sizeof pairs[i]);
+        register_user(f, name, "correct horse", &pairs[i]);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(verify(f->a, pairs[i].access_token, NULL), AUTH_OK);
+    }
+    st = stats(f->a);
+    assert_int_equal(st.token_cache_hits, 4);
+    assert_int_equal(st.token_cache_misses, 4);
+    assert_int_equal(st.token_cache_slots, 4);
+    /* the fifth evicts the least recently used (user0); user1 stays; user0 is verified again */
+    assert_int_equal(verify(f->a, pairs[4].access_token, NULL), AUTH_OK);
+    assert_int_equal(verify(f->a, pairs[1].access_token, NULL), AUTH_OK);
+    assert_int_equal(verify(f->a, pairs[0].access_token, NULL), AUTH_OK);
+    /* user0 took the way of user2, the least recently used then, not user4's */
+    assert_int_equal(verify(f->a, pairs[4].access_token, NULL), AUTH_OK);
+    st = stats(f->a);
+    assert_int_equal(st.token_cache_hits, 6);
+    assert_int_equal(st.token_cache_misses, 6);
+    /* user1's token with its last character changed: a miss, and a bad signature */
+    tampered = strdup(pairs[1].access_token);
+    assert_non_null(tampered);
+    tampered[strlen(tampered) - 1] = tampered[strlen(tampered) - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify(f->a, tampered, NULL), AUTH_INVALID_TOKEN);
+    st = stats(f->a);
+    assert_int_equal(st.token_cache_hits, 6);
+    assert_int_equal(st.token_cache_misses, 7);
+    assert_int_equal(st.verify_ok, 12);
+    assert_int_equal(st.verify_failed, 1);
+    free(tampered);
+    for (int i = 0; i < 5; i++)
+        auth_pair_clear(&pairs[i]);
+}
+
+/* token_cache 0: every check verifies the signature; beyond the bound auth_new refuses. */
+static void test_token_cache_off(void **state)
+{
+    fixture *f = *state;
+    auth_pair pair = {0};
+    const char *why = NULL;
+    auth *other = NULL;
+    auth_stats st;
+
+    f->cfg.token_cache = AUTH_TOKEN_CACHE_MAX + 1;
+    assert_int_equal(auth_new(&f->cfg, f->s, &other, &why), AUTH_INVALID_INPUT);
+    assert_null(other);
+    assert_non_null(why);
+    f->cfg.token_cache = 0;
+    fixture_start(f);
+    register_user(f, "alice", "correct horse", &pair);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(verify(f->a, pair.access_token, NULL), AUTH_OK);
+    st = stats(f->a);
+    assert_int_equal(st.token_cache_hits, 0);
+    assert_int_equal(st.token_cache_misses, 3);
+    assert_int_equal(st.token_cache_slots, 0);
+    assert_int_equal(st.verify_cache_hits, 0);
+    assert_int_equal(st.verify_ok, 3);
+    auth_pair_clear(&pair);
 }
 
 typedef struct verifier {
@@ -1888,6 +1970,8 @@ int main(int argc, char **argv)
         T(test_revocations_survive_restart),
         T(test_revocation_seen_by_other_instance),
         T(test_verify_cache),
+        T_CFG(test_token_cache_counts),
+        T_CFG(test_token_cache_off),
         T(test_verify_from_threads),
     };
     const struct CMUnitTest keys[] = {
