@@ -14,6 +14,7 @@
 #define CACHE_SLOTS 8
 #define CACHE_MAX_KEY JOSE_SIGN_CACHE_MAX_KEY /* header bytes (verify), encoded inputs (sign) */
 #define HDR_CACHE_MAX_B64 256                 /* longer verify headers are rare, not cached */
+#define CTX_SLOTS 4                           /* signature contexts: a few keys in rotation */
 
 /* The slot plumbing both sides share: keys (a tag and bytes) with round-robin replacement.
  * A slot's value lives at the same index in the side's own array. */
@@ -29,11 +30,23 @@ typedef struct sign_value {
     char b64[JOSE_SIGN_CACHE_MAX_B64];
 } sign_value;
 
+/* A signature context kept for one (key, alg, operation). The slot holds a reference to the
+ * key: while it is kept, no other key can have its address, so the pointer identifies it. */
+typedef struct ctx_slot {
+    jwtd_key *key; /* NULL: empty */
+    jwtd_alg alg;
+    int op;
+    void *ctx;
+    void (*ctx_free)(void *);
+} ctx_slot;
+
 struct jwtd_cache {
     cache_ring hdr_ring;          /* tag: Validation id; key: header base64url */
     jose_header hdr[CACHE_SLOTS]; /* hdr[i].json holds one reference */
     cache_ring sign_ring;         /* tag 0; key: sign_cache_key's encoding */
     sign_value sign[CACHE_SLOTS];
+    ctx_slot ctx[CTX_SLOTS];
+    unsigned ctx_next;
 };
 
 /* The slot holding (tag, key), or -1. len is in 1..CACHE_MAX_KEY. */
@@ -72,6 +85,12 @@ void jwtd_cache_free(jwtd_cache *c)
         return;
     for (size_t i = 0; i < CACHE_SLOTS; i++)
         json_decref(c->hdr[i].json);
+    for (size_t i = 0; i < CTX_SLOTS; i++) {
+        if (c->ctx[i].key != NULL) {
+            c->ctx[i].ctx_free(c->ctx[i].ctx);
+            jwtd_key_free(c->ctx[i].key);
+        }
+    }
     free(c);
 }
 
@@ -123,4 +142,33 @@ void jose_sign_cache_put(jwtd_cache *c, const char *key, size_t key_len, const c
     i = ring_claim(&c->sign_ring, 0, key, key_len);
     c->sign[i].len = b64_len;
     memcpy(c->sign[i].b64, b64, b64_len);
+}
+
+void *jose_ctx_cache_get(const jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op)
+{
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < CTX_SLOTS; i++) {
+        if (c->ctx[i].key == key && c->ctx[i].alg == alg && c->ctx[i].op == op)
+            return c->ctx[i].ctx;
+    }
+    return NULL;
+}
+
+bool jose_ctx_cache_put(jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op, void *ctx,
+                        void (*ctx_free)(void *))
+{
+    ctx_slot *s;
+
+    if (c == NULL)
+        return false;
+    s = &c->ctx[c->ctx_next];
+    c->ctx_next = (c->ctx_next + 1) % CTX_SLOTS;
+    if (s->key != NULL) {
+        s->ctx_free(s->ctx);
+        jwtd_key_free(s->key);
+    }
+    *s = (ctx_slot){
+        .key = jwtd_key_ref(key), .alg = alg, .op = op, .ctx = ctx, .ctx_free = ctx_free};
+    return true;
 }

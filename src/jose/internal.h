@@ -134,6 +134,13 @@ const char *jose_sign_cache_get(const jwtd_cache *c, const char *key, size_t key
 /* Remember b64 under key (copies both; silently skips what does not fit a slot). */
 void jose_sign_cache_put(jwtd_cache *c, const char *key, size_t key_len, const char *b64,
                          size_t b64_len);
+/* The signature context the cache keeps for (key, alg, op) (sig.c's to use: the cache is one
+ * thread's), or NULL. */
+void *jose_ctx_cache_get(const jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op);
+/* Keep ctx for (key, alg, op), freed later with ctx_free, holding a reference to key (so the
+ * key lives as long as the slot). Evicts the oldest slot. false (ctx not taken) for c NULL. */
+bool jose_ctx_cache_put(jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op, void *ctx,
+                        void (*ctx_free)(void *));
 
 /* ---- Verified tokens (token.c) ---- */
 /* One allocation: the struct, then the payload (NUL-terminated), then a copy of it in which
@@ -208,5 +215,13 @@ jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char 
 /* Sign msg; *sig_out is malloc'ed (raw r||s for ECDSA). */
 jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
                        unsigned char **sig_out, size_t *sig_len);
+/* The same two with the caller's cache (NULL: exactly the two above): HMAC, RSA, PSS and ECDSA
+ * reuse the contexts kept there for the key instead of building one per call. */
+jwtd_err jose_sig_verify_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                                const unsigned char *msg, size_t msg_len, const unsigned char *sig,
+                                size_t sig_len);
+jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                              const unsigned char *msg, size_t msg_len, unsigned char **sig_out,
+                              size_t *sig_len);
 
 #endif /* JWTD_JOSE_INTERNAL_H */

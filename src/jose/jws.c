@@ -205,7 +205,7 @@ static bool key_matches_kid(const jwtd_key *k, const jose_header *h)
 
 /* Tries the candidate keys: those whose kid (named or thumbprint) equals the token's, or
  * (a token without kid, or a lone key that never named one) every key that fits the alg. */
-static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
+static jwtd_err verify_signature(jwtd_cache *cache, const jwtd_keyset *keys, const jose_header *h,
                                  const unsigned char *input, size_t input_len,
                                  const unsigned char *sig, size_t sig_len, jwtd_key **used,
                                  jwtd_error *err)
@@ -222,7 +222,7 @@ static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
         if (!jwtd_key_fits_alg(k, h->alg))
             continue;
         fitting++;
-        rc = jose_sig_verify(k, h->alg, input, input_len, sig, sig_len);
+        rc = jose_sig_verify_cached(cache, k, h->alg, input, input_len, sig, sig_len);
         if (rc == JWTD_OK) {
             *used = k;
             return JWTD_OK;
@@ -249,6 +249,7 @@ typedef struct jws_parts {
     unsigned char *payload; /* decoded; the token copies it */
     size_t payload_len;
     const jread_doc *claims; /* a JWT's claims, already read: checked; NULL for a raw JWS */
+    jwtd_cache *cache;       /* the caller's (signature contexts), or NULL */
 } jws_parts;
 
 static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_validation *v,
@@ -292,8 +293,8 @@ static jwtd_err verify_finish(jws_parts *p, const jwtd_keyset *keys, const jwtd_
 
     if (jose_b64url_decode_public(p->sig_b64, p->sig_b64_len, sig, sizeof sig, &sig_len) != 0)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
-    if ((rc = verify_signature(keys, p->h, p->input, p->input_len, sig, sig_len, &used, err)) !=
-            JWTD_OK ||
+    if ((rc = verify_signature(p->cache, keys, p->h, p->input, p->input_len, sig, sig_len, &used,
+                               err)) != JWTD_OK ||
         (rc = check_typ(p->prot, p->unprot, v, err)) != JWTD_OK ||
         (p->claims != NULL && (rc = jose_validation_check_claims(v, p->claims, err)) != JWTD_OK))
         return rc;
@@ -370,7 +371,8 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
                     .input = (const unsigned char *)token,
                     .input_len = c.input_len,
                     .sig_b64 = c.sig,
-                    .sig_b64_len = c.sig_len};
+                    .sig_b64_len = c.sig_len,
+                    .cache = cache};
     /* The claims decode on the stack when they fit, and are read in place: no allocation
      * before the token's own. */
     cap = jose_b64url_decoded_len(c.pay_len);
@@ -746,7 +748,7 @@ static jwtd_err sign_payload(jwtd_cache *cache, const jwtd_key *key, jwtd_alg al
     tok[hlen] = '.';
     jose_b64url_encode_public(payload, len, tok + hlen + 1);
     pos = hlen + 1 + plen;
-    rc = jose_sig_sign(key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
+    rc = jose_sig_sign_cached(cache, key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
     if (rc == JWTD_OK && sig_len > JWS_MAX_SIG_BYTES)
         rc = JWTD_ERR_CRYPTO;
     if (rc != JWTD_OK) {
