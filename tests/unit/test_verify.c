@@ -1002,6 +1002,39 @@ static void test_jws_serializations(void **state)
                      p, h, s);
     assert_int_equal(jws_check(json, NULL, 0, set, v, NULL, 0), JWTD_ERR_INVALID_SIGNATURE);
     free(json);
+    /* The token's header: protected and unprotected members merged, as jansson writes them. */
+    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"k\\u0069d\":"
+                     "\"k-\\u0031\"},\"signature\":\"%s\"}",
+                     p, h, s);
+    {
+        jwtd_token *t = NULL;
+        const char *kid = NULL;
+        char *hj = NULL;
+        assert_int_equal(jwtd_jws_verify(json, strlen(json), NULL, 0, set, v, &t, NULL), JWTD_OK);
+        assert_int_equal(jwtd_token_header_string(t, "kid", &kid), JWTD_OK);
+        assert_string_equal(kid, "k-1");
+        assert_int_equal(jwtd_token_header_json(t, &hj), JWTD_OK);
+        assert_string_equal(hj, "{\"alg\":\"HS256\",\"kid\":\"k-1\"}");
+        jwtd_free(hj);
+        jwtd_token_free(t);
+    }
+    free(json);
+    /* A member in both headers (names compared after unescaping), crit unprotected. */
+    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"\\u0061lg\":"
+                     "\"HS256\"},\"signature\":\"%s\"}",
+                     p, h, s);
+    assert_int_equal(jws_check(json, NULL, 0, set, v, NULL, 0), JWTD_ERR_INVALID_TOKEN);
+    free(json);
+    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"crit\":[\"x\"],"
+                     "\"x\":1},\"signature\":\"%s\"}",
+                     p, h, s);
+    assert_int_equal(jws_check(json, NULL, 0, set, v, NULL, 0), JWTD_ERR_INVALID_TOKEN);
+    free(json);
+    /* No protected header: alg unprotected, the signing input starts with '.'. */
+    json =
+        tu_printf("{\"payload\":\"%s\",\"header\":{\"alg\":\"HS256\"},\"signature\":\"%s\"}", p, s);
+    assert_int_equal(jws_check(json, NULL, 0, set, v, NULL, 0), JWTD_ERR_INVALID_SIGNATURE);
+    free(json);
 
     /* General JSON serialization: one verifying signature suffices; none is InvalidSignature. */
     bad_s = strdup(s);
