@@ -186,9 +186,7 @@ static char *mac_b64(const char *hdr, const char *pay)
     unsigned char mac[EVP_MAX_MD_SIZE];
     if (input == NULL)
         fail("malloc");
-    memcpy(input, hdr, hl);
-    input[hl] = '.';
-    memcpy(input + hl + 1, pay, pl + 1);
+    snprintf(input, hl + pl + 2, "%s.%s", hdr, pay);
     if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, sizeof secret, (unsigned char *)input,
                   hl + 1 + pl, mac, sizeof mac, &n) == NULL)
         fail("EVP_Q_mac");
