@@ -10,7 +10,7 @@ secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_src="$root/tests/fuzz"
 work="$build/fuzz"
-harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_json fuzz_request fuzz_config fuzz_framing)
+harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_json fuzz_header fuzz_request fuzz_config fuzz_framing)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -114,22 +114,38 @@ jwtd_err jose_validation_check_claims(const jwtd_validation *v, const jread_doc 
                                       jwtd_error *err);
 
 /* ---- Protected headers (jws.c) and the caller's cache of them (cache.c) ---- */
-/* What the header rules extracted. kid points into `json`, which the holder keeps alive. */
+/* What the header rules extracted, from a header read by jread. json is the header's JSON
+ * text; strs is a copy of it (json_len + 1 bytes) in which every top-level string and every
+ * string item of a top-level array is unescaped in place and NUL-terminated
+ * (jose_unescape_strings); kid and typ point into strs. The holder keeps both alive. */
 typedef struct jose_header {
-    json_t *json;
     jwtd_alg alg;
-    const char *kid;
-    size_t kid_len;
     bool b64;
+    const char *kid; /* NULL if absent */
+    size_t kid_len;
+    const char *typ; /* NULL if absent */
+    size_t typ_len;
+    const char *json;
+    size_t json_len;
+    const char *strs;
 } jose_header;
+
+/* Fills strs (a copy of d's bytes, NUL-terminated) as jose_header.strs describes. */
+void jose_unescape_strings(const jread_doc *d, char *strs);
+/* The C string, in strs, of the string v (a top-level member or an item of a top-level array)
+ * of the document d that strs was made from. */
+static inline const char *jose_strs_at(const jread_doc *d, const char *strs, const jread_value *v)
+{
+    return strs + (v->json - d->buf) + 1;
+}
 
 /* Every function below accepts c == NULL (no cache: nothing found, nothing kept). */
 /* A checked header whose base64url bytes and Validation identity match: true and *out
- * filled, with out->json a new reference owned by the caller. */
+ * filled, pointing into the cache (valid until the next jose_hdr_cache_put on c). */
 bool jose_hdr_cache_get(const jwtd_cache *c, uint64_t vid, const char *b64, size_t len,
                         jose_header *out);
-/* Remember a header that passed every rule under Validation vid (takes no reference
- * from the caller: it adds its own). Headers longer than the slot size are not kept. */
+/* Remember a header that passed every rule under Validation vid (copies its bytes). Headers
+ * longer than the slot size are not kept. */
 void jose_hdr_cache_put(jwtd_cache *c, uint64_t vid, const char *b64, size_t len,
                         const jose_header *h);
 
@@ -143,27 +159,38 @@ const char *jose_sign_cache_get(const jwtd_cache *c, const char *key, size_t key
 /* Remember b64 under key (copies both; silently skips what does not fit a slot). */
 void jose_sign_cache_put(jwtd_cache *c, const char *key, size_t key_len, const char *b64,
                          size_t b64_len);
+/* The signature context the cache keeps for (key, alg, op) (sig.c's to use: the cache is one
+ * thread's), or NULL. */
+void *jose_ctx_cache_get(const jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op);
+/* Keep ctx for (key, alg, op), freed later with ctx_free, holding a reference to key (so the
+ * key lives as long as the slot). Evicts the oldest slot. false (ctx not taken) for c NULL. */
+bool jose_ctx_cache_put(jwtd_cache *c, const jwtd_key *key, jwtd_alg alg, int op, void *ctx,
+                        void (*ctx_free)(void *));
 
 /* ---- Verified tokens (token.c) ---- */
 /* One allocation: the struct, then the payload (NUL-terminated), then a copy of it in which
  * every top-level string and every string item of a top-level array is unescaped in place and
- * NUL-terminated (strs), which the getters hand out. Claims are read in place with jread; a
- * caller who wants them as JSON gets jansson's reading of the payload, built on demand. */
+ * NUL-terminated (strs), which the getters hand out; then the same two for the protected
+ * header (hjson, hstrs). Claims and header are read in place with jread; a caller who wants
+ * them as JSON gets jansson's reading of them, built on demand. */
 struct jwtd_token {
     jwtd_alg alg;
-    jwtd_key *key; /* the key that verified (one reference held) */
-    json_t *header;
+    jwtd_key *key;    /* the key that verified (one reference held) */
     bool has_claims;  /* false for a raw JWS whose payload is not a JSON object */
     jread_doc claims; /* claims.buf == payload */
     const char *strs;
     unsigned char *payload;
     size_t payload_len;
+    const char *hjson; /* the header, a JSON object jread accepts */
+    size_t hjson_len;
+    const char *hstrs;
 };
 
-/* A token taking a reference to key and header, copying payload; claims may be NULL (then
- * the payload is read as claims if it is a JSON object). NULL when out of memory. */
-jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, json_t *header,
-                           const unsigned char *payload, size_t payload_len,
+/* A token taking a reference to key, copying the header (its JSON text, and its strs or NULL
+ * to make them here) and the payload; claims may be NULL (then the payload is read as claims
+ * if it is a JSON object). NULL when out of memory or when the header is not a JSON object. */
+jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, const char *hjson, size_t hjson_len,
+                           const char *hstrs, const unsigned char *payload, size_t payload_len,
                            const jread_doc *claims, size_t max_depth);
 
 /* ---- base64url (b64.c), canonical only: no padding, no '+' '/', zero trailing bits ---- */
@@ -217,5 +244,13 @@ jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char 
 /* Sign msg; *sig_out is malloc'ed (raw r||s for ECDSA). */
 jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
                        unsigned char **sig_out, size_t *sig_len);
+/* The same two with the caller's cache (NULL: exactly the two above): HMAC, RSA, PSS and ECDSA
+ * reuse the contexts kept there for the key instead of building one per call. */
+jwtd_err jose_sig_verify_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                                const unsigned char *msg, size_t msg_len, const unsigned char *sig,
+                                size_t sig_len);
+jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                              const unsigned char *msg, size_t msg_len, unsigned char **sig_out,
+                              size_t *sig_len);
 
 #endif /* JWTD_JOSE_INTERNAL_H */

@@ -69,32 +69,76 @@ static json_t *decode_json_object(const char *b64, size_t len, size_t depth)
 }
 
 /* ---- Header rules ---- */
-/* The member from the protected header, else the unprotected one. */
-static json_t *header_get(const json_t *prot, const json_t *unprot, const char *name)
+/* A header object read by jread: the checked document and its strs (jose_header). */
+typedef struct jws_hdr {
+    jread_doc doc;
+    char *strs;
+} jws_hdr;
+
+/* The JSON text (len bytes) read into h, with strs at buf + len + 1 (buf holds 2 * len + 2
+ * bytes). 0, or -1 when it is not a JSON object jread accepts under depth. */
+static int hdr_read(const char *json, size_t len, size_t depth, char *buf, jws_hdr *h)
 {
-    json_t *v = json_object_get(prot, name);
-    return v != NULL || unprot == NULL ? v : json_object_get(unprot, name);
+    if (jread_parse(&h->doc, json, len, depth) != 0)
+        return -1;
+    h->strs = buf + len + 1;
+    jose_unescape_strings(&h->doc, h->strs);
+    return 0;
 }
 
-static jwtd_err check_crit(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
+/* A base64url header segment decoded into *buf (the stack buffer, or one malloc'ed here that
+ * the caller frees when *buf != stack) and read into h: 0 or -1. */
+static int hdr_decode(const char *b64, size_t len, size_t depth, char *stack, size_t stack_cap,
+                      char **buf, jws_hdr *h)
+{
+    size_t cap = jose_b64url_decoded_len(len), n = 0;
+
+    *buf = stack;
+    if (2 * cap + 2 > stack_cap && (*buf = malloc(2 * cap + 2)) == NULL)
+        return -1;
+    if (jose_b64url_decode_public(b64, len, (unsigned char *)*buf, cap, &n) != 0)
+        return -1;
+    return hdr_read(*buf, n, depth, *buf, h);
+}
+
+/* The member from the protected header, else the unprotected one (unprot may be NULL); *cstr
+ * is its C string when it is a string, else NULL. */
+static bool header_get(const jws_hdr *prot, const jws_hdr *unprot, const char *name, jread_value *v,
+                       const char **cstr)
+{
+    const jws_hdr *from = prot;
+
+    if (!jread_get(&prot->doc, name, v)) {
+        if (unprot == NULL || !jread_get(&unprot->doc, name, v))
+            return false;
+        from = unprot;
+    }
+    *cstr = v->type == JREAD_STRING ? jose_strs_at(&from->doc, from->strs, v) : NULL;
+    return true;
+}
+
+static jwtd_err check_crit(const jws_hdr *prot, const jws_hdr *unprot, const jwtd_validation *v,
                            jwtd_error *err)
 {
-    json_t *crit = json_object_get(prot, "crit"), *item, *other;
-    size_t i, j;
+    jread_value crit, item, other, member;
+    size_t pos = 0, opos;
 
-    if (unprot != NULL && json_object_get(unprot, "crit") != NULL)
+    if (unprot != NULL && jread_get(&unprot->doc, "crit", &crit))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit must be integrity protected");
-    if (crit == NULL)
+    if (!jread_get(&prot->doc, "crit", &crit))
         return JWTD_OK;
-    if (!json_is_array(crit) || json_array_size(crit) == 0)
+    if (crit.type != JREAD_ARRAY || !jread_array_next(&crit, &pos, &item))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit must be a non-empty array");
-    json_array_foreach(crit, i, item) {
-        const char *name = json_string_value(item);
-        if (name == NULL || jose_header_is_registered(name) || json_object_get(prot, name) == NULL)
+    for (pos = 0; jread_array_next(&crit, &pos, &item);) {
+        const char *name =
+            item.type == JREAD_STRING ? jose_strs_at(&prot->doc, prot->strs, &item) : NULL;
+        if (name == NULL || jose_header_is_registered(name) ||
+            !jread_get(&prot->doc, name, &member))
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
                              "crit lists a registered or absent header");
-        json_array_foreach(crit, j, other) {
-            if (j < i && json_equal(item, other))
+        /* The items before this one are strings: they passed this loop. */
+        for (opos = 0; jread_array_next(&crit, &opos, &other) && other.json != item.json;) {
+            if (strcmp(jose_strs_at(&prot->doc, prot->strs, &other), name) == 0)
                 return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "crit repeats a name");
         }
         if (strcmp(name, "b64") == 0 ? !v->allow_unencoded
@@ -105,39 +149,56 @@ static jwtd_err check_crit(const json_t *prot, const json_t *unprot, const jwtd_
     return JWTD_OK;
 }
 
-static bool crit_lists(const json_t *prot, const char *name)
+static bool crit_lists(const jws_hdr *prot, const char *name)
 {
-    json_t *crit = json_object_get(prot, "crit"), *item;
-    size_t i;
+    jread_value crit, item;
+    size_t pos = 0;
 
-    json_array_foreach(crit, i, item) {
-        if (json_is_string(item) && strcmp(json_string_value(item), name) == 0)
+    if (!jread_get(&prot->doc, "crit", &crit))
+        return false;
+    while (jread_array_next(&crit, &pos, &item)) {
+        if (item.type == JREAD_STRING && jread_string_eq(&item, name, strlen(name)))
             return true;
     }
     return false;
 }
 
-/* Applies every rule that needs no key; fills h. unprot may be NULL. */
-static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
+/* True when a member of unprot is also in prot (names compared after unescaping). */
+static bool header_overlap(const jws_hdr *prot, const jws_hdr *unprot)
+{
+    jread_iter it = {0, 0};
+    jread_value v, same;
+    const char *key;
+    size_t key_len;
+    bool key_escaped, found = false;
+    char *name;
+
+    while (!found && jread_next(&unprot->doc, &it, &v, &key, &key_len, &key_escaped)) {
+        if ((name = malloc(key_len + 1)) == NULL)
+            return true; /* refused: the caller reports it as malformed */
+        (void)jread_unescape(key, key_len, name);
+        found = jread_get(&prot->doc, name, &same);
+        free(name);
+    }
+    return found;
+}
+
+/* Applies every rule that needs no key; fills h (but json and strs). unprot may be NULL. */
+static jwtd_err check_header(const jws_hdr *prot, const jws_hdr *unprot, const jwtd_validation *v,
                              jose_header *h, jwtd_error *err)
 {
-    const char *key;
-    json_t *val, *alg, *kid, *b64, *typ;
+    jread_value val;
+    const char *s;
     jwtd_err rc;
 
-    if (unprot != NULL) {
-        json_object_foreach((json_t *)unprot, key, val) {
-            if (json_object_get(prot, key) != NULL)
-                return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
-                                 "header member in both protected and unprotected");
-        }
-    }
+    if (unprot != NULL && header_overlap(prot, unprot))
+        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
+                         "header member in both protected and unprotected");
     /* alg may be unprotected (RFC 7515 §4.1.1 places it in the JOSE header): it only
      * selects among the caller's pinned algorithms, so integrity protection adds nothing. */
-    alg = header_get(prot, unprot, "alg");
-    if (alg == NULL || !json_is_string(alg))
+    if (!header_get(prot, unprot, "alg", &val, &s) || s == NULL)
         return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg missing");
-    h->alg = jwtd_alg_from_name(json_string_value(alg), json_string_length(alg));
+    h->alg = jwtd_alg_from_name(s, strlen(s));
     if (h->alg == JWTD_ALG_UNKNOWN)
         return jose_fail(err, JWTD_ERR_INVALID_ALGORITHM, NULL, "alg unknown or none");
     if ((v->allowed_algs & (1u << h->alg)) == 0)
@@ -146,47 +207,43 @@ static jwtd_err check_header(const json_t *prot, const json_t *unprot, const jwt
         return rc;
 
     h->b64 = true;
-    b64 = header_get(prot, unprot, "b64");
-    if (b64 != NULL) {
-        if (!json_is_boolean(b64) || json_object_get(prot, "b64") == NULL)
+    if (header_get(prot, unprot, "b64", &val, &s)) {
+        jread_value in_prot;
+        if ((val.type != JREAD_TRUE && val.type != JREAD_FALSE) ||
+            !jread_get(&prot->doc, "b64", &in_prot))
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "b64 must be a protected boolean");
-        if (json_is_false(b64) && !crit_lists(prot, "b64"))
+        if (val.type == JREAD_FALSE && !crit_lists(prot, "b64"))
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "b64:false must be listed in crit");
-        h->b64 = json_is_true(b64);
+        h->b64 = val.type == JREAD_TRUE;
     }
 
-    h->json = NULL;
     h->kid = NULL;
     h->kid_len = 0;
-    kid = header_get(prot, unprot, "kid");
-    if (kid != NULL) {
-        if (!json_is_string(kid) || json_string_length(kid) > JWTD_MAX_KID_BYTES)
+    if (header_get(prot, unprot, "kid", &val, &h->kid)) {
+        if (h->kid == NULL || (h->kid_len = strlen(h->kid)) > JWTD_MAX_KID_BYTES)
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "kid must be a short string");
-        h->kid = json_string_value(kid);
-        h->kid_len = json_string_length(kid);
     }
-    typ = header_get(prot, unprot, "typ");
-    if (typ != NULL && !json_is_string(typ))
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "typ must be a string");
+    h->typ = NULL;
+    h->typ_len = 0;
+    if (header_get(prot, unprot, "typ", &val, &h->typ)) {
+        if (h->typ == NULL)
+            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "typ must be a string");
+        h->typ_len = strlen(h->typ);
+    }
     return JWTD_OK;
 }
 
 /* typ compared as RFC 7515 §4.1.9 says: case-insensitive, "application/" optional. */
-static jwtd_err check_typ(const json_t *prot, const json_t *unprot, const jwtd_validation *v,
-                          jwtd_error *err)
+static jwtd_err check_typ(const jose_header *h, const jwtd_validation *v, jwtd_error *err)
 {
     static const char prefix[] = "application/";
-    json_t *typ;
-    const char *s;
-    size_t len;
+    const char *s = h->typ;
+    size_t len = h->typ_len;
 
     if (v->typ == NULL)
         return JWTD_OK;
-    typ = header_get(prot, unprot, "typ");
-    if (typ == NULL)
+    if (s == NULL)
         return jose_fail(err, JWTD_ERR_INVALID_TYPE, NULL, "typ missing");
-    s = json_string_value(typ);
-    len = json_string_length(typ);
     if (len >= sizeof prefix - 1 && strncasecmp(s, prefix, sizeof prefix - 1) == 0) {
         s += sizeof prefix - 1;
         len -= sizeof prefix - 1;
@@ -205,7 +262,7 @@ static bool key_matches_kid(const jwtd_key *k, const jose_header *h)
 
 /* Tries the candidate keys: those whose kid (named or thumbprint) equals the token's, or
  * (a token without kid, or a lone key that never named one) every key that fits the alg. */
-static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
+static jwtd_err verify_signature(jwtd_cache *cache, const jwtd_keyset *keys, const jose_header *h,
                                  const unsigned char *input, size_t input_len,
                                  const unsigned char *sig, size_t sig_len, jwtd_key **used,
                                  jwtd_error *err)
@@ -222,7 +279,7 @@ static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
         if (!jwtd_key_fits_alg(k, h->alg))
             continue;
         fitting++;
-        rc = jose_sig_verify(k, h->alg, input, input_len, sig, sig_len);
+        rc = jose_sig_verify_cached(cache, k, h->alg, input, input_len, sig, sig_len);
         if (rc == JWTD_OK) {
             *used = k;
             return JWTD_OK;
@@ -240,8 +297,7 @@ static jwtd_err verify_signature(const jwtd_keyset *keys, const jose_header *h,
 /* ---- The one ending of every verify path ---- */
 /* What a path gathered once the header rules passed. */
 typedef struct jws_parts {
-    const json_t *prot, *unprot; /* the header as signed; unprot may be NULL */
-    const jose_header *h;
+    const jose_header *h;       /* its json: the header the token keeps */
     const unsigned char *input; /* the signing input */
     size_t input_len;
     const char *sig_b64;
@@ -249,6 +305,7 @@ typedef struct jws_parts {
     unsigned char *payload; /* decoded; the token copies it */
     size_t payload_len;
     const jread_doc *claims; /* a JWT's claims, already read: checked; NULL for a raw JWS */
+    jwtd_cache *cache;       /* the caller's (signature contexts), or NULL */
 } jws_parts;
 
 static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_validation *v,
@@ -263,21 +320,12 @@ static jwtd_err verify_args(const char *in, const jwtd_keyset *keys, const jwtd_
     return JWTD_OK;
 }
 
-/* The verified token: the header (protected and unprotected members merged), the claims (a
- * raw JWS's payload only if it is a JSON object) and a copy of the payload. */
+/* The verified token: the header, the claims (a raw JWS's payload only if it is a JSON
+ * object) and a copy of the payload. */
 static jwtd_err token_new(jws_parts *p, jwtd_key *key, const jwtd_validation *v, jwtd_token **out)
 {
-    json_t *header = p->unprot == NULL ? json_incref((json_t *)p->prot) : json_deep_copy(p->prot);
-
-    if (header != NULL && p->unprot != NULL &&
-        json_object_update(header, (json_t *)p->unprot) != 0) {
-        json_decref(header);
-        header = NULL;
-    }
-    if (header == NULL)
-        return JWTD_ERR_NO_MEMORY;
-    *out = jose_token_new(p->h->alg, key, header, p->payload, p->payload_len, p->claims,
-                          v->max_json_depth);
+    *out = jose_token_new(p->h->alg, key, p->h->json, p->h->json_len, p->h->strs, p->payload,
+                          p->payload_len, p->claims, v->max_json_depth);
     return *out != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
 }
 
@@ -292,9 +340,9 @@ static jwtd_err verify_finish(jws_parts *p, const jwtd_keyset *keys, const jwtd_
 
     if (jose_b64url_decode_public(p->sig_b64, p->sig_b64_len, sig, sizeof sig, &sig_len) != 0)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "signature is not base64url");
-    if ((rc = verify_signature(keys, p->h, p->input, p->input_len, sig, sig_len, &used, err)) !=
-            JWTD_OK ||
-        (rc = check_typ(p->prot, p->unprot, v, err)) != JWTD_OK ||
+    if ((rc = verify_signature(p->cache, keys, p->h, p->input, p->input_len, sig, sig_len, &used,
+                               err)) != JWTD_OK ||
+        (rc = check_typ(p->h, v, err)) != JWTD_OK ||
         (p->claims != NULL && (rc = jose_validation_check_claims(v, p->claims, err)) != JWTD_OK))
         return rc;
     if (out != NULL && (rc = token_new(p, used, v, out)) != JWTD_OK)
@@ -334,11 +382,12 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
                             jwtd_error *err)
 {
     unsigned char stack_payload[JWS_STACK_PAYLOAD_BYTES], *heap_payload = NULL;
+    char hdr_stack[JWS_HDR_STACK_BYTES], *hdr_buf = hdr_stack;
     jws_parts p = {0};
-    json_t *hdr = NULL;
     jread_doc claims;
     jws_compact c;
     jose_header h;
+    jws_hdr hdr;
     size_t cap;
     jwtd_err rc;
 
@@ -348,16 +397,17 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
         return jose_fail(err, JWTD_ERR_TOKEN_TOO_LARGE, NULL, "token too large");
     if ((rc = split_compact(token, len, &c, err)) != JWTD_OK)
         return rc;
-    if (jose_hdr_cache_get(cache, v->id, c.hdr, c.hdr_len, &h)) {
-        hdr = h.json;
-    } else {
-        hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
-        if (hdr == NULL)
-            return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL,
-                             "header is not a valid JSON object");
-        if ((rc = check_header(hdr, NULL, v, &h, err)) != JWTD_OK)
+    if (!jose_hdr_cache_get(cache, v->id, c.hdr, c.hdr_len, &h)) {
+        if (hdr_decode(c.hdr, c.hdr_len, v->max_json_depth, hdr_stack, sizeof hdr_stack, &hdr_buf,
+                       &hdr) != 0) {
+            rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
             goto out;
-        h.json = hdr;
+        }
+        if ((rc = check_header(&hdr, NULL, v, &h, err)) != JWTD_OK)
+            goto out;
+        h.json = hdr.doc.buf;
+        h.json_len = hdr.doc.len;
+        h.strs = hdr.strs;
         if (h.b64)
             jose_hdr_cache_put(cache, v->id, c.hdr, c.hdr_len, &h);
     }
@@ -365,12 +415,12 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "a JWT payload must be base64url");
         goto out;
     }
-    p = (jws_parts){.prot = hdr,
-                    .h = &h,
+    p = (jws_parts){.h = &h,
                     .input = (const unsigned char *)token,
                     .input_len = c.input_len,
                     .sig_b64 = c.sig,
-                    .sig_b64_len = c.sig_len};
+                    .sig_b64_len = c.sig_len,
+                    .cache = cache};
     /* The claims decode on the stack when they fit, and are read in place: no allocation
      * before the token's own. */
     cap = jose_b64url_decoded_len(c.pay_len);
@@ -387,7 +437,8 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
     p.claims = &claims;
     rc = verify_finish(&p, keys, v, out, err);
 out:
-    json_decref(hdr);
+    if (hdr_buf != hdr_stack)
+        free(hdr_buf);
     free(heap_payload);
     if (rc == JWTD_OK)
         jose_set_error(err, JWTD_OK, NULL, NULL);
@@ -405,27 +456,32 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
                                    size_t detached_len, const jwtd_keyset *keys,
                                    const jwtd_validation *v, jwtd_token **out, jwtd_error *err)
 {
+    char hdr_stack[JWS_HDR_STACK_BYTES], *hdr_buf = hdr_stack;
     jws_parts p = {0};
-    json_t *hdr;
     jws_compact c;
     jose_header h;
+    jws_hdr hdr;
     jwtd_err rc;
 
     if ((rc = split_compact(jws, len, &c, err)) != JWTD_OK)
         return rc;
     if (detached != NULL && c.pay_len != 0)
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "payload both attached and detached");
-    hdr = decode_json_object(c.hdr, c.hdr_len, v->max_json_depth);
-    if (hdr == NULL)
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
-    if ((rc = check_header(hdr, NULL, v, &h, err)) == JWTD_OK) {
-        p = (jws_parts){.prot = hdr, .h = &h, .sig_b64 = c.sig, .sig_b64_len = c.sig_len};
+    if (hdr_decode(c.hdr, c.hdr_len, v->max_json_depth, hdr_stack, sizeof hdr_stack, &hdr_buf,
+                   &hdr) != 0)
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
+    else if ((rc = check_header(&hdr, NULL, v, &h, err)) == JWTD_OK) {
+        h.json = hdr.doc.buf;
+        h.json_len = hdr.doc.len;
+        h.strs = hdr.strs;
+        p = (jws_parts){.h = &h, .sig_b64 = c.sig, .sig_b64_len = c.sig_len};
         rc = detached != NULL ? jws_input_payload(&p, c.hdr, c.hdr_len, detached, detached_len, err)
                               : jws_input_payload(&p, c.hdr, c.hdr_len, c.pay, c.pay_len, err);
     }
     if (rc == JWTD_OK)
         rc = verify_finish(&p, keys, v, out, err);
-    json_decref(hdr);
+    if (hdr_buf != hdr_stack)
+        free(hdr_buf);
     free(p.payload);
     free((void *)p.input);
     return rc;
@@ -439,33 +495,62 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
 {
     json_t *prot_v = json_object_get(sigobj, "protected"),
            *unprot = json_object_get(sigobj, "header");
-    json_t *sig_v = json_object_get(sigobj, "signature"), *prot;
+    json_t *sig_v = json_object_get(sigobj, "signature"), *merged = NULL;
+    char stack[JWS_HDR_STACK_BYTES], *pbuf = stack, *ujson = NULL, *ubuf = NULL, *mjson = NULL;
+    jws_hdr prot, uh;
     jws_parts p = {0};
     jose_header h;
-    size_t plen;
-    jwtd_err rc;
+    size_t plen, ulen = 0;
+    jwtd_err rc = JWTD_OK;
 
     /* protected may be absent (RFC 7515 §7.2.1): the signing input then starts with '.'. */
     if ((prot_v != NULL && !json_is_string(prot_v)) || !json_is_string(sig_v) ||
         (unprot != NULL && !json_is_object(unprot)) || (prot_v == NULL && unprot == NULL))
         return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "malformed JWS signature object");
     plen = prot_v != NULL ? json_string_length(prot_v) : 0;
-    prot = prot_v != NULL ? decode_json_object(json_string_value(prot_v), plen, v->max_json_depth)
-                          : json_object();
-    if (prot == NULL)
-        return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
-    if ((rc = check_header(prot, unprot, v, &h, err)) == JWTD_OK) {
-        p = (jws_parts){.prot = prot,
-                        .unprot = unprot,
-                        .h = &h,
-                        .sig_b64 = json_string_value(sig_v),
-                        .sig_b64_len = json_string_length(sig_v)};
+    if (prot_v != NULL
+            ? hdr_decode(json_string_value(prot_v), plen, v->max_json_depth, stack, sizeof stack,
+                         &pbuf, &prot) != 0
+            : hdr_read(memcpy(stack, "{}", 3), 2, JREAD_PARSER_MAX_DEPTH, stack, &prot) != 0)
+        rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
+    /* The unprotected header (already checked with the whole JWS) is read as jansson writes
+     * it, so that one set of header rules serves both. */
+    if (rc == JWTD_OK && unprot != NULL &&
+        ((ujson = jose_json_dump(unprot)) == NULL ||
+         (ubuf = malloc(2 * (ulen = strlen(ujson)) + 2)) == NULL ||
+         hdr_read(memcpy(ubuf, ujson, ulen + 1), ulen, JREAD_PARSER_MAX_DEPTH, ubuf, &uh) != 0))
+        rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+    if (rc == JWTD_OK &&
+        (rc = check_header(&prot, unprot != NULL ? &uh : NULL, v, &h, err)) == JWTD_OK) {
+        /* The token keeps the protected and unprotected members merged, as jansson writes
+         * them. */
+        h.json = prot.doc.buf;
+        h.json_len = prot.doc.len;
+        h.strs = prot.strs;
+        if (unprot != NULL) {
+            merged = jose_json_parse(prot.doc.buf, prot.doc.len, JREAD_PARSER_MAX_DEPTH);
+            if (merged == NULL || json_object_update(merged, unprot) != 0 ||
+                (mjson = jose_json_dump(merged)) == NULL)
+                rc = jose_fail(err, JWTD_ERR_NO_MEMORY, NULL, NULL);
+            h.json = mjson;
+            h.json_len = mjson != NULL ? strlen(mjson) : 0;
+            h.strs = NULL;
+        }
+    }
+    if (rc == JWTD_OK) {
+        p = (jws_parts){
+            .h = &h, .sig_b64 = json_string_value(sig_v), .sig_b64_len = json_string_length(sig_v)};
         rc = jws_input_payload(&p, prot_v != NULL ? json_string_value(prot_v) : "", plen,
                                json_string_value(payload_v), json_string_length(payload_v), err);
     }
     if (rc == JWTD_OK)
         rc = verify_finish(&p, keys, v, out, err);
-    json_decref(prot);
+    if (pbuf != stack)
+        free(pbuf);
+    json_decref(merged);
+    free(mjson);
+    free(ujson);
+    free(ubuf);
     free(p.payload);
     free((void *)p.input);
     return rc;
@@ -746,7 +831,7 @@ static jwtd_err sign_payload(jwtd_cache *cache, const jwtd_key *key, jwtd_alg al
     tok[hlen] = '.';
     jose_b64url_encode_public(payload, len, tok + hlen + 1);
     pos = hlen + 1 + plen;
-    rc = jose_sig_sign(key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
+    rc = jose_sig_sign_cached(cache, key, alg, (unsigned char *)tok, pos, &sig, &sig_len);
     if (rc == JWTD_OK && sig_len > JWS_MAX_SIG_BYTES)
         rc = JWTD_ERR_CRYPTO;
     if (rc != JWTD_OK) {

@@ -303,3 +303,178 @@ jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *m
     *sig_len = 2 * info->ec_coord_len;
     return JWTD_OK;
 }
+
+/* ---- The same with the caller's cache: contexts kept per key instead of built per call ----
+ * HMAC: EVP_MAC_init without a key resets the kept context to its pre-keyed state, which
+ * costs less than a duplicate and its free (wall clock, this machine: 0.5 us against 1.4-1.8
+ * us per HS256 MAC of a 330-byte input). RSA, PSS, ECDSA: a context initialised once for
+ * (key, alg, operation), PSS parameters included, is copied into a kept working context per
+ * call; EVP_DigestVerifyInit alone is ~24k instructions of a 335k RS256 verify (callgrind).
+ * EdDSA keeps the cache-less path. */
+enum { SIG_OP_HMAC, SIG_OP_VERIFY, SIG_OP_SIGN };
+
+static void mac_ctx_free(void *ctx) { EVP_MAC_CTX_free(ctx); }
+
+static jwtd_err hmac_compute_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                                    const jose_alg_info *info, const unsigned char *msg,
+                                    size_t msg_len, unsigned char *mac, size_t *mac_len)
+{
+    EVP_MAC_CTX *kept = jose_ctx_cache_get(cache, key, alg, SIG_OP_HMAC), *ctx;
+    jwtd_err rc = JWTD_ERR_CRYPTO;
+
+    if (info->hmac_index < 0 || key->hmac[info->hmac_index] == NULL)
+        return JWTD_ERR_CRYPTO;
+    if (kept == NULL || EVP_MAC_init(kept, NULL, 0, NULL) != 1)
+        return hmac_compute(key, info, msg, msg_len, mac, mac_len);
+    ctx = kept;
+    if (EVP_MAC_update(ctx, msg, msg_len) == 1 &&
+        EVP_MAC_final(ctx, mac, mac_len, EVP_MAX_MD_SIZE) == 1 && *mac_len == info->hash_len)
+        rc = JWTD_OK;
+    return rc;
+}
+
+/* A kept context for (key, alg) in the cache, made on first use: false when none could be
+ * (then the cache-less path runs). */
+static bool hmac_keep(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                      const jose_alg_info *info)
+{
+    EVP_MAC_CTX *ctx;
+
+    if (cache == NULL || info->hmac_index < 0 || key->hmac[info->hmac_index] == NULL)
+        return false;
+    if (jose_ctx_cache_get(cache, key, alg, SIG_OP_HMAC) != NULL)
+        return true;
+    if ((ctx = EVP_MAC_CTX_dup(key->hmac[info->hmac_index])) == NULL)
+        return false;
+    if (!jose_ctx_cache_put(cache, key, alg, SIG_OP_HMAC, ctx, mac_ctx_free)) {
+        EVP_MAC_CTX_free(ctx);
+        return false;
+    }
+    return true;
+}
+
+typedef struct md_pair {
+    EVP_MD_CTX *proto; /* initialised for the key and alg, never finalised */
+    EVP_MD_CTX *work;  /* a copy of proto per call */
+} md_pair;
+
+static void md_pair_free(void *p)
+{
+    md_pair *m = p;
+    EVP_MD_CTX_free(m->proto);
+    EVP_MD_CTX_free(m->work);
+    free(m);
+}
+
+/* The cache's working context for (key, alg, op), a fresh copy of its prototype (made and kept
+ * on first use), or NULL (no cache, or OpenSSL failed: the cache-less path runs). */
+static EVP_MD_CTX *md_work(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                           const jose_alg_info *info, int op)
+{
+    md_pair *m = jose_ctx_cache_get(cache, key, alg, op);
+    const EVP_MD *md = sig_md(info);
+    EVP_PKEY_CTX *pctx = NULL;
+
+    if (m == NULL) {
+        if (cache == NULL || md == NULL || (m = calloc(1, sizeof *m)) == NULL)
+            return NULL;
+        m->proto = EVP_MD_CTX_new();
+        m->work = EVP_MD_CTX_new();
+        if (m->proto == NULL || m->work == NULL ||
+            (op == SIG_OP_VERIFY ? EVP_DigestVerifyInit(m->proto, &pctx, md, NULL, key->pkey)
+                                 : EVP_DigestSignInit(m->proto, &pctx, md, NULL, key->pkey)) != 1 ||
+            !pkey_ctx_setup(pctx, info, md) ||
+            !jose_ctx_cache_put(cache, key, alg, op, m, md_pair_free)) {
+            md_pair_free(m);
+            return NULL;
+        }
+    }
+    return EVP_MD_CTX_copy_ex(m->work, m->proto) == 1 ? m->work : NULL;
+}
+
+jwtd_err jose_sig_verify_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                                const unsigned char *msg, size_t msg_len, const unsigned char *sig,
+                                size_t sig_len)
+{
+    const jose_alg_info *info = jose_alg_info_get(alg);
+    unsigned char mac[EVP_MAX_MD_SIZE], *der = NULL;
+    size_t mac_len = 0;
+    int der_len = 0;
+    bool malformed;
+    EVP_MD_CTX *mctx;
+    jwtd_err rc;
+
+    if (cache == NULL || info == NULL || key == NULL || info->family == JOSE_FAM_EDDSA)
+        return jose_sig_verify(key, alg, msg, msg_len, sig, sig_len);
+    if (info->family == JOSE_FAM_HMAC) {
+        if (sig_len != info->hash_len) /* truncated or extended MACs are never accepted */
+            return JWTD_ERR_INVALID_SIGNATURE;
+        if (!hmac_keep(cache, key, alg, info))
+            return jose_sig_verify(key, alg, msg, msg_len, sig, sig_len);
+        rc = hmac_compute_cached(cache, key, alg, info, msg, msg_len, mac, &mac_len);
+        if (rc == JWTD_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
+            rc = JWTD_ERR_INVALID_SIGNATURE;
+        OPENSSL_cleanse(mac, sizeof mac);
+        return rc;
+    }
+    if (info->family == JOSE_FAM_ECDSA) {
+        der = ecdsa_raw_to_der(info, sig, sig_len, &der_len, &malformed);
+        if (der == NULL)
+            return malformed ? JWTD_ERR_INVALID_SIGNATURE : JWTD_ERR_NO_MEMORY;
+        sig = der;
+        sig_len = (size_t)der_len;
+    } else if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey)) {
+        return JWTD_ERR_INVALID_SIGNATURE;
+    }
+    if ((mctx = md_work(cache, key, alg, info, SIG_OP_VERIFY)) != NULL)
+        rc = EVP_DigestVerify(mctx, sig, sig_len, msg, msg_len) == 1 ? JWTD_OK
+                                                                     : JWTD_ERR_INVALID_SIGNATURE;
+    else
+        rc = evp_verify(key, info, msg, msg_len, sig, sig_len);
+    OPENSSL_free(der);
+    return rc;
+}
+
+jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                              const unsigned char *msg, size_t msg_len, unsigned char **sig_out,
+                              size_t *sig_len)
+{
+    const jose_alg_info *info = jose_alg_info_get(alg);
+    unsigned char *sig = NULL, *raw = NULL;
+    EVP_MD_CTX *mctx;
+    size_t len = 0;
+    jwtd_err rc = JWTD_ERR_CRYPTO;
+
+    if (cache == NULL || info == NULL || key == NULL || info->family == JOSE_FAM_EDDSA)
+        return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
+    if (info->family == JOSE_FAM_HMAC) {
+        if (!hmac_keep(cache, key, alg, info))
+            return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
+        if ((sig = malloc(EVP_MAX_MD_SIZE)) == NULL)
+            return JWTD_ERR_NO_MEMORY;
+        rc = hmac_compute_cached(cache, key, alg, info, msg, msg_len, sig, &len);
+    } else if ((mctx = md_work(cache, key, alg, info, SIG_OP_SIGN)) == NULL) {
+        return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
+    } else if (EVP_DigestSign(mctx, NULL, &len, msg, msg_len) == 1) {
+        if ((sig = malloc(len)) == NULL)
+            rc = JWTD_ERR_NO_MEMORY;
+        else if (EVP_DigestSign(mctx, sig, &len, msg, msg_len) == 1)
+            rc = JWTD_OK;
+    }
+    if (rc == JWTD_OK && info->family == JOSE_FAM_ECDSA) {
+        if ((raw = malloc(2 * info->ec_coord_len)) == NULL)
+            rc = JWTD_ERR_NO_MEMORY;
+        else if (ecdsa_der_to_raw(info, sig, len, raw) != 0)
+            rc = JWTD_ERR_CRYPTO;
+        free(sig);
+        sig = raw;
+        len = 2 * info->ec_coord_len;
+    }
+    if (rc != JWTD_OK) {
+        free(sig);
+        return rc;
+    }
+    *sig_out = sig;
+    *sig_len = len;
+    return JWTD_OK;
+}

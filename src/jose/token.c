@@ -19,8 +19,7 @@ static void unescape_in_place(const jread_doc *d, const jread_value *v, char *st
         (void)jread_unescape(v->json + 1, v->json_len - 2, strs + off + 1);
 }
 
-/* Every top-level string and every string item of a top-level array, as C strings in strs. */
-static void unescape_strings(const jread_doc *d, char *strs)
+void jose_unescape_strings(const jread_doc *d, char *strs)
 {
     jread_iter it = {0, 0};
     jread_value v, item;
@@ -28,6 +27,8 @@ static void unescape_strings(const jread_doc *d, char *strs)
     size_t key_len, pos;
     bool key_escaped;
 
+    memcpy(strs, d->buf, d->len);
+    strs[d->len] = '\0';
     while (jread_next(d, &it, &v, &key, &key_len, &key_escaped)) {
         if (v.type == JREAD_STRING)
             unescape_in_place(d, &v, strs);
@@ -38,27 +39,40 @@ static void unescape_strings(const jread_doc *d, char *strs)
     }
 }
 
-jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, json_t *header,
-                           const unsigned char *payload, size_t payload_len,
+jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, const char *hjson, size_t hjson_len,
+                           const char *hstrs, const unsigned char *payload, size_t payload_len,
                            const jread_doc *claims, size_t max_depth)
 {
     jwtd_token *t = NULL;
-    char *pay, *strs;
+    jread_doc hdoc;
+    char *pay, *strs, *hj, *hs;
 
-    if (payload_len < (SIZE_MAX - sizeof *t) / 2 - 2)
-        t = malloc(sizeof *t + 2 * (payload_len + 1));
-    if (t == NULL) {
-        json_decref(header);
+    if (payload_len < (SIZE_MAX - sizeof *t) / 4 && hjson_len < (SIZE_MAX - sizeof *t) / 4)
+        t = malloc(sizeof *t + 2 * (payload_len + 1) + 2 * (hjson_len + 1));
+    if (t == NULL)
         return NULL;
-    }
     pay = (char *)(t + 1);
     strs = pay + payload_len + 1;
+    hj = strs + payload_len + 1;
+    hs = hj + hjson_len + 1;
+    memcpy(hj, hjson, hjson_len);
+    hj[hjson_len] = '\0';
+    if (hstrs != NULL) {
+        memcpy(hs, hstrs, hjson_len + 1);
+    } else if (jread_parse(&hdoc, hj, hjson_len, JREAD_PARSER_MAX_DEPTH) == 0) {
+        jose_unescape_strings(&hdoc, hs);
+    } else {
+        free(t);
+        return NULL;
+    }
     if (payload_len > 0)
         memcpy(pay, payload, payload_len);
     pay[payload_len] = '\0';
     t->alg = alg;
     t->key = jwtd_key_ref(key);
-    t->header = header;
+    t->hjson = hj;
+    t->hjson_len = hjson_len;
+    t->hstrs = hs;
     t->payload = (unsigned char *)pay;
     t->payload_len = payload_len;
     if (claims != NULL) {
@@ -68,10 +82,12 @@ jwtd_token *jose_token_new(jwtd_alg alg, jwtd_key *key, json_t *header,
     } else {
         t->has_claims = jread_parse(&t->claims, pay, payload_len, max_depth) == 0;
     }
-    memcpy(strs, pay, payload_len + 1);
     t->strs = strs;
-    if (t->has_claims)
-        unescape_strings(&t->claims, strs);
+    if (t->has_claims) {
+        jose_unescape_strings(&t->claims, strs);
+    } else {
+        memcpy(strs, pay, payload_len + 1);
+    }
     return t;
 }
 
@@ -79,7 +95,6 @@ void jwtd_token_free(jwtd_token *t)
 {
     if (t == NULL)
         return;
-    json_decref(t->header);
     jwtd_key_free(t->key);
     free(t);
 }
@@ -100,53 +115,33 @@ const char *jwtd_token_payload(const jwtd_token *t, size_t *len)
     return (const char *)t->payload;
 }
 
-static jwtd_err dump_to(const json_t *v, char **json_out)
+/* JSON text jread accepted, as jansson reads and writes it (the same decision,
+ * tests/fuzz/fuzz_json.c): arbitrary JSON on demand. */
+static jwtd_err dump_json(const char *json, size_t len, char **json_out)
 {
+    json_t *v;
+
     if (json_out == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
     *json_out = NULL;
-    if (v == NULL)
+    if (json == NULL)
         return JWTD_ERR_INVALID_TOKEN;
+    if ((v = jose_json_parse(json, len, JREAD_PARSER_MAX_DEPTH)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
     *json_out = jose_json_dump(v);
+    json_decref(v);
     return *json_out != NULL ? JWTD_OK : JWTD_ERR_NO_MEMORY;
 }
 
 jwtd_err jwtd_token_header_json(const jwtd_token *t, char **json_out)
 {
-    return dump_to(t != NULL ? t->header : NULL, json_out);
+    return dump_json(t != NULL ? t->hjson : NULL, t != NULL ? t->hjson_len : 0, json_out);
 }
 
-/* Arbitrary JSON on demand: jansson reads the payload jread accepted (the same decision,
- * tests/fuzz/fuzz_json.c) and writes it as it always has. */
 jwtd_err jwtd_token_claims_json(const jwtd_token *t, char **json_out)
 {
-    json_t *claims = NULL;
-    jwtd_err rc;
-
-    if (t != NULL && t->has_claims &&
-        (claims = jose_json_parse((const char *)t->payload, t->payload_len,
-                                  JREAD_PARSER_MAX_DEPTH)) == NULL &&
-        json_out != NULL) {
-        *json_out = NULL;
-        return JWTD_ERR_NO_MEMORY;
-    }
-    rc = dump_to(claims, json_out);
-    json_decref(claims);
-    return rc;
-}
-
-/* The member, or NULL with *rc set (MissingRequiredClaim / InvalidArgument). */
-static json_t *member(const json_t *obj, const char *name, jwtd_err *rc)
-{
-    json_t *v;
-
-    if (name == NULL) {
-        *rc = JWTD_ERR_INVALID_ARGUMENT;
-        return NULL;
-    }
-    v = obj != NULL ? json_object_get(obj, name) : NULL;
-    *rc = v != NULL ? JWTD_OK : JWTD_ERR_MISSING_REQUIRED_CLAIM;
-    return v;
+    return dump_json(t != NULL && t->has_claims ? (const char *)t->payload : NULL,
+                     t != NULL ? t->payload_len : 0, json_out);
 }
 
 /* The claim called name: JWTD_OK and *v, else MissingRequiredClaim / InvalidArgument. */
@@ -168,7 +163,7 @@ static jwtd_err claim_for(const jwtd_token *t, const char *name, const void *out
 /* The C string of the claims string v, inside the token. */
 static const char *claim_cstr(const jwtd_token *t, const jread_value *v)
 {
-    return t->strs + (v->json - t->claims.buf) + 1;
+    return jose_strs_at(&t->claims, t->strs, v);
 }
 
 jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const char **out)
@@ -184,18 +179,20 @@ jwtd_err jwtd_token_claim_string(const jwtd_token *t, const char *name, const ch
     return JWTD_OK;
 }
 
+/* The header is indexed on demand (headers are small and this getter is rare). */
 jwtd_err jwtd_token_header_string(const jwtd_token *t, const char *name, const char **out)
 {
-    jwtd_err rc;
-    json_t *v = member(t != NULL ? t->header : NULL, name, &rc);
+    jread_doc d;
+    jread_value v;
 
-    if (out == NULL)
+    if (out == NULL || name == NULL)
         return JWTD_ERR_INVALID_ARGUMENT;
-    if (v == NULL)
-        return rc;
-    if (!json_is_string(v))
+    if (t == NULL || jread_parse(&d, t->hjson, t->hjson_len, JREAD_PARSER_MAX_DEPTH) != 0 ||
+        !jread_get(&d, name, &v))
+        return JWTD_ERR_MISSING_REQUIRED_CLAIM;
+    if (v.type != JREAD_STRING)
         return JWTD_ERR_INVALID_TOKEN;
-    *out = json_string_value(v);
+    *out = jose_strs_at(&d, t->hstrs, &v);
     return JWTD_OK;
 }
 

@@ -2,6 +2,8 @@
  * signature carries exactly the header its arguments describe, across more variants than the
  * cache has slots; a header that cannot be built is refused every time; a header cached under
  * one Validation is judged afresh under another; two caches never see each other's entries;
+ * the signature contexts it keeps per key sign and verify exactly as the plain calls, across
+ * more (key, alg, operation) than it has slots, and outlive the keys they were made for;
  * and, since libjwtd keeps no per-thread state, the shared library can be unloaded and loaded
  * again while threads that used it are still alive. */
 #include <dlfcn.h>
@@ -191,6 +193,64 @@ static void test_token_outlives_cache(void **state)
     jwtd_claims_free(c);
     jwtd_keyset_free(set);
     jwtd_key_free(key);
+}
+
+/* Through a cache: sign, verify, a forged signature refused, the plain calls agree; 6 algs, so
+ * 12 (key, alg, operation) against 4 slots. Deterministic signatures equal the plain ones. */
+static void test_signature_contexts(void **state)
+{
+    static const jwtd_alg algs[] = {JWTD_ALG_HS256, JWTD_ALG_HS384, JWTD_ALG_RS256,
+                                    JWTD_ALG_PS256, JWTD_ALG_ES256, JWTD_ALG_ES384};
+    enum { N = sizeof algs / sizeof algs[0] };
+    jwtd_key *keys[N];
+    jwtd_keyset *sets[N];
+    jwtd_validation *vs[N];
+    jwtd_claims *c = empty_claims();
+    jwtd_cache *cache = NULL;
+
+    (void)state;
+    assert_int_equal(jwtd_cache_new(&cache), JWTD_OK);
+    assert_int_equal(jwtd_claims_set_int(c, "exp", TU_NOW + 60), JWTD_OK);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(jwtd_key_generate(algs[i], &keys[i]), JWTD_OK);
+        sets[i] = tu_set1(keys[i]);
+        vs[i] = tu_validation(algs[i]);
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        for (size_t i = 0; i < N; i++) {
+            char *tok = NULL, *plain = NULL, *sig;
+            size_t len;
+            bool deterministic =
+                algs[i] == JWTD_ALG_HS256 || algs[i] == JWTD_ALG_HS384 || algs[i] == JWTD_ALG_RS256;
+
+            assert_int_equal(jwtd_sign_cached(cache, keys[i], algs[i], NULL, c, &tok), JWTD_OK);
+            assert_int_equal(jwtd_sign(keys[i], algs[i], NULL, c, &plain), JWTD_OK);
+            if (deterministic)
+                assert_string_equal(tok, plain);
+            len = strlen(tok);
+            assert_int_equal(jwtd_verify_cached(cache, tok, len, sets[i], vs[i], NULL, NULL),
+                             JWTD_OK);
+            assert_int_equal(jwtd_verify(tok, len, sets[i], vs[i], NULL, NULL), JWTD_OK);
+            assert_int_equal(
+                jwtd_verify_cached(cache, plain, strlen(plain), sets[i], vs[i], NULL, NULL),
+                JWTD_OK);
+            /* The signature's first character changed (its top 6 bits: no padding hides it). */
+            sig = strrchr(tok, '.') + 1;
+            sig[0] = sig[0] == 'A' ? 'B' : 'A';
+            assert_int_equal(jwtd_verify_cached(cache, tok, len, sets[i], vs[i], NULL, NULL),
+                             JWTD_ERR_INVALID_SIGNATURE);
+            jwtd_free(tok);
+            jwtd_free(plain);
+        }
+    }
+    /* The cache holds references to the last keys it used: freeing them first is fine. */
+    for (size_t i = 0; i < N; i++) {
+        jwtd_keyset_free(sets[i]);
+        jwtd_key_free(keys[i]);
+        jwtd_validation_free(vs[i]);
+    }
+    jwtd_cache_free(cache);
+    jwtd_claims_free(c);
 }
 
 static void test_cache_arguments(void **state)
@@ -389,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_refused_header_never_cached),
         cmocka_unit_test(test_header_judged_per_validation),
         cmocka_unit_test(test_token_outlives_cache),
+        cmocka_unit_test(test_signature_contexts),
         cmocka_unit_test(test_cache_arguments),
         cmocka_unit_test(test_caches_do_not_interfere),
         cmocka_unit_test(test_dlclose_with_live_threads),

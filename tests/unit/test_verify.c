@@ -951,6 +951,20 @@ static jwtd_err jws_check(const char *jws, const void *detached, size_t dlen,
     return rc;
 }
 
+/* jws_check of the flattened JSON serialization of (h, p, s) with the unprotected header unprot. */
+static jwtd_err flat_check(const char *h, const char *p, const char *s, const char *unprot,
+                           const jwtd_keyset *set, const jwtd_validation *v, const void *want,
+                           size_t want_len)
+{
+    char *json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":%s,"
+                           "\"signature\":\"%s\"}",
+                           p, h, unprot, s);
+    jwtd_err rc = jws_check(json, NULL, 0, set, v, want, want_len);
+
+    free(json);
+    return rc;
+}
+
 static void test_jws_serializations(void **state)
 {
     static const char text[] = "hello, world: not JSON";
@@ -992,14 +1006,34 @@ static void test_jws_serializations(void **state)
     /* JSON serialization is not a compact JWT. */
     assert_int_equal(tu_verify(json, set, v, &err), JWTD_ERR_INVALID_TOKEN);
     free(json);
-    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"kid\":\"k-1\"},"
-                     "\"signature\":\"%s\"}",
+    assert_int_equal(flat_check(h, p, s, "{\"kid\":\"k-1\"}", set, v, text, strlen(text)), JWTD_OK);
+    assert_int_equal(flat_check(h, p, s, "{\"kid\":\"k-2\"}", set, v, NULL, 0),
+                     JWTD_ERR_INVALID_SIGNATURE);
+    /* The token's header: protected and unprotected members merged, as jansson writes them. */
+    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"k\\u0069d\":"
+                     "\"k-\\u0031\"},\"signature\":\"%s\"}",
                      p, h, s);
-    assert_int_equal(jws_check(json, NULL, 0, set, v, text, strlen(text)), JWTD_OK);
+    {
+        jwtd_token *t = NULL;
+        const char *kid = NULL;
+        char *hj = NULL;
+        assert_int_equal(jwtd_jws_verify(json, strlen(json), NULL, 0, set, v, &t, NULL), JWTD_OK);
+        assert_int_equal(jwtd_token_header_string(t, "kid", &kid), JWTD_OK);
+        assert_string_equal(kid, "k-1");
+        assert_int_equal(jwtd_token_header_json(t, &hj), JWTD_OK);
+        assert_string_equal(hj, "{\"alg\":\"HS256\",\"kid\":\"k-1\"}");
+        jwtd_free(hj);
+        jwtd_token_free(t);
+    }
     free(json);
-    json = tu_printf("{\"payload\":\"%s\",\"protected\":\"%s\",\"header\":{\"kid\":\"k-2\"},"
-                     "\"signature\":\"%s\"}",
-                     p, h, s);
+    /* A member in both headers (names compared after unescaping), crit unprotected. */
+    assert_int_equal(flat_check(h, p, s, "{\"\\u0061lg\":\"HS256\"}", set, v, NULL, 0),
+                     JWTD_ERR_INVALID_TOKEN);
+    assert_int_equal(flat_check(h, p, s, "{\"crit\":[\"x\"],\"x\":1}", set, v, NULL, 0),
+                     JWTD_ERR_INVALID_TOKEN);
+    /* No protected header: alg unprotected, the signing input starts with '.'. */
+    json =
+        tu_printf("{\"payload\":\"%s\",\"header\":{\"alg\":\"HS256\"},\"signature\":\"%s\"}", p, s);
     assert_int_equal(jws_check(json, NULL, 0, set, v, NULL, 0), JWTD_ERR_INVALID_SIGNATURE);
     free(json);
 
