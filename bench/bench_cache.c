@@ -4,8 +4,9 @@
  * uniformly, Zipf-distributed (s = 1: a few users make most requests) or in rotation (each token
  * in turn: the wrk workload of scripts/bench-server.sh, the worst case of an LRU cache), for
  * several token_cache sizes. Hit rate and memory are exact; ns/verify is one thread's wall time.
- * Also the two ways of recognising a token that the design weighed: a keyed BLAKE2b-256 of the
- * token (what is kept) against a short hash of its tail plus a constant-time compare of a copy.
+ * Also the ways of recognising a token that the design weighed: a keyed SipHash-128 of the token
+ * (what is kept), a keyed BLAKE2b-256 of it, and a short hash of its tail plus a constant-time
+ * compare of a copy.
  * Usage: bench_cache [--quick]. Figures only: it fails only when it cannot set up. */
 #include <inttypes.h>
 #include <math.h>
@@ -219,10 +220,10 @@ static void recognise_cost(const char *tok, size_t len)
         best_m = fmin(best_m, (t3 - t2) / (double)rounds);
     }
     printf("recognising a %zu-byte token (ns, best of 5 x %zu):\n"
-           "  keyed BLAKE2b-256 of the token + 32-byte CRYPTO_memcmp (kept)    %6.0f\n"
+           "  keyed BLAKE2b-256 of the token + 32-byte CRYPTO_memcmp          %6.0f\n"
            "  SipHash-2-4 of its last 32 bytes + CRYPTO_memcmp of a copy (old) %6.0f\n"
            "  malloc + copy + free of that copy (the old miss)                 %6.0f\n"
-           "  SipHash-128 (siphashx24) of the token + 16-byte CRYPTO_memcmp    %6.0f%s\n",
+           "  keyed SipHash-128 of the token + 16-byte CRYPTO_memcmp (kept)    %6.0f%s\n",
            len, rounds, best_b, best_c, best_m, best_s, sink == 12345 ? " " : "");
     free(copy);
 }

@@ -101,8 +101,8 @@ struct auth {
     auth_thread *threads; /* every live per-thread state, for stats and auth_free */
     /* counters of exited threads (threads_mu) */
     uint64_t gone_ok, gone_failed, gone_hits, gone_cache_hits, gone_cache_misses;
-    /* The verified-token cache's key: a keyed BLAKE2b-256 of a token stands for its bytes. */
-    unsigned char cache_key[crypto_generichash_KEYBYTES];
+    /* The verified-token cache's key: a keyed SipHash-128 of a token stands for its bytes. */
+    unsigned char cache_key[crypto_shorthash_siphashx24_KEYBYTES];
 
     pthread_mutex_t grace_mu;
     auth_grace_entry *grace; /* AUTH_GRACE_SLOTS, a ring */

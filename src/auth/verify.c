@@ -7,10 +7,11 @@
  *
  * The cache (issue 11, sized in docs/BENCHMARKS.md): cfg.token_cache slots in sets of
  * AUTH_TOKEN_CACHE_WAYS, one allocation per thread, no copy of the token. A token stands as
- * its BLAKE2b-256 under a random key of this process: a hit needs the same 256-bit keyed
- * hash, which nobody without the key can aim at (a forgery would be a second preimage of a
- * keyed hash), compared in constant time. A new entry takes an empty way, else an expired
- * one, else the least recently used. */
+ * its SipHash-128 (libsodium's siphashx24, a PRF) under a random key of this process: a hit
+ * needs the same 128-bit tag, which nobody without the key can aim at (the key is never
+ * shown, and no tag is ever answered), compared in constant time. SipHash rather than
+ * BLAKE2b: 0.17 against 0.66-0.73 us per 330-byte token here, paid by every request. A new entry
+ * takes an empty way, else an expired one, else the least recently used. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,16 +19,14 @@
 
 #include "auth_internal.h"
 
-#define CACHE_MAC_BYTES 32u
+#define CACHE_MAC_BYTES crypto_shorthash_siphashx24_BYTES
 #define WAYS AUTH_TOKEN_CACHE_WAYS
-_Static_assert(CACHE_MAC_BYTES >= crypto_generichash_BYTES_MIN &&
-                   CACHE_MAC_BYTES <= crypto_generichash_BYTES_MAX,
-               "BLAKE2b output size");
+_Static_assert(CACHE_MAC_BYTES == 16, "SipHash-128");
 _Static_assert(AUTH_TOKEN_CACHE_MAX % WAYS == 0 && AUTH_TOKEN_CACHE_DEFAULT % WAYS == 0,
                "whole sets");
 
 typedef struct cache_entry {
-    unsigned char mac[CACHE_MAC_BYTES]; /* keyed BLAKE2b-256 of the token's bytes */
+    unsigned char mac[CACHE_MAC_BYTES]; /* keyed SipHash-128 of the token's bytes */
     uint64_t used;                      /* the thread's clock at the last put or hit; */
     auth_principal p;                   /* <= the thread's floor: an empty way */
 } cache_entry;
@@ -313,8 +312,7 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
     now = auth_now(a);
 
     if (t->cache != NULL) {
-        crypto_generichash(mac, sizeof mac, (const unsigned char *)token, len, a->cache_key,
-                           sizeof a->cache_key);
+        crypto_shorthash_siphashx24(mac, (const unsigned char *)token, len, a->cache_key);
         e = cache_find(t, mac, now, &victim);
     }
     if (e != NULL) {
