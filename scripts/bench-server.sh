@@ -24,19 +24,10 @@ CARGO=${CARGO:-$(command -v cargo || echo /root/.cargo/bin/cargo)}
 BENCH_NICE=${BENCH_NICE:--10}  # servers and wrk run at this niceness (when allowed) to keep other work off
 
 die() { echo "bench-server: $*" >&2; exit 1; }
-# With autogroup scheduling (sched_autogroup_enabled) nice only ranks processes of one session, so to
-# keep other sessions' work (other builds on a shared machine) off the measured cores, run in a session
-# of our own and raise that session's priority. Signals to this script reach the new session too.
-if [[ -z ${BENCH_SERVER_SESSION:-} && ${BENCH_NICE:--10} != 0 && -w /proc/self/autogroup ]] \
-    && command -v setsid >/dev/null; then
-    BENCH_SERVER_SESSION=1 setsid bash "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null' INT TERM
-    while :; do
-        wait "$child" && exit 0
-        rc=$?; kill -0 "$child" 2>/dev/null || exit "$rc"
-    done
-fi
+# A session of our own whose priority is raised (scripts/bench-session.sh).
+# shellcheck source=scripts/bench-session.sh
+source "$(dirname "$0")/bench-session.sh"
+bench_own_session "$0" "$@"
 [[ $# -eq 1 ]] || die "usage: scripts/bench-server.sh BUILD_DIR"
 [[ -d $1 ]] || die "no build directory $1"
 [[ $DUR =~ ^[1-9][0-9]*s$ && $WARM =~ ^[1-9][0-9]*s$ ]] || die "DUR and WARM must be whole seconds, e.g. 5s"
@@ -59,9 +50,6 @@ HZ=$(getconf CLK_TCK)
 # On a shared machine a higher priority keeps other processes from taking the measured cores; the same
 # for every server. Without the right to raise it (not root), run at the normal priority.
 [[ $(nice -n "$BENCH_NICE" nice 2>/dev/null) = "$BENCH_NICE" ]] || BENCH_NICE=0
-if [[ -n ${BENCH_SERVER_SESSION:-} ]]; then
-    echo "$BENCH_NICE" 2>/dev/null >/proc/self/autogroup || true
-fi
 autogroup=$(cat /proc/self/autogroup 2>/dev/null || echo "no autogroup")
 PIN=(nice -n "$BENCH_NICE" taskset -c)  # PIN CPUS CMD...: nice and taskset exec, so the pid is CMD's
 work=$build/bench-server        # peer builds, cached between runs; never in the source tree

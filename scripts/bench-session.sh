@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the server benchmarks (scripts/bench-load.sh, scripts/bench-floor.sh).
+# Sourced by the server benchmarks (scripts/bench-server.sh, bench-load.sh, bench-floor.sh).
 # bench_own_session SCRIPT ARGS...: with autogroup scheduling, nice only ranks the processes of one
 # session, so to keep other sessions' work (other builds on a shared machine) off the measured
 # cores, SCRIPT is run again in a session of its own whose priority is raised to BENCH_NICE, and
