@@ -6,12 +6,13 @@
  * call, hit or miss.
  *
  * The cache (issue 11, sized in docs/BENCHMARKS.md): cfg.token_cache slots in sets of
- * AUTH_TOKEN_CACHE_WAYS, one allocation per thread, no copy of the token. A token stands as
- * its SipHash-128 (libsodium's siphashx24, a PRF) under a random key of this process: a hit
- * needs the same 128-bit tag, which nobody without the key can aim at (the key is never
- * shown, and no tag is ever answered), compared in constant time. SipHash rather than
+ * AUTH_TOKEN_CACHE_WAYS (their tags apart from their principals), per thread, no copy of the token.
+ * A token stands as its SipHash-128 (libsodium's siphashx24, a PRF) under a random key of this
+ * process: a hit needs the same 128-bit tag, which nobody without the key can aim at (the key is
+ * never shown, and no tag is ever answered), compared in constant time. SipHash rather than
  * BLAKE2b: 0.17 against 0.66-0.73 us per 330-byte token here, paid by every request. A new entry
  * takes an empty way, else an expired one, else the least recently used. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,18 @@ _Static_assert(CACHE_MAC_BYTES == 16, "SipHash-128");
 _Static_assert(AUTH_TOKEN_CACHE_MAX % WAYS == 0 && AUTH_TOKEN_CACHE_DEFAULT % WAYS == 0,
                "whole sets");
 
-typedef struct cache_entry {
+/* What a lookup reads: the tags of a set fill two cache lines (the set is aligned to them),
+ * so a miss costs two memory reads, not one per way; the principal is only read on a hit and
+ * written on a put. With the principal beside the tag (584 bytes an entry), a lookup read
+ * eight lines spread over 2.3 KiB, which showed as a third of the lookup's time in perf over
+ * 10,000 tokens in rotation (docs/BENCHMARKS.md). */
+typedef struct cache_tag {
     unsigned char mac[CACHE_MAC_BYTES]; /* keyed SipHash-128 of the token's bytes */
     uint64_t used;                      /* the thread's clock at the last put or hit; */
-    auth_principal p;                   /* <= the thread's floor: an empty way */
-} cache_entry;
+    int64_t exp;                        /* <= the thread's floor: an empty way */
+} cache_tag;
+#define CACHE_SET_BYTES (WAYS * sizeof(cache_tag))
+_Static_assert(CACHE_SET_BYTES % 64 == 0, "a set is whole cache lines");
 
 struct auth_thread {
     auth *a;
@@ -40,20 +48,50 @@ struct auth_thread {
     uint64_t revs_gen;
     /* Written by the owning thread only; read by auth_stats_get. */
     atomic_uint_fast64_t ok, failed, hits, cache_hits, cache_misses;
-    cache_entry *cache; /* nsets * WAYS entries; NULL: no cache */
+    cache_tag *tags;      /* nsets * WAYS, sets aligned to CACHE_SET_BYTES; NULL: no cache */
+    void *tags_mem;       /* the allocation tags lies in */
+    auth_principal *whom; /* nsets * WAYS, the principal of each tag */
     size_t nsets;
     uint64_t clock, floor; /* clock: one tick per put or hit; entries used <= floor are empty */
     jwtd_cache *jc;        /* NULL if it could not be made: libjwtd then simply caches nothing */
 };
 
-size_t auth_token_cache_slot_bytes(void) { return sizeof(cache_entry); }
+size_t auth_token_cache_slot_bytes(void) { return sizeof(cache_tag) + sizeof(auth_principal); }
 
 /* Empties the cache without touching its memory: every entry is now at or below the floor. */
 static void cache_clear(auth_thread *t) { t->floor = t->clock; }
 
+static void cache_free(auth_thread *t)
+{
+    free(t->tags_mem);
+    free(t->whom);
+    t->tags_mem = NULL;
+    t->tags = NULL;
+    t->whom = NULL;
+    t->nsets = 0;
+}
+
+/* calloc: every way empty (used 0 is at the floor 0), and the pages of a large cache stay
+ * untouched (not resident) until slots fill. One set more than needed, to align the sets.
+ * Without the memory the thread simply verifies every token. */
+static void cache_alloc(auth_thread *t, size_t nsets)
+{
+    if (nsets == 0 || nsets >= SIZE_MAX / CACHE_SET_BYTES)
+        return;
+    t->nsets = nsets;
+    t->tags_mem = calloc(nsets + 1, CACHE_SET_BYTES);
+    t->whom = calloc(nsets * WAYS, sizeof *t->whom);
+    if (t->tags_mem == NULL || t->whom == NULL) {
+        cache_free(t);
+        return;
+    }
+    size_t skew = (size_t)((uintptr_t)t->tags_mem % CACHE_SET_BYTES);
+    t->tags = (cache_tag *)(void *)((char *)t->tags_mem + (skew > 0 ? CACHE_SET_BYTES - skew : 0));
+}
+
 static void thread_free(auth_thread *t)
 {
-    free(t->cache);
+    cache_free(t);
     jwtd_cache_free(t->jc);
     auth_keys_release(t->keys);
     auth_revs_release(t->revs);
@@ -134,13 +172,9 @@ static auth_thread *thread_get(auth *a)
     t->a = a;
     if (jwtd_cache_new(&t->jc) != JWTD_OK)
         t->jc = NULL;
-    /* calloc: pages of a large cache stay untouched (not resident) until slots fill. Without
-     * the memory the thread simply verifies every token. */
-    t->nsets = (a->cfg.token_cache + WAYS - 1) / WAYS;
-    if (t->nsets > 0 && (t->cache = calloc(t->nsets * WAYS, sizeof *t->cache)) == NULL)
-        t->nsets = 0;
+    cache_alloc(t, (a->cfg.token_cache + WAYS - 1) / WAYS);
     if (pthread_setspecific(a->tkey, t) != 0) {
-        free(t->cache);
+        cache_free(t);
         jwtd_cache_free(t->jc);
         free(t);
         return NULL;
@@ -246,32 +280,32 @@ static bool principal_from_token(const jwtd_token *tok, auth_principal *p)
     return true;
 }
 
-/* The entry of mac in its set, or NULL and in *victim the way a new entry should take. */
-static cache_entry *cache_find(auth_thread *t, const unsigned char mac[CACHE_MAC_BYTES],
-                               int64_t now, cache_entry **victim)
+/* The slot of mac in its set, or SIZE_MAX and in *victim the slot a new entry should take. */
+static size_t cache_find(const auth_thread *t, const unsigned char mac[CACHE_MAC_BYTES],
+                         int64_t now, size_t *victim)
 {
     uint64_t h, rank, best = UINT64_MAX;
-    cache_entry *set;
+    size_t first;
 
     memcpy(&h, mac, sizeof h);
-    set = &t->cache[(size_t)(h % t->nsets) * WAYS];
-    for (size_t i = 0; i < WAYS; i++) {
-        cache_entry *e = &set[i];
+    first = (size_t)(h % t->nsets) * WAYS;
+    for (size_t i = first; i < first + WAYS; i++) {
+        const cache_tag *e = &t->tags[i];
 
         if (e->used <= t->floor) {
             rank = 0;
         } else {
             /* Constant time: the stored hash stands for a valid token. */
             if (CRYPTO_memcmp(e->mac, mac, CACHE_MAC_BYTES) == 0)
-                return e;
-            rank = e->p.exp <= now ? 1 : e->used + 1; /* used > floor >= 0: rank >= 2 */
+                return i;
+            rank = e->exp <= now ? 1 : e->used + 1; /* used > floor >= 0: rank >= 2 */
         }
         if (rank < best) {
             best = rank;
-            *victim = e;
+            *victim = i;
         }
     }
-    return NULL;
+    return SIZE_MAX;
 }
 
 static auth_err verify_fail(auth_thread *t, auth_principal *out, auth_err rc)
@@ -294,7 +328,7 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
 {
     unsigned char mac[CACHE_MAC_BYTES];
     jwtd_token *tok = NULL;
-    cache_entry *e = NULL, *victim = NULL;
+    size_t e = SIZE_MAX, victim = SIZE_MAX;
     auth_thread *t;
     jwtd_err jrc;
     int64_t now;
@@ -311,13 +345,13 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
     thread_refresh(t);
     now = auth_now(a);
 
-    if (t->cache != NULL) {
+    if (t->tags != NULL) {
         crypto_shorthash_siphashx24(mac, (const unsigned char *)token, len, a->cache_key);
         e = cache_find(t, mac, now, &victim);
     }
-    if (e != NULL) {
-        *out = e->p;
-        e->used = ++t->clock;
+    if (e != SIZE_MAX) {
+        *out = t->whom[e];
+        t->tags[e].used = ++t->clock;
         bump(&t->cache_hits);
     } else {
         bump(&t->cache_misses);
@@ -334,10 +368,11 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
             return verify_fail(t, out, AUTH_INVALID_TOKEN);
         }
         jwtd_token_free(tok);
-        if (victim != NULL) {
-            memcpy(victim->mac, mac, sizeof mac);
-            victim->p = *out;
-            victim->used = ++t->clock;
+        if (victim != SIZE_MAX) {
+            memcpy(t->tags[victim].mac, mac, sizeof mac);
+            t->tags[victim].exp = out->exp;
+            t->tags[victim].used = ++t->clock;
+            t->whom[victim] = *out;
         }
     }
     /* exp on our clock with no leeway, as jwtd_verify checked it on a miss. */
@@ -347,7 +382,7 @@ auth_err auth_verify_access_why(auth *a, const char *token, size_t len, auth_pri
     }
     *fault = AUTH_FAULT_NONE;
     bump(&t->ok);
-    if (e != NULL)
+    if (e != SIZE_MAX)
         bump(&t->hits);
     return AUTH_OK;
 }
