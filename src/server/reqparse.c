@@ -45,7 +45,7 @@ bool srv_is_b64token(const char *s, size_t len)
     return i == len;
 }
 
-bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *tok_len)
+bool srv_bearer_span(const char *value, size_t len, const char **tok, size_t *tok_len)
 {
     static const char scheme[] = "Bearer";
     const size_t n = sizeof scheme - 1;
@@ -60,10 +60,19 @@ bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *t
     size_t end = len;
     while (end > start && is_ws(value[end - 1]))
         end--;
-    if (!srv_is_b64token(value + start, end - start))
-        return false;
     *tok = value + start;
     *tok_len = end - start;
+    return true;
+}
+
+bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *tok_len)
+{
+    const char *t = NULL;
+    size_t n = 0;
+    if (!srv_bearer_span(value, len, &t, &n) || !srv_is_b64token(t, n))
+        return false;
+    *tok = t;
+    *tok_len = n;
     return true;
 }
 

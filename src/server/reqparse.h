@@ -18,6 +18,9 @@ bool srv_is_b64token(const char *s, size_t len);
  * says 1*SP), then a b64token, then optional trailing spaces or tabs. Returns true and points
  * *tok at the token; false for any other scheme or a malformed token. */
 bool srv_parse_bearer(const char *value, size_t len, const char **tok, size_t *tok_len);
+/* srv_parse_bearer without the b64token check: the token's span (possibly empty). For the
+ * hot path, which verifies first and checks the syntax only of a token that failed. */
+bool srv_bearer_span(const char *value, size_t len, const char **tok, size_t *tok_len);
 
 /* The value of cookie `name` in a Cookie header ("a=1; name=v"), unquoted. Returns false
  * when there is none. The value is not checked here. */

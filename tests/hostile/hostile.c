@@ -363,6 +363,16 @@ static void test_authorization(void)
          INVALID_TOKEN},
         {"Authorization: token with a NUL-free but invalid character -> 401 invalid token",
          "Authorization: Bearer {T}!\r\n", 401, "invalid token", INVALID_TOKEN},
+        /* The server checks the b64token syntax only of a token that failed to verify: the
+         * token above is in its cache by now, and none of these may pass for it. */
+        {"Authorization: token then '=' (b64token, not a JWS) -> 401 invalid token",
+         "Authorization: Bearer {T}=\r\n", 401, "invalid token", INVALID_TOKEN},
+        {"Authorization: token then '~' (b64token, not base64url) -> 401 invalid token",
+         "Authorization: Bearer {T}~\r\n", 401, "invalid token", INVALID_TOKEN},
+        {"Authorization: token then a UTF-8 byte pair -> 401 invalid token",
+         "Authorization: Bearer {T}\xc3\xa9\r\n", 401, "invalid token", INVALID_TOKEN},
+        {"Authorization: the token again after all of these -> 200",
+         "Authorization: Bearer {T}\r\n", 200, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *line = subst_token(cases[i].fmt);
