@@ -10,6 +10,7 @@
 /* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,75 @@ static void test_decoders_agree(void **state)
     assert_true(accepted > 1000);
 }
 
+/* The public decoder against OpenSSL (issue 11: the direct decoder keeps a differential test
+ * against OpenSSL): the reference translates base64url to the standard alphabet, pads, decodes
+ * with EVP_DecodeBlock, and calls the input canonical when EVP_EncodeBlock gives it back.
+ * Longer inputs than test_decoders_agree, so that many full groups come before the tail. */
+static int openssl_reference(const char *in, size_t len, unsigned char *out, size_t *n)
+{
+    static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char padded[320], again[320];
+    size_t plen = (len + 3) / 4 * 4, pads = plen - len;
+
+    if (len % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        const char *at = in[i] != '\0' ? strchr(url, in[i]) : NULL;
+        if (at == NULL)
+            return -1;
+        padded[i] = (unsigned char)std[at - url];
+    }
+    memset(padded + len, '=', pads);
+    if (plen == 0) {
+        *n = 0;
+        return 0;
+    }
+    int got = EVP_DecodeBlock(out, padded, (int)plen);
+    if (got != (int)(plen / 4 * 3))
+        return -1;
+    *n = (size_t)got - pads;
+    EVP_EncodeBlock(again, out, (int)*n);
+    return memcmp(again, padded, plen) == 0 ? 0 : -1;
+}
+
+static void test_public_matches_openssl(void **state)
+{
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               "+/= .\n\t\x80\xc3\xff\x7f";
+    char in[300];
+    unsigned char o1[240], o2[240];
+    int accepted = 0, refused = 0;
+
+    (void)state;
+    for (int iter = 0; iter < 40000; iter++) {
+        size_t len = randombytes_uniform(sizeof in), n1 = 0, n2 = 0;
+        /* Most inputs all alphabet (else nearly all long ones hold an intruder), some not. */
+        uint32_t top = iter % 4 == 0 ? (uint32_t)(sizeof pool - 1) : 192;
+        for (size_t i = 0; i < len; i++)
+            in[i] = pool[randombytes_uniform(top)];
+        if (iter % 8 == 1 && len > 0)
+            in[randombytes_uniform((uint32_t)len)] =
+                pool[192 + randombytes_uniform(sizeof pool - 193)];
+        int r1 = openssl_reference(in, len, o1, &n1);
+        int r2 = jose_b64url_decode_public(in, len, o2, sizeof o2, &n2);
+        if (r1 != r2)
+            fail_msg("OpenSSL %d, public %d on \"%.*s\"", r1, r2, (int)len, in);
+        if (r1 != 0) {
+            refused++;
+            continue;
+        }
+        accepted++;
+        assert_int_equal(n1, n2);
+        if (n1 > 0)
+            assert_memory_equal(o1, o2, n1);
+    }
+    /* Both verdicts must have been compared many times. */
+    assert_true(accepted > 5000 && refused > 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_long_input_rejections),
         cmocka_unit_test(test_decoders_agree),
+        cmocka_unit_test(test_public_matches_openssl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
