@@ -225,6 +225,26 @@ static void skip_ws(jr_parser *p)
 
 /* The string whose opening quote is just before p->pos: checked, p->pos after its closing
  * quote, *escaped set; when k is not NULL, the name's raw text, unescaped length and hash. */
+/* Bytes a string holds as they are: printable ASCII and DEL, but not '"' or '\\'. */
+static const unsigned char STR_PLAIN[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00-0f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10-1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20-2f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30-3f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40-4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50-5f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60-6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 70-7f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80-8f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 90-9f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* a0-af */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* b0-bf */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* c0-cf */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* d0-df */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* e0-ef */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* f0-ff */
+};
+
 static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
 {
     const unsigned char *s = (const unsigned char *)p->b;
@@ -234,10 +254,18 @@ static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
 
     *escaped = false;
     for (;;) {
-        /* Values need no length or hash: plain ASCII runs are skipped a byte a step. */
-        while (k == NULL && i < p->len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
-               s[i] != '\\')
-            i++;
+        /* Plain runs a table read a byte: values need no length or hash, names get both. */
+        if (k == NULL) {
+            while (i < p->len && STR_PLAIN[s[i]])
+                i++;
+        } else {
+            size_t run = i;
+            while (i < p->len && STR_PLAIN[s[i]]) {
+                h = (h ^ s[i]) * FNV_PRIME;
+                i++;
+            }
+            dlen += i - run;
+        }
         if (i >= p->len)
             return -1;
         unsigned c = s[i];
@@ -250,15 +278,12 @@ static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
                 return -1;
             *escaped = true;
             i += used;
-        } else if (c >= 0x80) {
+        } else {
+            /* Not plain, not '"', '\\' or a control: a byte >= 0x80. */
             if ((n = utf8_seq(s + i, p->len - i)) == 0)
                 return -1;
             memcpy(tmp, s + i, n);
             i += n;
-        } else {
-            tmp[0] = (unsigned char)c;
-            n = 1;
-            i++;
         }
         dlen += n;
         if (k != NULL) {
