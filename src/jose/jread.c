@@ -718,11 +718,28 @@ static bool key_is(const char *key, size_t key_len, bool escaped, const char *na
 
 bool jread_get(const jread_doc *d, const char *name, jread_value *out)
 {
-    size_t n = strlen(name), key_len;
-    jread_iter it = {0, 0};
+    size_t n = strlen(name), key_len, indexed = d->n < JREAD_MAX_INDEX ? d->n : JREAD_MAX_INDEX;
+    jread_iter it = {JREAD_MAX_INDEX, d->rest_off};
     const char *key;
     bool esc;
 
+    /* The index first, by length before bytes: a plain name's raw length is its length, and
+     * an escaped one's is at least that (every escape is longer than what it stands for).
+     * Names are unique (duplicates were refused), so the first match is the member. */
+    for (size_t i = 0; i < indexed; i++) {
+        const jread_member *m = &d->idx[i];
+        if (m->key_escaped ? m->key_len < n : m->key_len != n)
+            continue;
+        if (key_is(d->buf + m->key_off, m->key_len, m->key_escaped, name, n)) {
+            *out = (jread_value){.type = (jread_type)m->type,
+                                 .escaped = m->val_escaped,
+                                 .json = d->buf + m->val_off,
+                                 .json_len = m->val_len};
+            return true;
+        }
+    }
+    if (d->n <= JREAD_MAX_INDEX)
+        return false;
     while (jread_next(d, &it, out, &key, &key_len, &esc)) {
         if (key_is(key, key_len, esc, name, n))
             return true;

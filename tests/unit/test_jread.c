@@ -273,13 +273,49 @@ static void test_typed_reads(void **state)
     assert_int_equal(jread_parse(&d, "{\"a\":1\0}", 8, 16), -1);
 }
 
+/* Lookup by name compares the unescaped name: an escaped name longer in the text than the
+ * name looked up still matches, a plain one of another length never does, and the members
+ * past the index are found too. */
+static void test_get_by_name(void **state)
+{
+    static const char json[] = "{\"\\u0073ub\":\"x\",\"su\":1,\"subs\":2,\"\\u00e9t\\u00e9\":3,"
+                               "\"\\ud83d\\ude00\":4,\"a\\\"b\":5}";
+    jread_doc d;
+    jread_value v;
+
+    (void)state;
+    assert_int_equal(jread_parse(&d, json, sizeof json - 1, 16), 0);
+    assert_true(jread_get(&d, "sub", &v) && jread_string_eq(&v, "x", 1));
+    assert_true(jread_get(&d, "su", &v) && jread_int(&v) == 1);
+    assert_true(jread_get(&d, "subs", &v) && jread_int(&v) == 2);
+    assert_true(jread_get(&d, "\xc3\xa9t\xc3\xa9", &v) && jread_int(&v) == 3);
+    assert_true(jread_get(&d, "\xf0\x9f\x98\x80", &v) && jread_int(&v) == 4);
+    assert_true(jread_get(&d, "a\"b", &v) && jread_int(&v) == 5);
+    assert_false(jread_get(&d, "s", &v));
+    assert_false(jread_get(&d, "\\u0073ub", &v)); /* the raw text is not the name */
+    assert_false(jread_get(&d, "\xc3\xa9t", &v));
+
+    /* Past the index: 40 members, the last ones found by a scan. */
+    char big[1024];
+    size_t at = 0;
+    big[at++] = '{';
+    for (int i = 0; i < 40; i++)
+        at += (size_t)snprintf(big + at, sizeof big - at, "%s\"k%d\":%d", i ? "," : "", i, i);
+    at += (size_t)snprintf(big + at, sizeof big - at, ",\"\\u006b40\":40}");
+    assert_int_equal(jread_parse(&d, big, at, 16), 0);
+    assert_true(jread_get(&d, "k0", &v) && jread_int(&v) == 0);
+    assert_true(jread_get(&d, "k31", &v) && jread_int(&v) == 31);
+    assert_true(jread_get(&d, "k39", &v) && jread_int(&v) == 39);
+    assert_true(jread_get(&d, "k40", &v) && jread_int(&v) == 40);
+    assert_false(jread_get(&d, "k41", &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_test_suite),
-        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_typed_reads),
+        cmocka_unit_test(test_json_test_suite), cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_duplicates),      cmocka_unit_test(test_typed_reads),
+        cmocka_unit_test(test_get_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
