@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h" /* jose_b64url_encode (libsodium), jose_b64url_encode_public (OpenSSL) */
 #include "jwtd/jwtd.h"
 
 #define BENCH_DEFAULT_BATCHES 7
@@ -874,6 +875,63 @@ static void bench_default_alg(void)
         free_case(&d.c[i]);
 }
 
+/* ---- base64url encoding on the sign path (issue 11): libsodium beside OpenSSL ----
+ * The two encoders libjwtd has, on the three segments an HS256 sign encodes: the claims (this
+ * bench's, 200-odd bytes), a header, and the 32-byte MAC. jose_b64url_encode is libsodium's
+ * constant-time sodium_bin2base64 (URL-safe, no padding); jose_b64url_encode_public is
+ * OpenSSL's EVP_EncodeBlock and the alphabet translation pass (src/jose/b64.c). */
+typedef struct b64_case {
+    const unsigned char *seg[3];
+    size_t len[3];
+    char out[1024];
+} b64_case;
+
+static int op_b64_sodium(void *ctx)
+{
+    b64_case *b = ctx;
+    for (int i = 0; i < 3; i++)
+        jose_b64url_encode(b->seg[i], b->len[i], b->out);
+    return b->out[0] == '\0' ? -1 : 0;
+}
+
+static int op_b64_openssl(void *ctx)
+{
+    b64_case *b = ctx;
+    for (int i = 0; i < 3; i++)
+        jose_b64url_encode_public(b->seg[i], b->len[i], b->out);
+    return b->out[0] == '\0' ? -1 : 0;
+}
+
+static void bench_b64(void)
+{
+    static const char hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}";
+    unsigned char mac[32];
+    alg_case c;
+    b64_case b;
+    timing ts = {0}, to = {0};
+    char rs[32];
+
+    setup_case(&c, JWTD_ALG_HS256, "SHA256");
+    for (size_t i = 0; i < sizeof mac; i++)
+        mac[i] = (unsigned char)(i * 37u + 11u);
+    b.seg[0] = (const unsigned char *)c.claims_json;
+    b.len[0] = strlen(c.claims_json);
+    b.seg[1] = (const unsigned char *)hdr;
+    b.len[1] = sizeof hdr - 1;
+    b.seg[2] = mac;
+    b.len[2] = sizeof mac;
+    measured m[] = {{.op = op_b64_sodium, .out = &ts}, {.op = op_b64_openssl, .out = &to}};
+    measure_group(m, sizeof m / sizeof m[0], &b);
+    char t1[40], t2[40];
+    fmt_time(t1, sizeof t1, ts);
+    fmt_time(t2, sizeof t2, to);
+    fmt_ratio(rs, sizeof rs, ts, to);
+    printf("\nbase64url encode (issue 11), ns per sign's three segments (%zu + %zu + %zu bytes): "
+           "libsodium %s, OpenSSL EVP_EncodeBlock + translation %s, sodium/OpenSSL %s\n",
+           b.len[0], b.len[1], b.len[2], t1, t2, rs);
+    free_case(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -958,6 +1016,7 @@ int main(int argc, char **argv)
     if (minimal.ok && hmac_floor > 0)
         printf(" = %.2fx the HMAC floor", minimal.med / hmac_floor);
     printf("\nfailed = the library returned an error (its set-up, or its sign or verify)\n");
+    bench_b64();
     bench_ed25519();
     bench_default_alg();
     return 0;

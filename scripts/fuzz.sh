@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer harness of a fuzz build (make fuzz: clang, -DJWTD_FUZZ=ON) for a bounded time,
 # starting from tests/fuzz/seeds/<harness> and tests/fuzz/regressions/<harness>, with the
-# dictionary tests/fuzz/<harness>.dict when there is one (else jose.dict).
+# dictionary tests/fuzz/<harness>.dict when there is one (fuzz_jwrite: fuzz_json.dict; else jose.dict).
 # Usage: scripts/fuzz.sh BUILD_DIR [SECONDS_PER_HARNESS (default 60)]. Exit 1 if any harness crashed.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_src="$root/tests/fuzz"
 work="$build/fuzz"
-harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_json fuzz_header fuzz_request fuzz_config fuzz_framing)
+harnesses=(fuzz_verify fuzz_jwk fuzz_pem fuzz_json fuzz_header fuzz_jwrite fuzz_request fuzz_config fuzz_framing)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -34,6 +34,7 @@ for h in "${harnesses[@]}"; do
     [[ $h == fuzz_json && -d "$suite" ]] && dirs+=("$suite")
     # A harness's own dictionary (tests/fuzz/<harness>.dict), else the JOSE one.
     dict="$fuzz_src/$h.dict"
+    [[ $h == fuzz_jwrite ]] && dict="$fuzz_src/fuzz_json.dict" # JSON, as fuzz_json's
     [[ -f "$dict" ]] || dict="$fuzz_src/jose.dict"
     echo "fuzz: $h for ${secs}s (log: $log)"
     if "$bin" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \

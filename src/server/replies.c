@@ -136,143 +136,72 @@ void srv_no_store(http_response *resp)
 }
 
 /* ---- The flat JSON writer (replies.h) ---- */
-
-/* The bytes JSON writes between quotes as they are: printable ASCII but '"' and '\\'. A
- * table, as every GET /me runs its names, roles and jti through it. */
-static const unsigned char JSON_PLAIN[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00-0f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10-1f */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20-2f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30-3f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40-4f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50-5f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60-6f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 70-7f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80-8f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 90-9f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* a0-af */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* b0-bf */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* c0-cf */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* d0-df */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* e0-ef */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* f0-ff */
-};
-
-/* Whether s is all JSON_PLAIN; *len gets its length. */
-static bool jflat_plain(const char *s, size_t *len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (JSON_PLAIN[*p])
-        p++;
-    *len = (size_t)(p - (const unsigned char *)s);
-    return *p == '\0';
-}
-
-static void jflat_put(srv_jflat *w, const char *s, size_t n)
-{
-    if (!w->ok || n > sizeof w->buf - w->len) {
-        w->ok = false;
-        return;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-
-static void jflat_quoted(srv_jflat *w, const char *s)
-{
-    size_t n = 0;
-    if (!jflat_plain(s, &n)) {
-        w->ok = false;
-        return;
-    }
-    jflat_put(w, "\"", 1);
-    jflat_put(w, s, n);
-    jflat_put(w, "\"", 1);
-}
+/* On libjwtd's claims writer (src/jose/jwrite.c): its quoting table, integers and buffer
+ * accounting; what it does not handle fails the writer here too. */
 
 /* ,"key": (no comma after the opening brace). */
 static void jflat_key(srv_jflat *w, const char *key)
 {
-    if (w->len > 1)
-        jflat_put(w, ",", 1);
-    jflat_quoted(w, key);
-    jflat_put(w, ":", 1);
+    if (w->w.len > 1)
+        jose_jw_put(&w->w, ",", 1);
+    jose_jw_cstring(&w->w, key);
+    jose_jw_put(&w->w, ":", 1);
 }
 
 void srv_jflat_init(srv_jflat *w)
 {
-    w->buf[0] = '{';
-    w->len = 1;
-    w->ok = true;
+    jose_jw_init(&w->w, w->buf, sizeof w->buf);
+    jose_jw_put(&w->w, "{", 1);
 }
 
 void srv_jflat_str(srv_jflat *w, const char *key, const char *value)
 {
     jflat_key(w, key);
-    jflat_quoted(w, value);
+    jose_jw_cstring(&w->w, value);
 }
 
 void srv_jflat_null(srv_jflat *w, const char *key)
 {
     jflat_key(w, key);
-    jflat_put(w, "null", 4);
-}
-
-/* value in decimal at the end of digits; returns where it starts. */
-static size_t i64_digits(int64_t value, char digits[24])
-{
-    size_t at = 24;
-    /* The magnitude as unsigned, so that INT64_MIN has one too. */
-    uint64_t u = value < 0 ? 0u - (uint64_t)value : (uint64_t)value;
-    do {
-        digits[--at] = (char)('0' + u % 10u);
-        u /= 10u;
-    } while (u != 0);
-    if (value < 0)
-        digits[--at] = '-';
-    return at;
+    jose_jw_put(&w->w, "null", 4);
 }
 
 void srv_jflat_int(srv_jflat *w, const char *key, int64_t value)
 {
-    char digits[24];
-    size_t at = i64_digits(value, digits);
     jflat_key(w, key);
-    jflat_put(w, digits + at, sizeof digits - at);
+    jose_jw_int(&w->w, value);
 }
 
 void srv_jflat_int_string(srv_jflat *w, const char *key, int64_t value)
 {
-    char digits[24];
-    size_t at = i64_digits(value, digits);
     jflat_key(w, key);
-    jflat_put(w, "\"", 1);
-    jflat_put(w, digits + at, sizeof digits - at);
-    jflat_put(w, "\"", 1);
+    jose_jw_put(&w->w, "\"", 1);
+    jose_jw_int(&w->w, value);
+    jose_jw_put(&w->w, "\"", 1);
 }
 
 void srv_jflat_strs(srv_jflat *w, const char *key, const char values[][AUTH_MAX_ROLE + 1], size_t n)
 {
     jflat_key(w, key);
-    jflat_put(w, "[", 1);
+    jose_jw_put(&w->w, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            jflat_put(w, ",", 1);
-        jflat_quoted(w, values[i]);
+            jose_jw_put(&w->w, ",", 1);
+        jose_jw_cstring(&w->w, values[i]);
     }
-    jflat_put(w, "]", 1);
+    jose_jw_put(&w->w, "]", 1);
 }
 
 bool srv_jflat_reply(srv_jflat *w, http_response *resp, int status)
 {
-    jflat_put(w, "}", 1);
-    if (!w->ok)
+    jose_jw_put(&w->w, "}", 1);
+    if (!jose_jw_done(&w->w))
         return false;
-    char *body = malloc(w->len + 1);
+    char *body = malloc(w->w.len + 1);
     if (body == NULL)
         return false;
-    memcpy(body, w->buf, w->len);
-    body[w->len] = '\0';
+    memcpy(body, w->buf, w->w.len);
+    body[w->w.len] = '\0';
     http_response_json(resp, status, body);
     return true;
 }

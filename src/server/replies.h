@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "jose/jwrite.h"
 
 /* Stable messages of the errors the server itself decides (the auth service's own come
  * from auth_err_message). */
@@ -55,8 +56,7 @@ void srv_no_store(http_response *resp);
 #define SRV_JFLAT_MAX 1024
 typedef struct srv_jflat {
     char buf[SRV_JFLAT_MAX];
-    size_t len;
-    bool ok;
+    jose_jw w; /* libjwtd's writer over buf (src/jose/jwrite.h); points into buf: never copied */
 } srv_jflat;
 void srv_jflat_init(srv_jflat *w);
 void srv_jflat_str(srv_jflat *w, const char *key, const char *value);
