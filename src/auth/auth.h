@@ -27,7 +27,6 @@
 #define AUTH_MAX_ROLE 32
 #define AUTH_MAX_JTI 64
 #define AUTH_MAX_KID 64
-#define AUTH_MAX_SUB 64 /* an access token's sub: a user id, or a client's name */
 #define AUTH_MAX_ALG 15
 
 #define AUTH_MIN_PASSWORD 8
@@ -39,6 +38,9 @@
 #define AUTH_MAX_CLIENT_SECRET 256       /* bytes */
 #define AUTH_CLIENT_SECRET_CHARS 43      /* a generated secret: 256 random bits, base64url */
 #define AUTH_CLIENT_SUB_PREFIX "client:" /* a client token's sub is "client:" NAME */
+/* An access token's sub: a user id, or "client:" and a client's name (it was 64, and a client
+ * named with more than 57 bytes was issued tokens that never verified). */
+#define AUTH_MAX_SUB (sizeof AUTH_CLIENT_SUB_PREFIX - 1 + AUTH_MAX_CLIENT)
 
 typedef enum auth_err {
     AUTH_OK = 0,
