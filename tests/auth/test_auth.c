@@ -1780,6 +1780,86 @@ static auth_err client_token(fixture *f, const char *name, const char *secret, a
     return rc;
 }
 
+/* The cache keeps principals packed (src/auth/verify.c): a hit gives back exactly the principal
+ * the miss made, for a user at the longest name and for a client; a principal too large for a
+ * slot (eight 32-byte roles beside a 64-byte name) is not cached and still verifies, each time
+ * with the same principal. */
+static void check_cached_principal(fixture *f, const char *token, bool cached,
+                                   const auth_principal *want)
+{
+    auth_stats before = stats(f->a);
+    auth_principal miss, hit;
+
+    assert_int_equal(verify(f->a, token, &miss), AUTH_OK);
+    assert_int_equal(verify(f->a, token, &hit), AUTH_OK);
+    assert_memory_equal(&miss, &hit, sizeof miss);
+    assert_string_equal(hit.username, want->username);
+    assert_string_equal(hit.client_id, want->client_id);
+    assert_int_equal(hit.client, want->client);
+    assert_int_equal(hit.nroles, want->nroles);
+    for (size_t i = 0; i < want->nroles; i++)
+        assert_string_equal(hit.roles[i], want->roles[i]);
+    assert_true(hit.jti[0] != '\0' && hit.exp > hit.iat && hit.sub[0] != '\0');
+    auth_stats after = stats(f->a);
+    assert_int_equal(after.token_cache_hits - before.token_cache_hits, cached ? 1 : 0);
+    assert_int_equal(after.token_cache_misses - before.token_cache_misses, cached ? 1 : 2);
+}
+
+static void test_token_cache_principals(void **state)
+{
+    fixture *f = *state;
+    char name[AUTH_MAX_USERNAME + 1], big[AUTH_MAX_ROLES][AUTH_MAX_ROLE + 1];
+    const char *two[] = {"user", "admin"}, *eight[AUTH_MAX_ROLES];
+    char secret[AUTH_CLIENT_SECRET_CHARS + 1], cname[AUTH_MAX_CLIENT + 1];
+    auth_principal want;
+    auth_user u;
+    auth_client c;
+    auth_pair pair = {0};
+    auth_access t = {0};
+
+    fixture_start(f);
+    memset(name, 'n', AUTH_MAX_USERNAME);
+    name[AUTH_MAX_USERNAME] = '\0';
+    assert_int_equal(auth_user_add(f->a, name, "pw-long-name", NULL, NULL, two, 2, &u), AUTH_OK);
+    assert_int_equal(auth_login(f->a, name, "pw-long-name", &u, &pair), AUTH_OK);
+    memset(&want, 0, sizeof want);
+    memcpy(want.username, name, sizeof name);
+    want.nroles = 2;
+    strcpy(want.roles[0], "user");
+    strcpy(want.roles[1], "admin");
+    check_cached_principal(f, pair.access_token, true, &want);
+    auth_pair_clear(&pair);
+
+    for (size_t i = 0; i < AUTH_MAX_ROLES; i++) {
+        memset(big[i], 'a' + (int)i, AUTH_MAX_ROLE);
+        big[i][AUTH_MAX_ROLE] = '\0';
+        eight[i] = big[i];
+    }
+    name[0] = 'm';
+    assert_int_equal(
+        auth_user_add(f->a, name, "pw-long-name", NULL, NULL, eight, AUTH_MAX_ROLES, &u), AUTH_OK);
+    assert_int_equal(auth_login(f->a, name, "pw-long-name", &u, &pair), AUTH_OK);
+    memcpy(want.username, name, sizeof name);
+    want.nroles = AUTH_MAX_ROLES;
+    for (size_t i = 0; i < AUTH_MAX_ROLES; i++)
+        memcpy(want.roles[i], big[i], sizeof big[i]);
+    check_cached_principal(f, pair.access_token, false, &want);
+    auth_pair_clear(&pair);
+
+    memset(cname, 'c', AUTH_MAX_CLIENT - 10);
+    memcpy(cname + AUTH_MAX_CLIENT - 10, ".reports-9", 11);
+    assert_int_equal(auth_client_add(f->a, cname, two, 2, NULL, 0, secret, &c), AUTH_OK);
+    assert_int_equal(client_token(f, cname, secret, &t), AUTH_OK);
+    memset(&want, 0, sizeof want);
+    memcpy(want.client_id, cname, sizeof cname);
+    want.client = true;
+    want.nroles = 2;
+    strcpy(want.roles[0], "user");
+    strcpy(want.roles[1], "admin");
+    check_cached_principal(f, t.access_token, true, &want);
+    auth_access_clear(&t);
+}
+
 /* Registration rules, the stored hash (never the secret), authentication, the token's claims
  * and principal, rotation and removal revoking tokens. */
 static void test_client_lifecycle(void **state)
@@ -1971,6 +2051,7 @@ int main(int argc, char **argv)
         T(test_revocation_seen_by_other_instance),
         T(test_verify_cache),
         T_CFG(test_token_cache_counts),
+        T_CFG(test_token_cache_principals),
         T_CFG(test_token_cache_off),
         T(test_verify_from_threads),
     };
