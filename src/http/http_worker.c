@@ -2,6 +2,8 @@
  * worker thread on a private copy of the request, and its answer goes back to the event
  * loop the request came from, which sends it. The loop never waits for a worker. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -74,11 +76,22 @@ static int workers_push(struct http_workers *w, http_job *job)
     return rc;
 }
 
-/* Lowers the calling thread's priority by HTTP_WORKER_NICE. On Linux the nice value is a
- * per-thread attribute, which setpriority reaches through the thread id; best effort (raising
- * a nice value needs no privilege, and a failure leaves the worker as it was). */
+/* Puts the calling worker below the event loops: SCHED_IDLE, so that a loop woken by a request
+ * takes the core at once and the worker hashes with whatever the loops leave. Measured in a quiet
+ * sitting (docs/BENCHMARKS.md, "POST /login and the event loop under it"): with nice +10 alone,
+ * EEVDF let a worker finish its slice first and GET /me's p99 went from 0.25 to 3-4 ms while
+ * logins saturated the workers; with SCHED_IDLE, 0.5 ms. Across services the scheduler still
+ * shares by cgroup (a systemd unit is one), so other processes do not starve the workers of a
+ * jwtd run as its own service. Where SCHED_IDLE is refused, the nice value is raised by
+ * HTTP_WORKER_NICE instead (per thread on Linux, through the thread id). Best effort: neither
+ * needs a privilege, and a failure leaves the worker as it was. */
 static void worker_lower_priority(void)
 {
+#ifdef SCHED_IDLE
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
+        return;
+#endif
     pid_t tid = gettid();
     errno = 0;
     int nice_now = getpriority(PRIO_PROCESS, (id_t)tid);

@@ -22,6 +22,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -271,6 +272,55 @@ static bool fresh_me_ok(void)
     raw_response_free(&r);
     free(req);
     return ok;
+}
+
+/* The scheduling policy of a thread of the server (field 41 of /proc/PID/task/TID/stat), or -1. */
+static int thread_policy(const char *tid)
+{
+    char path[96], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)g_server_pid, tid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return -1;
+    /* Field 3 (state) follows ") "; the policy is 38 fields further. */
+    for (int field = 2; field < 41 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    return p != NULL ? atoi(p + 1) : -1;
+}
+
+/* Workers (Argon2id, store writes) run SCHED_IDLE, below the event loops, so a GET /me never
+ * waits for a password check's slice (docs/OPERATIONS.md, Workers); the loops and the main
+ * thread keep the normal policy. */
+static void test_worker_policy(void)
+{
+    char path[64];
+    int idle = 0, normal = 0, other = 0;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)g_server_pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        int policy = thread_policy(e->d_name);
+        if (policy == SCHED_IDLE)
+            idle++;
+        else if (policy == SCHED_OTHER)
+            normal++;
+        else
+            other++;
+    }
+    if (d != NULL)
+        closedir(d);
+    char main_tid[24];
+    snprintf(main_tid, sizeof main_tid, "%d", (int)g_server_pid);
+    check(idle >= 1 && normal >= 1 && other == 0 && thread_policy(main_tid) == SCHED_OTHER,
+          "workers run SCHED_IDLE, the loops and the main thread SCHED_OTHER",
+          "%d idle, %d normal, %d other", idle, normal, other);
 }
 
 /* ---- the attacks ---- */
@@ -1264,6 +1314,7 @@ int main(int argc, char **argv)
     pthread_create(&me.thread, NULL, me_loop_main, &me);
 
     test_rlimit();
+    test_worker_policy();
     test_authorization();
     test_headers();
     test_bodies();
