@@ -290,7 +290,11 @@ static int thread_policy(const char *tid)
     /* Field 3 (state) follows ") "; the policy is 38 fields further. */
     for (int field = 2; field < 41 && p != NULL; field++)
         p = strchr(p + 1, ' ');
-    return p != NULL ? atoi(p + 1) : -1;
+    if (p == NULL)
+        return -1;
+    char *end;
+    long policy = strtol(p + 1, &end, 10);
+    return end != p + 1 && policy >= 0 && policy < 64 ? (int)policy : -1;
 }
 
 /* Workers (Argon2id, store writes) run SCHED_IDLE, below the event loops, so a GET /me never
