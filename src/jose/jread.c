@@ -3,6 +3,7 @@
  * path changes no accept or reject: tests/unit/test_jread.c runs JSONTestSuite and
  * tests/fuzz/fuzz_json.c compares the two on arbitrary input. */
 #include "jread.h"
+#include "jwrite.h"
 
 #include <float.h>
 #include <stdio.h>
@@ -225,26 +226,6 @@ static void skip_ws(jr_parser *p)
 
 /* The string whose opening quote is just before p->pos: checked, p->pos after its closing
  * quote, *escaped set; when k is not NULL, the name's raw text, unescaped length and hash. */
-/* Bytes a string holds as they are: printable ASCII and DEL, but not '"' or '\\'. */
-static const unsigned char STR_PLAIN[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00-0f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10-1f */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20-2f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30-3f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40-4f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50-5f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60-6f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 70-7f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80-8f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 90-9f */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* a0-af */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* b0-bf */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* c0-cf */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* d0-df */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* e0-ef */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* f0-ff */
-};
-
 static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
 {
     const unsigned char *s = (const unsigned char *)p->b;
@@ -256,11 +237,11 @@ static int scan_string(jr_parser *p, jr_key *k, bool *escaped)
     for (;;) {
         /* Plain runs a table read a byte: values need no length or hash, names get both. */
         if (k == NULL) {
-            while (i < p->len && STR_PLAIN[s[i]])
+            while (i < p->len && (jose_json_plain[s[i]] & JOSE_JSON_READ))
                 i++;
         } else {
             size_t run = i;
-            while (i < p->len && STR_PLAIN[s[i]]) {
+            while (i < p->len && (jose_json_plain[s[i]] & JOSE_JSON_READ)) {
                 h = (h ^ s[i]) * FNV_PRIME;
                 i++;
             }

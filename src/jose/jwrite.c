@@ -4,17 +4,20 @@
 
 #include "jwrite.h"
 
-/* The bytes JSON writes between quotes as they are: printable ASCII but '"' and '\\'. A table,
- * as every signed claim and every GET /me member goes through it. */
-static const unsigned char JSON_PLAIN[256] = {
+/* The bytes a JSON string holds as they are (jwrite.h): JOSE_JSON_WRITE for those written between
+ * quotes unescaped (printable ASCII but '"' and '\\'), JOSE_JSON_READ for those jread takes as they
+ * are in a string (the same, and DEL, which jansson also writes raw but the writers leave to it).
+ * A table, as every signed claim, every GET /me member and every string of a verified token goes
+ * through it. */
+const unsigned char jose_json_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00-0f */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10-1f */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20-2f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30-3f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40-4f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50-5f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60-6f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 70-7f */
+    3, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 20-2f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 30-3f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 40-4f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 3, 3, 3, /* 50-5f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 60-6f */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, /* 70-7f */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80-8f */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 90-9f */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* a0-af */
@@ -59,11 +62,11 @@ static void quoted(jose_jw *w, const char *s, size_t n)
 void jose_jw_string(jose_jw *w, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned char all = 1;
+    unsigned char all = JOSE_JSON_WRITE;
 
     for (size_t i = 0; i < n; i++)
-        all &= JSON_PLAIN[u[i]];
-    if (!all)
+        all &= jose_json_plain[u[i]];
+    if ((all & JOSE_JSON_WRITE) == 0)
         w->ok = false;
     else
         quoted(w, s, n);
@@ -73,7 +76,7 @@ void jose_jw_cstring(jose_jw *w, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
 
-    while (JSON_PLAIN[*p])
+    while (jose_json_plain[*p] & JOSE_JSON_WRITE)
         p++;
     if (*p != '\0')
         w->ok = false;

@@ -16,6 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Byte classes of JSON string contents, shared by this writer and by jread (jwrite.c). */
+#define JOSE_JSON_WRITE 1u /* written between quotes as it is */
+#define JOSE_JSON_READ 2u  /* read in a string as it is (JOSE_JSON_WRITE's bytes and DEL) */
+extern const unsigned char jose_json_plain[256];
+
 /* Nesting written: the outer object is level 1, so a claim may hold an object holding an
  * array holding scalars. Deeper values are not handled. */
 #define JOSE_JWRITE_MAX_DEPTH 4
