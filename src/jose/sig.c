@@ -68,23 +68,15 @@ static const BIGNUM *sig_curve_order(int nid)
 }
 
 /* ---- HMAC ---- */
-static jwtd_err hmac_compute(const jwtd_key *key, const jose_alg_info *info,
-                             const unsigned char *msg, size_t msg_len, unsigned char *mac,
-                             size_t *mac_len)
+/* The MAC of msg through ctx (pre-keyed, or reset to that state). */
+static jwtd_err mac_run(EVP_MAC_CTX *ctx, const jose_alg_info *info, const unsigned char *msg,
+                        size_t msg_len, unsigned char *mac, size_t *mac_len)
 {
-    EVP_MAC_CTX *ctx;
-    jwtd_err rc = JWTD_ERR_CRYPTO;
-
-    if (info->hmac_index < 0 || key->hmac[info->hmac_index] == NULL)
-        return JWTD_ERR_CRYPTO;
-    ctx = EVP_MAC_CTX_dup(key->hmac[info->hmac_index]);
-    if (ctx == NULL)
-        return JWTD_ERR_NO_MEMORY;
-    if (EVP_MAC_update(ctx, msg, msg_len) == 1 &&
-        EVP_MAC_final(ctx, mac, mac_len, EVP_MAX_MD_SIZE) == 1 && *mac_len == info->hash_len)
-        rc = JWTD_OK;
-    EVP_MAC_CTX_free(ctx);
-    return rc;
+    return EVP_MAC_update(ctx, msg, msg_len) == 1 &&
+                   EVP_MAC_final(ctx, mac, mac_len, EVP_MAX_MD_SIZE) == 1 &&
+                   *mac_len == info->hash_len
+               ? JWTD_OK
+               : JWTD_ERR_CRYPTO;
 }
 
 /* ---- ECDSA: raw r||s <-> DER ---- */
@@ -174,49 +166,23 @@ static jwtd_err evp_verify(const jwtd_key *key, const jose_alg_info *info, const
     return rc;
 }
 
-jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
-                         size_t msg_len, const unsigned char *sig, size_t sig_len)
+static jwtd_err digest_sign(EVP_MD_CTX *mctx, const unsigned char *msg, size_t msg_len,
+                            unsigned char **sig_out, size_t *sig_len)
 {
-    const jose_alg_info *info = jose_alg_info_get(alg);
-    unsigned char mac[EVP_MAX_MD_SIZE], *der;
-    size_t mac_len = 0;
-    int der_len = 0;
-    bool malformed;
-    jwtd_err rc;
+    unsigned char *sig;
+    size_t len = 0;
 
-    if (info == NULL || key == NULL)
-        return JWTD_ERR_INVALID_ALGORITHM;
-    switch (info->family) {
-    case JOSE_FAM_HMAC:
-        if (sig_len != info->hash_len) /* truncated or extended MACs are never accepted */
-            return JWTD_ERR_INVALID_SIGNATURE;
-        rc = hmac_compute(key, info, msg, msg_len, mac, &mac_len);
-        if (rc == JWTD_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
-            rc = JWTD_ERR_INVALID_SIGNATURE;
-        OPENSSL_cleanse(mac, sizeof mac);
-        return rc;
-    case JOSE_FAM_ECDSA:
-        der = ecdsa_raw_to_der(info, sig, sig_len, &der_len, &malformed);
-        if (der == NULL)
-            return malformed ? JWTD_ERR_INVALID_SIGNATURE : JWTD_ERR_NO_MEMORY;
-        rc = evp_verify(key, info, msg, msg_len, der, (size_t)der_len);
-        OPENSSL_free(der);
-        return rc;
-    case JOSE_FAM_RSA:
-    case JOSE_FAM_PSS:
-        if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey))
-            return JWTD_ERR_INVALID_SIGNATURE;
-        return evp_verify(key, info, msg, msg_len, sig, sig_len);
-    case JOSE_FAM_EDDSA:
-        if (!key->ed25519)
-            return evp_verify(key, info, msg, msg_len, sig, sig_len);
-        if (sig_len != crypto_sign_ed25519_BYTES)
-            return JWTD_ERR_INVALID_SIGNATURE;
-        return crypto_sign_ed25519_verify_detached(sig, msg, msg_len, key->ed_pk) == 0
-                   ? JWTD_OK
-                   : JWTD_ERR_INVALID_SIGNATURE;
+    if (EVP_DigestSign(mctx, NULL, &len, msg, msg_len) != 1)
+        return JWTD_ERR_CRYPTO;
+    if ((sig = malloc(len)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    if (EVP_DigestSign(mctx, sig, &len, msg, msg_len) != 1) {
+        free(sig);
+        return JWTD_ERR_CRYPTO;
     }
-    return JWTD_ERR_INVALID_ALGORITHM;
+    *sig_out = sig;
+    *sig_len = len;
+    return JWTD_OK;
 }
 
 static jwtd_err evp_sign(const jwtd_key *key, const jose_alg_info *info, const unsigned char *msg,
@@ -225,132 +191,51 @@ static jwtd_err evp_sign(const jwtd_key *key, const jose_alg_info *info, const u
     const EVP_MD *md = info->family == JOSE_FAM_EDDSA ? NULL : sig_md(info);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    unsigned char *sig = NULL;
-    size_t len = 0;
     jwtd_err rc = JWTD_ERR_CRYPTO;
 
     if (mctx == NULL)
         return JWTD_ERR_NO_MEMORY;
     if ((info->family == JOSE_FAM_EDDSA || md != NULL) &&
-        EVP_DigestSignInit(mctx, &pctx, md, NULL, key->pkey) == 1 &&
-        pkey_ctx_setup(pctx, info, md) && EVP_DigestSign(mctx, NULL, &len, msg, msg_len) == 1) {
-        sig = malloc(len);
-        if (sig == NULL)
-            rc = JWTD_ERR_NO_MEMORY;
-        else if (EVP_DigestSign(mctx, sig, &len, msg, msg_len) == 1)
-            rc = JWTD_OK;
-    }
+        EVP_DigestSignInit(mctx, &pctx, md, NULL, key->pkey) == 1 && pkey_ctx_setup(pctx, info, md))
+        rc = digest_sign(mctx, msg, msg_len, sig_out, sig_len);
     EVP_MD_CTX_free(mctx);
-    if (rc != JWTD_OK) {
-        free(sig);
-        return rc;
-    }
-    *sig_out = sig;
-    *sig_len = len;
-    return JWTD_OK;
+    return rc;
 }
 
-jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
-                       unsigned char **sig_out, size_t *sig_len)
-{
-    const jose_alg_info *info = jose_alg_info_get(alg);
-    unsigned char *sig = NULL, *raw;
-    size_t len = 0;
-    jwtd_err rc;
-
-    if (info == NULL || key == NULL)
-        return JWTD_ERR_INVALID_ALGORITHM;
-    if (info->family == JOSE_FAM_EDDSA && key->ed_sk != NULL) {
-        sig = malloc(crypto_sign_ed25519_BYTES);
-        if (sig == NULL)
-            return JWTD_ERR_NO_MEMORY;
-        if (crypto_sign_ed25519_detached(sig, NULL, msg, msg_len, key->ed_sk) != 0) {
-            free(sig);
-            return JWTD_ERR_CRYPTO;
-        }
-        *sig_out = sig;
-        *sig_len = crypto_sign_ed25519_BYTES;
-        return JWTD_OK;
-    }
-    if (info->family == JOSE_FAM_HMAC) {
-        sig = malloc(EVP_MAX_MD_SIZE);
-        if (sig == NULL)
-            return JWTD_ERR_NO_MEMORY;
-        rc = hmac_compute(key, info, msg, msg_len, sig, &len);
-        if (rc != JWTD_OK) {
-            free(sig);
-            return rc;
-        }
-        *sig_out = sig;
-        *sig_len = len;
-        return JWTD_OK;
-    }
-    rc = evp_sign(key, info, msg, msg_len, &sig, &len);
-    if (rc != JWTD_OK || info->family != JOSE_FAM_ECDSA) {
-        *sig_out = sig;
-        *sig_len = len;
-        return rc;
-    }
-    raw = malloc(2 * info->ec_coord_len);
-    if (raw == NULL || ecdsa_der_to_raw(info, sig, len, raw) != 0) {
-        rc = raw == NULL ? JWTD_ERR_NO_MEMORY : JWTD_ERR_CRYPTO;
-        free(raw);
-        free(sig);
-        return rc;
-    }
-    free(sig);
-    *sig_out = raw;
-    *sig_len = 2 * info->ec_coord_len;
-    return JWTD_OK;
-}
-
-/* ---- The same with the caller's cache: contexts kept per key instead of built per call ----
+/* ---- Contexts kept in the caller's cache (jwtd_cache), or none ----
  * HMAC: EVP_MAC_init without a key resets the kept context to its pre-keyed state, which
  * costs less than a duplicate and its free (wall clock, this machine: 0.5 us against 1.4-1.8
  * us per HS256 MAC of a 330-byte input). RSA, PSS, ECDSA: a context initialised once for
  * (key, alg, operation), PSS parameters included, is copied into a kept working context per
  * call; EVP_DigestVerifyInit alone is ~24k instructions of a 335k RS256 verify (callgrind).
- * EdDSA keeps the cache-less path. */
+ * EdDSA keeps no context. Without a cache, or when OpenSSL cannot make one to keep, each call
+ * builds its own, exactly as a cache-less library would. */
 enum { SIG_OP_HMAC, SIG_OP_VERIFY, SIG_OP_SIGN };
 
 static void mac_ctx_free(void *ctx) { EVP_MAC_CTX_free(ctx); }
 
-static jwtd_err hmac_compute_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
-                                    const jose_alg_info *info, const unsigned char *msg,
-                                    size_t msg_len, unsigned char *mac, size_t *mac_len)
+/* The MAC of msg: through the context the cache keeps for (key, alg), made on first use, else
+ * through a duplicate of the key's pre-keyed one, freed after. */
+static jwtd_err hmac_mac(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                         const jose_alg_info *info, const unsigned char *msg, size_t msg_len,
+                         unsigned char *mac, size_t *mac_len)
 {
-    EVP_MAC_CTX *kept = jose_ctx_cache_get(cache, key, alg, SIG_OP_HMAC), *ctx;
-    jwtd_err rc = JWTD_ERR_CRYPTO;
+    EVP_MAC_CTX *ctx = jose_ctx_cache_get(cache, key, alg, SIG_OP_HMAC), *own = NULL, *base;
+    jwtd_err rc;
 
-    if (info->hmac_index < 0 || key->hmac[info->hmac_index] == NULL)
+    if (info->hmac_index < 0 || (base = key->hmac[info->hmac_index]) == NULL)
         return JWTD_ERR_CRYPTO;
-    if (kept == NULL || EVP_MAC_init(kept, NULL, 0, NULL) != 1)
-        return hmac_compute(key, info, msg, msg_len, mac, mac_len);
-    ctx = kept;
-    if (EVP_MAC_update(ctx, msg, msg_len) == 1 &&
-        EVP_MAC_final(ctx, mac, mac_len, EVP_MAX_MD_SIZE) == 1 && *mac_len == info->hash_len)
-        rc = JWTD_OK;
-    return rc;
-}
-
-/* A kept context for (key, alg) in the cache, made on first use: false when none could be
- * (then the cache-less path runs). */
-static bool hmac_keep(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
-                      const jose_alg_info *info)
-{
-    EVP_MAC_CTX *ctx;
-
-    if (cache == NULL || info->hmac_index < 0 || key->hmac[info->hmac_index] == NULL)
-        return false;
-    if (jose_ctx_cache_get(cache, key, alg, SIG_OP_HMAC) != NULL)
-        return true;
-    if ((ctx = EVP_MAC_CTX_dup(key->hmac[info->hmac_index])) == NULL)
-        return false;
-    if (!jose_ctx_cache_put(cache, key, alg, SIG_OP_HMAC, ctx, mac_ctx_free)) {
+    if (ctx == NULL && cache != NULL && (ctx = EVP_MAC_CTX_dup(base)) != NULL &&
+        !jose_ctx_cache_put(cache, key, alg, SIG_OP_HMAC, ctx, mac_ctx_free)) {
         EVP_MAC_CTX_free(ctx);
-        return false;
+        ctx = NULL;
     }
-    return true;
+    if ((ctx == NULL || EVP_MAC_init(ctx, NULL, 0, NULL) != 1) &&
+        (ctx = own = EVP_MAC_CTX_dup(base)) == NULL)
+        return JWTD_ERR_NO_MEMORY;
+    rc = mac_run(ctx, info, msg, msg_len, mac, mac_len);
+    EVP_MAC_CTX_free(own);
+    return rc;
 }
 
 typedef struct md_pair {
@@ -367,7 +252,7 @@ static void md_pair_free(void *p)
 }
 
 /* The cache's working context for (key, alg, op), a fresh copy of its prototype (made and kept
- * on first use), or NULL (no cache, or OpenSSL failed: the cache-less path runs). */
+ * on first use), or NULL (no cache, EdDSA, or OpenSSL failed: the caller builds its own). */
 static EVP_MD_CTX *md_work(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
                            const jose_alg_info *info, int op)
 {
@@ -376,7 +261,8 @@ static EVP_MD_CTX *md_work(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
     EVP_PKEY_CTX *pctx = NULL;
 
     if (m == NULL) {
-        if (cache == NULL || md == NULL || (m = calloc(1, sizeof *m)) == NULL)
+        if (cache == NULL || info->family == JOSE_FAM_EDDSA || md == NULL ||
+            (m = calloc(1, sizeof *m)) == NULL)
             return NULL;
         m->proto = EVP_MD_CTX_new();
         m->work = EVP_MD_CTX_new();
@@ -392,47 +278,69 @@ static EVP_MD_CTX *md_work(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
     return EVP_MD_CTX_copy_ex(m->work, m->proto) == 1 ? m->work : NULL;
 }
 
+/* EVP verify of an RSA, PSS or ECDSA (DER) signature, through the cache's context or a new one. */
+static jwtd_err digest_verify(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
+                              const jose_alg_info *info, const unsigned char *msg, size_t msg_len,
+                              const unsigned char *sig, size_t sig_len)
+{
+    EVP_MD_CTX *mctx = md_work(cache, key, alg, info, SIG_OP_VERIFY);
+
+    if (mctx == NULL)
+        return evp_verify(key, info, msg, msg_len, sig, sig_len);
+    return EVP_DigestVerify(mctx, sig, sig_len, msg, msg_len) == 1 ? JWTD_OK
+                                                                   : JWTD_ERR_INVALID_SIGNATURE;
+}
+
 jwtd_err jose_sig_verify_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
                                 const unsigned char *msg, size_t msg_len, const unsigned char *sig,
                                 size_t sig_len)
 {
     const jose_alg_info *info = jose_alg_info_get(alg);
-    unsigned char mac[EVP_MAX_MD_SIZE], *der = NULL;
+    unsigned char mac[EVP_MAX_MD_SIZE], *der;
     size_t mac_len = 0;
     int der_len = 0;
     bool malformed;
-    EVP_MD_CTX *mctx;
     jwtd_err rc;
 
-    if (cache == NULL || info == NULL || key == NULL || info->family == JOSE_FAM_EDDSA)
-        return jose_sig_verify(key, alg, msg, msg_len, sig, sig_len);
-    if (info->family == JOSE_FAM_HMAC) {
+    if (info == NULL || key == NULL)
+        return JWTD_ERR_INVALID_ALGORITHM;
+    switch (info->family) {
+    case JOSE_FAM_HMAC:
         if (sig_len != info->hash_len) /* truncated or extended MACs are never accepted */
             return JWTD_ERR_INVALID_SIGNATURE;
-        if (!hmac_keep(cache, key, alg, info))
-            return jose_sig_verify(key, alg, msg, msg_len, sig, sig_len);
-        rc = hmac_compute_cached(cache, key, alg, info, msg, msg_len, mac, &mac_len);
+        rc = hmac_mac(cache, key, alg, info, msg, msg_len, mac, &mac_len);
         if (rc == JWTD_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
             rc = JWTD_ERR_INVALID_SIGNATURE;
         OPENSSL_cleanse(mac, sizeof mac);
         return rc;
-    }
-    if (info->family == JOSE_FAM_ECDSA) {
+    case JOSE_FAM_ECDSA:
         der = ecdsa_raw_to_der(info, sig, sig_len, &der_len, &malformed);
         if (der == NULL)
             return malformed ? JWTD_ERR_INVALID_SIGNATURE : JWTD_ERR_NO_MEMORY;
-        sig = der;
-        sig_len = (size_t)der_len;
-    } else if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey)) {
-        return JWTD_ERR_INVALID_SIGNATURE;
+        rc = digest_verify(cache, key, alg, info, msg, msg_len, der, (size_t)der_len);
+        OPENSSL_free(der);
+        return rc;
+    case JOSE_FAM_RSA:
+    case JOSE_FAM_PSS:
+        if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey))
+            return JWTD_ERR_INVALID_SIGNATURE;
+        return digest_verify(cache, key, alg, info, msg, msg_len, sig, sig_len);
+    case JOSE_FAM_EDDSA:
+        if (!key->ed25519)
+            return evp_verify(key, info, msg, msg_len, sig, sig_len);
+        if (sig_len != crypto_sign_ed25519_BYTES)
+            return JWTD_ERR_INVALID_SIGNATURE;
+        return crypto_sign_ed25519_verify_detached(sig, msg, msg_len, key->ed_pk) == 0
+                   ? JWTD_OK
+                   : JWTD_ERR_INVALID_SIGNATURE;
     }
-    if ((mctx = md_work(cache, key, alg, info, SIG_OP_VERIFY)) != NULL)
-        rc = EVP_DigestVerify(mctx, sig, sig_len, msg, msg_len) == 1 ? JWTD_OK
-                                                                     : JWTD_ERR_INVALID_SIGNATURE;
-    else
-        rc = evp_verify(key, info, msg, msg_len, sig, sig_len);
-    OPENSSL_free(der);
-    return rc;
+    return JWTD_ERR_INVALID_ALGORITHM;
+}
+
+jwtd_err jose_sig_verify(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg,
+                         size_t msg_len, const unsigned char *sig, size_t sig_len)
+{
+    return jose_sig_verify_cached(NULL, key, alg, msg, msg_len, sig, sig_len);
 }
 
 jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg alg,
@@ -440,27 +348,30 @@ jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg a
                               size_t *sig_len)
 {
     const jose_alg_info *info = jose_alg_info_get(alg);
-    unsigned char *sig = NULL, *raw = NULL;
+    unsigned char *sig = NULL, *raw;
     EVP_MD_CTX *mctx;
     size_t len = 0;
-    jwtd_err rc = JWTD_ERR_CRYPTO;
+    jwtd_err rc;
 
-    if (cache == NULL || info == NULL || key == NULL || info->family == JOSE_FAM_EDDSA)
-        return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
-    if (info->family == JOSE_FAM_HMAC) {
-        if (!hmac_keep(cache, key, alg, info))
-            return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
+    if (info == NULL || key == NULL)
+        return JWTD_ERR_INVALID_ALGORITHM;
+    if (info->family == JOSE_FAM_EDDSA && key->ed_sk != NULL) {
+        if ((sig = malloc(crypto_sign_ed25519_BYTES)) == NULL)
+            return JWTD_ERR_NO_MEMORY;
+        len = crypto_sign_ed25519_BYTES;
+        rc = crypto_sign_ed25519_detached(sig, NULL, msg, msg_len, key->ed_sk) == 0
+                 ? JWTD_OK
+                 : JWTD_ERR_CRYPTO;
+    } else if (info->family == JOSE_FAM_HMAC) {
         if ((sig = malloc(EVP_MAX_MD_SIZE)) == NULL)
             return JWTD_ERR_NO_MEMORY;
-        rc = hmac_compute_cached(cache, key, alg, info, msg, msg_len, sig, &len);
-    } else if ((mctx = md_work(cache, key, alg, info, SIG_OP_SIGN)) == NULL) {
-        return jose_sig_sign(key, alg, msg, msg_len, sig_out, sig_len);
-    } else if (EVP_DigestSign(mctx, NULL, &len, msg, msg_len) == 1) {
-        if ((sig = malloc(len)) == NULL)
-            rc = JWTD_ERR_NO_MEMORY;
-        else if (EVP_DigestSign(mctx, sig, &len, msg, msg_len) == 1)
-            rc = JWTD_OK;
+        rc = hmac_mac(cache, key, alg, info, msg, msg_len, sig, &len);
+    } else if ((mctx = md_work(cache, key, alg, info, SIG_OP_SIGN)) != NULL) {
+        rc = digest_sign(mctx, msg, msg_len, &sig, &len);
+    } else {
+        rc = evp_sign(key, info, msg, msg_len, &sig, &len);
     }
+    /* JWA: ECDSA signatures are r||s at the curve's width, not OpenSSL's DER. */
     if (rc == JWTD_OK && info->family == JOSE_FAM_ECDSA) {
         if ((raw = malloc(2 * info->ec_coord_len)) == NULL)
             rc = JWTD_ERR_NO_MEMORY;
@@ -477,4 +388,10 @@ jwtd_err jose_sig_sign_cached(jwtd_cache *cache, const jwtd_key *key, jwtd_alg a
     *sig_out = sig;
     *sig_len = len;
     return JWTD_OK;
+}
+
+jwtd_err jose_sig_sign(const jwtd_key *key, jwtd_alg alg, const unsigned char *msg, size_t msg_len,
+                       unsigned char **sig_out, size_t *sig_len)
+{
+    return jose_sig_sign_cached(NULL, key, alg, msg, msg_len, sig_out, sig_len);
 }
