@@ -183,7 +183,8 @@ static bool header_overlap(const jws_hdr *prot, const jws_hdr *unprot)
     return found;
 }
 
-/* Applies every rule that needs no key; fills h (but json and strs). unprot may be NULL. */
+/* Applies every rule that needs no key; fills h, its json and strs those of prot. unprot may be
+ * NULL. */
 static jwtd_err check_header(const jws_hdr *prot, const jws_hdr *unprot, const jwtd_validation *v,
                              jose_header *h, jwtd_error *err)
 {
@@ -230,6 +231,9 @@ static jwtd_err check_header(const jws_hdr *prot, const jws_hdr *unprot, const j
             return jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "typ must be a string");
         h->typ_len = strlen(h->typ);
     }
+    h->json = prot->doc.buf;
+    h->json_len = prot->doc.len;
+    h->strs = prot->strs;
     return JWTD_OK;
 }
 
@@ -405,9 +409,6 @@ jwtd_err jwtd_verify_cached(jwtd_cache *cache, const char *token, size_t len,
         }
         if ((rc = check_header(&hdr, NULL, v, &h, err)) != JWTD_OK)
             goto out;
-        h.json = hdr.doc.buf;
-        h.json_len = hdr.doc.len;
-        h.strs = hdr.strs;
         if (h.b64)
             jose_hdr_cache_put(cache, v->id, c.hdr, c.hdr_len, &h);
     }
@@ -471,9 +472,6 @@ static jwtd_err jws_verify_compact(const char *jws, size_t len, const void *deta
                    &hdr) != 0)
         rc = jose_fail(err, JWTD_ERR_INVALID_TOKEN, NULL, "header is not a valid JSON object");
     else if ((rc = check_header(&hdr, NULL, v, &h, err)) == JWTD_OK) {
-        h.json = hdr.doc.buf;
-        h.json_len = hdr.doc.len;
-        h.strs = hdr.strs;
         p = (jws_parts){.h = &h, .sig_b64 = c.sig, .sig_b64_len = c.sig_len};
         rc = detached != NULL ? jws_input_payload(&p, c.hdr, c.hdr_len, detached, detached_len, err)
                               : jws_input_payload(&p, c.hdr, c.hdr_len, c.pay, c.pay_len, err);
@@ -524,9 +522,6 @@ static jwtd_err jws_verify_one(const json_t *sigobj, const json_t *payload_v,
         (rc = check_header(&prot, unprot != NULL ? &uh : NULL, v, &h, err)) == JWTD_OK) {
         /* The token keeps the protected and unprotected members merged, as jansson writes
          * them. */
-        h.json = prot.doc.buf;
-        h.json_len = prot.doc.len;
-        h.strs = prot.strs;
         if (unprot != NULL) {
             merged = jose_json_parse(prot.doc.buf, prot.doc.len, JREAD_PARSER_MAX_DEPTH);
             if (merged == NULL || json_object_update(merged, unprot) != 0 ||
