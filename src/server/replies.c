@@ -172,14 +172,6 @@ void srv_jflat_int(srv_jflat *w, const char *key, int64_t value)
     jose_jw_int(&w->w, value);
 }
 
-void srv_jflat_int_string(srv_jflat *w, const char *key, int64_t value)
-{
-    jflat_key(w, key);
-    jose_jw_put(&w->w, "\"", 1);
-    jose_jw_int(&w->w, value);
-    jose_jw_put(&w->w, "\"", 1);
-}
-
 void srv_jflat_strs(srv_jflat *w, const char *key, const char values[][AUTH_MAX_ROLE + 1], size_t n)
 {
     jflat_key(w, key);

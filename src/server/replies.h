@@ -62,8 +62,6 @@ void srv_jflat_init(srv_jflat *w);
 void srv_jflat_str(srv_jflat *w, const char *key, const char *value);
 void srv_jflat_null(srv_jflat *w, const char *key);
 void srv_jflat_int(srv_jflat *w, const char *key, int64_t value);
-/* The integer in decimal as a JSON string ("42"), as a user's sub. */
-void srv_jflat_int_string(srv_jflat *w, const char *key, int64_t value);
 void srv_jflat_strs(srv_jflat *w, const char *key, const char values[][AUTH_MAX_ROLE + 1],
                     size_t n);
 /* Closes the object and answers it with the status; false (nothing answered) when the writer

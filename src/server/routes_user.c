@@ -1,7 +1,6 @@
 /* The routes anyone may call: register, login, refresh, logout, logout-all, /me, forward
  * auth (/auth), the JWKS and health. Password work and store writes run on workers (the route
  * table, routes.c). */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,15 +170,16 @@ void srv_handle_logout_all(srv_app *app, const http_request *req, http_response 
 }
 
 /* /me's body without a JSON tree (srv_jflat): false when a value is not plain, for
- * srv_handle_me to build it with jansson. client_sub: a machine client's sub. The members and their
- * order are the jansson answer's (tests/serverunit/test_jflat.c compares the two). */
-static bool me_flat(http_response *resp, const auth_principal *who, const char *client_sub)
+ * srv_handle_me to build it with jansson. The members and their order are the jansson answer's
+ * (tests/serverunit/test_jflat.c compares the two). who->sub is the token's sub as verified:
+ * "client:" and the client_id, or a user's id in its one decimal spelling. */
+static bool me_flat(http_response *resp, const auth_principal *who)
 {
     srv_jflat w;
     srv_jflat_init(&w);
     if (who->client) {
         srv_jflat_str(&w, "client_id", who->client_id);
-        srv_jflat_str(&w, "sub", client_sub);
+        srv_jflat_str(&w, "sub", who->sub);
     } else {
         srv_jflat_str(&w, "user", who->username);
         if (who->nroles > 0)
@@ -189,7 +189,7 @@ static bool me_flat(http_response *resp, const auth_principal *who, const char *
     }
     srv_jflat_strs(&w, "roles", who->roles, who->nroles);
     if (!who->client)
-        srv_jflat_int_string(&w, "sub", who->user_id);
+        srv_jflat_str(&w, "sub", who->sub);
     srv_jflat_int(&w, "iat", who->iat);
     srv_jflat_int(&w, "exp", who->exp);
     srv_jflat_str(&w, "jti", who->jti);
@@ -201,26 +201,20 @@ void srv_handle_me(srv_app *app, const http_request *req, http_response *resp)
     auth_principal who;
     if (!srv_authenticate(app, req, resp, &who))
         return;
-    if (who.client) { /* a machine client describes itself */
-        char sub[sizeof AUTH_CLIENT_SUB_PREFIX + AUTH_MAX_CLIENT];
-        snprintf(sub, sizeof sub, "%s%s", AUTH_CLIENT_SUB_PREFIX, who.client_id);
-        if (!me_flat(resp, &who, sub))
+    if (!me_flat(resp, &who)) { /* a value jansson must escape */
+        if (who.client)         /* a machine client describes itself */
             srv_reply_json(resp, 200,
                            json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "client_id", who.client_id,
-                                     "sub", sub, "roles", srv_roles_json(who.roles, who.nroles),
+                                     "sub", who.sub, "roles", srv_roles_json(who.roles, who.nroles),
                                      "iat", (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti",
                                      who.jti));
-        srv_no_store(resp);
-        return;
-    }
-    if (!me_flat(resp, &who, NULL)) {
-        char sub[24];
-        snprintf(sub, sizeof sub, "%" PRId64, who.user_id);
-        srv_reply_json(resp, 200,
-                       json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:s}", "user", who.username,
-                                 "role", who.nroles > 0 ? json_string(who.roles[0]) : json_null(),
-                                 "roles", srv_roles_json(who.roles, who.nroles), "sub", sub, "iat",
-                                 (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti", who.jti));
+        else
+            srv_reply_json(
+                resp, 200,
+                json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:s}", "user", who.username, "role",
+                          who.nroles > 0 ? json_string(who.roles[0]) : json_null(), "roles",
+                          srv_roles_json(who.roles, who.nroles), "sub", who.sub, "iat",
+                          (json_int_t)who.iat, "exp", (json_int_t)who.exp, "jti", who.jti));
     }
     srv_no_store(resp);
 }

@@ -69,29 +69,6 @@ static void test_same_bytes(void **state)
     same_as_jansson("x", "y", -1000000007, 10, 3);
 }
 
-/* An integer as a JSON string, as a user's sub: the decimal text jansson would quote. */
-static void test_int_string(void **state)
-{
-    (void)state;
-    static const int64_t values[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, 1000000};
-    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
-        srv_jflat w;
-        srv_jflat_init(&w);
-        srv_jflat_int_string(&w, "sub", values[i]);
-        http_response resp;
-        const char *got = reply_of(&w, &resp);
-        assert_non_null(got);
-        char text[32];
-        snprintf(text, sizeof text, "%" PRId64, values[i]);
-        json_t *doc = json_pack("{s:s}", "sub", text);
-        char *want = json_dumps(doc, JSON_COMPACT);
-        json_decref(doc);
-        assert_string_equal(got, want);
-        free(want);
-        http_response_clear(&resp);
-    }
-}
-
 static void test_refuses_what_json_escapes(void **state)
 {
     (void)state;
@@ -146,7 +123,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes),
-        cmocka_unit_test(test_int_string),
         cmocka_unit_test(test_refuses_what_json_escapes),
         cmocka_unit_test(test_overflow_fails),
     };
